@@ -1,0 +1,115 @@
+/**
+ * Composition root: supervisor + proxy + admin.
+ * Stop order: readyz 503 -> delay -> stop accepting -> drain in-flight -> stop children -> close admin.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createAdminHandler } from './admin/server.js';
+import type { Config } from './config/schema.js';
+import { ListenError } from './errors.js';
+import { createEvents, type Events } from './events.js';
+import { subscribeLogging } from './log.js';
+import { createProxyHandler } from './proxy/handler.js';
+import { createHostGuard } from './proxy/host-guard.js';
+import { createRouteTable } from './proxy/routes.js';
+import { Supervisor } from './supervisor/supervisor.js';
+import { waitUntil } from './supervisor/wait.js';
+
+export interface App {
+  readonly events: Events;
+  readonly supervisor: Supervisor;
+  readonly publicPort: number;
+  readonly adminPort: number;
+  /** Graceful stop, in the contract's order. Safe to call twice: the second call returns the same promise. */
+  stop(): Promise<void>;
+  /** Forced stop: every connection cut, every process group killed at once. */
+  forceStop(): Promise<void>;
+}
+
+export async function startApp(config: Config, log: Logger): Promise<App> {
+  const events = createEvents();
+  subscribeLogging(events, log);
+  const supervisor = new Supervisor(config.servers, events);
+  const proxy = createProxyHandler({
+    supervisor,
+    events,
+    routes: createRouteTable(config.servers.map((s) => ({ prefix: s.prefix, server: s.name }))),
+    guard: createHostGuard(config.listen),
+  });
+  let stopping = false;
+  const publicServer = http.createServer({ keepAliveTimeout: 65_000 }, proxy.handle);
+  const adminServer = http.createServer(createAdminHandler({ supervisor, isStopping: () => stopping }));
+
+  const publicPort = await listen(publicServer, 'public', config.listen.host, config.listen.port, events);
+  const adminPort = await listen(adminServer, 'admin', config.admin.host, config.admin.port, events).catch((error) => {
+    publicServer.close();
+    throw error;
+  });
+  await supervisor.startAll();
+
+  let stopped: Promise<void> | undefined;
+  const step = (name: string, fields: Record<string, unknown> = {}) => events.emit('shutdown-step', { step: name, ...fields });
+
+  async function gracefulStop(): Promise<void> {
+    const started = Date.now();
+    stopping = true;
+    step('readyz-unready');
+    if (config.shutdown.delaySeconds > 0) {
+      step('delay', { seconds: config.shutdown.delaySeconds });
+      await new Promise((resolve) => setTimeout(resolve, config.shutdown.delaySeconds * 1000));
+    }
+    const budgetMs = config.shutdown.gracePeriodSeconds * 1000;
+    const childGraceMs = Math.max(0, ...config.servers.map((s) => s.terminationGracePeriodSeconds * 1000));
+    const drainMs = Math.max(0, budgetMs - childGraceMs);
+    step('stop-accepting');
+    const closed = new Promise((resolve) => publicServer.close(resolve));
+    publicServer.closeIdleConnections();
+    step('drain', { inFlight: proxy.inFlight, budgetSeconds: drainMs / 1000 });
+    const drained = await waitUntil(() => {
+      publicServer.closeIdleConnections();
+      return proxy.inFlight === 0;
+    }, drainMs, 50);
+    if (!drained) step('drain-timeout', { cut: proxy.inFlight });
+    publicServer.closeAllConnections();
+    proxy.close();
+    await closed;
+    step('stop-children');
+    await supervisor.stopAll();
+    adminServer.closeAllConnections();
+    await new Promise((resolve) => adminServer.close(resolve));
+    step('stopped', { seconds: (Date.now() - started) / 1000 });
+  }
+
+  return {
+    events,
+    supervisor,
+    publicPort,
+    adminPort,
+    stop() {
+      stopped ??= gracefulStop();
+      return stopped;
+    },
+    async forceStop() {
+      stopping = true;
+      step('force');
+      publicServer.closeAllConnections();
+      adminServer.closeAllConnections();
+      publicServer.close();
+      adminServer.close();
+      proxy.close();
+      await supervisor.killAll();
+    },
+  };
+}
+
+function listen(server: http.Server, name: 'public' | 'admin', host: string, port: number, events: Events): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (cause) => reject(new ListenError(name, `${host}:${port}`, { cause })));
+    server.listen({ host, port }, () => {
+      const bound = (server.address() as AddressInfo).port;
+      events.emit('listening', { listener: name, host, port: bound });
+      resolve(bound);
+    });
+  });
+}

@@ -1,0 +1,69 @@
+/** Command-line words -> what to do. Pure: no I/O beyond reading `env` and checking a file exists. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { BUNDLED_CONFIG } from './config/load.js';
+import { UsageError } from './errors.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
+
+export const USAGE = `Usage:
+  mcpmux [--config FILE] [--port N] [--admin-port N] [--log-level LEVEL]
+  mcpmux check [--config FILE]
+
+Config is looked for in this order: --config, $MCPMUX_CONFIG, ./mcpmux.yaml, the bundled default.
+Log levels: ${LOG_LEVELS.join(', ')}.`;
+
+export interface Command {
+  readonly action: 'run' | 'check' | 'help';
+  readonly configFile: string;
+  readonly listenPort?: number;
+  readonly adminPort?: number;
+  readonly logLevel: LogLevel;
+}
+
+export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        port: { type: 'string' },
+        'admin-port': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'check')) {
+    throw new UsageError(`unknown command: ${positionals.join(' ')}`);
+  }
+  const logLevel = (values['log-level'] ?? env.LOG_LEVEL ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  return {
+    action: values.help ? 'help' : positionals[0] === 'check' ? 'check' : 'run',
+    configFile: findConfigFile(values.config, env, cwd),
+    listenPort: parsePort('--port', values.port),
+    adminPort: parsePort('--admin-port', values['admin-port']),
+    logLevel,
+  };
+}
+
+function findConfigFile(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
+  if (flag) return path.resolve(cwd, flag);
+  if (env.MCPMUX_CONFIG) return path.resolve(cwd, env.MCPMUX_CONFIG);
+  const local = path.resolve(cwd, 'mcpmux.yaml');
+  return existsSync(local) ? local : BUNDLED_CONFIG;
+}
+
+function parsePort(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535) throw new UsageError(`${flag} must be a port number from 0 to 65535, got "${value}"`);
+  return port;
+}

@@ -1,0 +1,175 @@
+/**
+ * read file + env -> validate -> one ConfigError listing every problem -> frozen Config.
+ * Nothing else in mcpmux parses or defaults config; everything downstream reads the frozen result.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigProblem } from '../errors.js';
+import { expandEnv, findUnknownPlaceholders, joinPath } from './expand.js';
+import { configSchema, type Config, type ServerConfig } from './schema.js';
+
+/** The config `npm start` uses when none is given: the bundled example servers. */
+export const BUNDLED_CONFIG = fileURLToPath(new URL('../../../deploy/examples/default.yaml', import.meta.url));
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Command-line overrides, validated like the file's own values. */
+  overrides?: { listenPort?: number; adminPort?: number };
+}
+
+/** Reads, expands, validates and freezes a config file. Throws one ConfigError with every problem. */
+export function loadConfigFile(file: string, options: LoadOptions = {}): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((cause as Error).message);
+    throw new ConfigError([{ path: file, message: `cannot read the config file: ${reason}` }], { cause });
+  }
+  return parseConfigText(text, path.resolve(file), options);
+}
+
+/** Validates config text (YAML or JSON) as if it were read from `file`. */
+export function parseConfigText(text: string, file: string, options: LoadOptions = {}): Config {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => ({ path: file, message: describeYamlError(e.message, text, e.pos[0]) })));
+  }
+  return validateConfig(doc.toJS() ?? {}, file, options);
+}
+
+/** Validates an already parsed document. `file` anchors relative paths. */
+export function validateConfig(raw: unknown, file: string, options: LoadOptions = {}): Config {
+  const problems: ConfigProblem[] = [];
+  const expanded = applyOverrides(expandEnv(raw, options.env ?? process.env, problems), options.overrides);
+  const parsed = configSchema.safeParse(expanded);
+  if (!parsed.success) {
+    problems.push(...parsed.error.issues.flatMap((issue) => describeIssue(issue, expanded)));
+    throw new ConfigError(dedupeProblems(problems));
+  }
+  const config = resolveConfig(parsed.data, file);
+  problems.push(...checkCrossFields(config));
+  if (problems.length > 0) throw new ConfigError(dedupeProblems(problems));
+  return deepFreeze(config);
+}
+
+function applyOverrides(doc: unknown, overrides: LoadOptions['overrides']): unknown {
+  if (!overrides || (overrides.listenPort === undefined && overrides.adminPort === undefined)) return doc;
+  const base = isRecord(doc) ? doc : {};
+  const section = (key: string, port: number | undefined) =>
+    port === undefined ? base[key] : { ...(isRecord(base[key]) ? base[key] : {}), port };
+  return { ...base, listen: section('listen', overrides.listenPort), admin: section('admin', overrides.adminPort) };
+}
+
+function resolveConfig(parsed: z.infer<typeof configSchema>, file: string): Config {
+  const folder = path.dirname(file);
+  const servers: ServerConfig[] = Object.entries(parsed.servers).map(([name, server]) => ({
+    ...server,
+    name,
+    prefix: server.prefix ?? `/${name}`,
+    cwd: path.resolve(folder, server.cwd),
+  }));
+  return { ...parsed, source: file, servers };
+}
+
+function checkCrossFields(config: Config): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const prefixes = new Map<string, string>();
+  const ports = new Map<number, string>();
+  if (config.listen.port !== 0) ports.set(config.listen.port, 'listen.port');
+  if (config.admin.port !== 0) {
+    if (ports.has(config.admin.port)) problems.push({ path: 'admin.port', message: `${config.admin.port} is already used by listen.port` });
+    ports.set(config.admin.port, 'admin.port');
+  }
+  for (const server of config.servers) {
+    const at = `servers.${server.name}`;
+    const owner = prefixes.get(server.prefix);
+    if (owner) problems.push({ path: `${at}.prefix`, message: `"${server.prefix}" is already the prefix of server ${owner}` });
+    else prefixes.set(server.prefix, server.name);
+    if (server.port !== 'auto') {
+      const portOwner = ports.get(server.port);
+      if (portOwner) problems.push({ path: `${at}.port`, message: `${server.port} is already used by ${portOwner}` });
+      else ports.set(server.port, `${at}.port`);
+    }
+    server.args.forEach((arg, i) => {
+      for (const p of findUnknownPlaceholders(arg)) problems.push({ path: `${at}.args.${i}`, message: `unknown placeholder ${p}; only {{port}} is known` });
+    });
+    for (const [key, value] of Object.entries(server.env)) {
+      for (const p of findUnknownPlaceholders(value)) problems.push({ path: `${at}.env.${key}`, message: `unknown placeholder ${p}; only {{port}} is known` });
+    }
+  }
+  return problems;
+}
+
+/** Turns one zod issue into user-facing `path: message` lines. */
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): ConfigProblem[] {
+  const at = joinPath(issue.path);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((key) => ({ path: joinPath([...issue.path, key]), message: 'unknown key' }));
+    case 'invalid_type': {
+      const got = valueAt(input, issue.path);
+      if (got === undefined) return [{ path: at, message: 'is required' }];
+      return [{ path: at, message: `expected ${TYPE_NAMES[issue.expected] ?? issue.expected}, got ${describeValue(got)}` }];
+    }
+    case 'invalid_value':
+      return [{ path: at, message: `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(valueAt(input, issue.path))}` }];
+    case 'invalid_key':
+      return [{ path: joinPath([...issue.path]), message: issue.issues[0]?.message ?? issue.message }];
+    case 'too_small':
+      if (issue.origin !== 'number') return [{ path: at, message: 'must not be empty' }];
+      return [{ path: at, message: `must be ${issue.inclusive ? 'at least' : 'greater than'} ${issue.minimum}, got ${describeValue(valueAt(input, issue.path))}` }];
+    case 'too_big':
+      return [{ path: at, message: `must be ${issue.inclusive ? 'at most' : 'less than'} ${issue.maximum}, got ${describeValue(valueAt(input, issue.path))}` }];
+    default:
+      return [{ path: at, message: issue.message }];
+  }
+}
+
+const TYPE_NAMES: Record<string, string> = { record: 'a map', object: 'a map', array: 'a list', int: 'an integer' };
+
+function valueAt(input: unknown, at: readonly PropertyKey[]): unknown {
+  let node = input;
+  for (const key of at) {
+    if (!isRecord(node) && !Array.isArray(node)) return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  const text = JSON.stringify(value);
+  return text.length > 40 ? `${typeof value} ${text.slice(0, 37)}...` : `${typeof value} ${text}`;
+}
+
+function describeYamlError(message: string, text: string, offset: number): string {
+  const line = text.slice(0, offset).split('\n').length;
+  return `line ${line}: ${message.split('\n')[0]}`;
+}
+
+function dedupeProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\0${p.message}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}

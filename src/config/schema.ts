@@ -1,0 +1,127 @@
+/**
+ * The config schema. Defaults live here and nowhere else; the config types are inferred from it.
+ * Cross-field rules (duplicate prefixes, port clashes) live in `load.ts`, after defaults are applied.
+ */
+import { z } from 'zod';
+
+const seconds = (fallback: number) => z.number().positive().default(fallback);
+const count = (fallback: number) => z.number().int().min(1).default(fallback);
+
+const httpHeaderSchema = z.strictObject({ name: z.string().min(1), value: z.string() });
+
+/** Probe kinds, as in Kubernetes; `mcp` is ours: a real `initialize` then `ping`. */
+export const PROBE_KINDS = ['tcpSocket', 'httpGet', 'mcp'] as const;
+export type ProbeKind = (typeof PROBE_KINDS)[number];
+
+const probePath = (fallback: string) => z.string().startsWith('/', { error: 'must start with "/"' }).default(fallback);
+
+/** Thresholds and timing follow Kubernetes, with its defaults; fractions of a second are allowed. */
+export const probeSchema = z
+  .strictObject({
+    tcpSocket: z.strictObject({}).optional(),
+    httpGet: z.strictObject({ path: probePath('/'), httpHeaders: z.array(httpHeaderSchema).default([]) }).optional(),
+    mcp: z.strictObject({ path: probePath('/mcp') }).optional(),
+    initialDelaySeconds: z.number().min(0).default(0),
+    periodSeconds: seconds(10),
+    timeoutSeconds: seconds(1),
+    successThreshold: count(1),
+    failureThreshold: count(3),
+  })
+  .superRefine((probe, ctx) => {
+    const kinds = PROBE_KINDS.filter((k) => probe[k] !== undefined);
+    if (kinds.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must set exactly one of ${PROBE_KINDS.join(', ')}${kinds.length ? `, got ${kinds.join(' and ')}` : ''}`,
+      });
+    }
+  });
+
+export type ProbeConfig = z.infer<typeof probeSchema>;
+
+const portNumber = z.number().int().min(1, { error: 'must be a port number from 1 to 65535' }).max(65535, {
+  error: 'must be a port number from 1 to 65535',
+});
+/** Port of one of mcpmux's own listeners: 0 asks the OS for a free one. */
+const listenerPort = z.number().int().min(0).max(65535, { error: 'must be a port number from 0 to 65535' });
+
+const SEGMENT = /^[A-Za-z0-9._~!$&'()*+,;=:@-]+$/;
+
+/** A route prefix: "/" or "/a/b", whole segments, no dot segments, no trailing slash. */
+export const prefixSchema = z.string().superRefine((prefix, ctx) => {
+  if (!prefix.startsWith('/')) return void ctx.addIssue({ code: 'custom', message: 'must start with "/"' });
+  if (prefix === '/') return;
+  if (prefix.endsWith('/')) return void ctx.addIssue({ code: 'custom', message: 'must not end with "/"' });
+  for (const segment of prefix.slice(1).split('/')) {
+    if (segment === '') return void ctx.addIssue({ code: 'custom', message: 'must not contain an empty segment ("//")' });
+    if (segment === '.' || segment === '..')
+      return void ctx.addIssue({ code: 'custom', message: 'must not contain "." or ".." segments' });
+    if (!SEGMENT.test(segment))
+      return void ctx.addIssue({ code: 'custom', message: `has a character a path segment cannot hold: "${segment}"` });
+  }
+});
+
+export const SERVER_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+export const DEFAULT_STARTUP_PROBE = { tcpSocket: {}, periodSeconds: 0.1, failureThreshold: 300 } as const;
+
+export const serverSchema = z.strictObject({
+  command: z.string({ error: 'is required' }).min(1, { error: 'must not be empty' }),
+  args: z.array(z.string()).default([]),
+  cwd: z.string().min(1).default('.'),
+  env: z.record(z.string(), z.string()).default({}),
+  port: z.union([z.literal('auto'), portNumber], { error: 'must be "auto" or a port number from 1 to 65535' }).default('auto'),
+  prefix: prefixSchema.optional(),
+  startupProbe: probeSchema.prefault(DEFAULT_STARTUP_PROBE),
+  readinessProbe: probeSchema.optional(),
+  livenessProbe: probeSchema.optional(),
+  restartPolicy: z.enum(['Always', 'OnFailure', 'Never']).default('Always'),
+  terminationGracePeriodSeconds: z.number().min(0).default(10),
+});
+
+const hostList = z.array(z.string().min(1)).optional();
+
+export const configSchema = z.strictObject({
+  listen: z
+    .strictObject({
+      host: z.string().min(1).default('0.0.0.0'),
+      port: listenerPort.default(8080),
+      /** Host header values the public listener accepts; unset = loopback names when bound to loopback, else any. */
+      allowedHosts: hostList,
+      /** Origin header values the public listener accepts; unset = loopback origins when bound to loopback, else any. */
+      allowedOrigins: hostList,
+    })
+    .prefault({}),
+  admin: z
+    .strictObject({
+      host: z.string().min(1).default('0.0.0.0'),
+      port: listenerPort.default(9090),
+    })
+    .prefault({}),
+  shutdown: z
+    .strictObject({
+      delaySeconds: z.number().min(0).default(0),
+      gracePeriodSeconds: z.number().min(0).default(30),
+    })
+    .prefault({}),
+  servers: z
+    .record(z.string().regex(SERVER_NAME, { error: 'a server name must match [a-z0-9][a-z0-9-]*' }), serverSchema, {
+      error: 'must be a map of server name to server',
+    })
+    .refine((servers) => Object.keys(servers).length > 0, { error: 'must name at least one server' }),
+});
+
+type ParsedConfig = z.infer<typeof configSchema>;
+type ParsedServer = z.infer<typeof serverSchema>;
+
+/** One server, resolved: defaults applied, prefix known, paths absolute. */
+export interface ServerConfig extends Omit<ParsedServer, 'prefix'> {
+  readonly name: string;
+  readonly prefix: string;
+}
+
+export interface Config extends Omit<ParsedConfig, 'servers'> {
+  /** Where the config came from: a file path, or "(bundled default)". */
+  readonly source: string;
+  readonly servers: readonly ServerConfig[];
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env node
+/** CLI: parse args, load config, build the app, wire signals to app.stop(). */
+import { startApp, type App } from './app.js';
+import { parseCommand, USAGE, type Command } from './cli.js';
+import { loadConfigFile } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { ConfigError, McpmuxError, UsageError } from './errors.js';
+import { createLogger } from './log.js';
+
+const EXIT_OK = 0;
+const EXIT_FATAL = 1;
+const EXIT_USAGE = 2;
+
+async function main(): Promise<number> {
+  let command: Command;
+  let config: Config;
+  try {
+    command = parseCommand(process.argv.slice(2), process.env, process.cwd());
+    if (command.action === 'help') {
+      process.stdout.write(`${USAGE}\n`);
+      return EXIT_OK;
+    }
+    config = loadConfigFile(command.configFile, { overrides: { listenPort: command.listenPort, adminPort: command.adminPort } });
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n`);
+      if (error instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+  if (command.action === 'check') {
+    process.stdout.write(formatPlan(config));
+    return EXIT_OK;
+  }
+  return run(config, command);
+}
+
+export function formatPlan(config: Config): string {
+  const lines = [
+    `config: ${config.source}`,
+    `public: ${config.listen.host}:${config.listen.port}`,
+    `admin:  ${config.admin.host}:${config.admin.port}`,
+    'servers:',
+  ];
+  for (const s of config.servers) {
+    lines.push(`  ${s.name}  ${s.prefix}  port ${s.port}  ${[s.command, ...s.args].join(' ')}  (cwd ${s.cwd})`);
+  }
+  return `${lines.join('\n')}\nconfig is valid\n`;
+}
+
+async function run(config: Config, command: Command): Promise<number> {
+  const log = createLogger(command.logLevel);
+  log.info({ config: config.source, servers: config.servers.map((s) => s.name) }, 'starting');
+  let app: App | undefined;
+  let signals = 0;
+  let resolveExit: (code: number) => void = () => undefined;
+  const exitCode = new Promise<number>((resolve) => (resolveExit = resolve));
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (!app) return; // still starting: the stop runs as soon as startApp returns
+    if (signals === 1) {
+      log.info({ signal }, 'graceful stop requested');
+      app.stop().then(() => resolveExit(EXIT_OK), (error) => {
+        log.error({ err: error }, 'graceful stop failed');
+        resolveExit(EXIT_FATAL);
+      });
+    } else {
+      log.warn({ signal }, 'second signal: forcing the stop');
+      void app.forceStop().finally(() => resolveExit(EXIT_FATAL));
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGHUP', () => log.warn('SIGHUP: config reload is not supported yet; nothing changed'));
+  process.on('uncaughtException', (error) => {
+    log.fatal({ err: error }, 'uncaught exception: stopping');
+    void (app?.forceStop() ?? Promise.resolve()).finally(() => process.exit(EXIT_FATAL));
+  });
+
+  try {
+    app = await startApp(config, log);
+  } catch (error) {
+    if (error instanceof McpmuxError) {
+      log.fatal({ err: error, code: error.code }, error.message);
+      return EXIT_FATAL;
+    }
+    throw error;
+  }
+  if (signals > 0) {
+    await app.stop();
+    return EXIT_OK;
+  }
+  return exitCode;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`mcpmux: fatal: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exit(EXIT_FATAL);
+  },
+);

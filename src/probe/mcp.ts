@@ -1,0 +1,32 @@
+/**
+ * `mcp`: a real MCP handshake over streamable HTTP: `initialize`, then `ping`, then the session
+ * is ended (DELETE) so that probing leaks nothing in the child.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { ProbeConfig } from '../config/schema.js';
+import { resultFromError, success, type ProbeResult } from './result.js';
+import type { ProbeTarget } from './run.js';
+
+type McpSpec = NonNullable<ProbeConfig['mcp']>;
+
+export async function probeMcp(target: ProbeTarget, spec: McpSpec, timeoutSeconds: number): Promise<ProbeResult> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutSeconds * 1000);
+  const transport = new StreamableHTTPClientTransport(new URL(`http://${target.host}:${target.port}${spec.path}`), {
+    requestInit: { headers: { 'user-agent': 'mcpmux-probe' }, signal: controller.signal },
+  });
+  const client = new Client({ name: 'mcpmux-probe', version: '1' });
+  const options = { signal: controller.signal, timeout: timeoutSeconds * 1000 };
+  try {
+    await client.connect(transport, options);
+    await client.ping(options);
+    return success(`MCP ${client.getServerVersion()?.name ?? 'server'} answered ping`);
+  } catch (error) {
+    return resultFromError(error, controller.signal.aborted, timeoutSeconds);
+  } finally {
+    clearTimeout(timer);
+    if (!controller.signal.aborted) await transport.terminateSession().catch(() => undefined);
+    await client.close().catch(() => undefined);
+  }
+}

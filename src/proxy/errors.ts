@@ -1,0 +1,46 @@
+/**
+ * The one place that decides what a client sees when mcpmux itself answers:
+ * a JSON-RPC error body, as MCP clients expect from an MCP endpoint.
+ */
+import type { ServerResponse } from 'node:http';
+import type { UpstreamErrorKind } from '../errors.js';
+
+/** Seconds a client should wait before retrying a server that is not ready. */
+export const RETRY_AFTER_SECONDS = 1;
+
+export function sendJsonRpcError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  res.end(body);
+}
+
+export function sendNoRoute(res: ServerResponse): void {
+  sendJsonRpcError(res, 404, 'No MCP server is mounted at this path');
+}
+
+export function sendBadPath(res: ServerResponse, reason: string): void {
+  sendJsonRpcError(res, 400, `Bad request: ${reason}`, { connection: 'close' });
+}
+
+export function sendForbiddenHost(res: ServerResponse, what: 'Host' | 'Origin'): void {
+  sendJsonRpcError(res, 403, `Forbidden: this ${what} is not allowed`);
+}
+
+export function sendNotReady(res: ServerResponse, server: string, state: string): void {
+  sendJsonRpcError(res, 503, `Server ${server} is not ready (${state})`, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+}
+
+/** Upstream trouble: 504 for a timeout, 502 otherwise. A response already under way is cut, never left hanging. */
+export function sendUpstreamError(res: ServerResponse, server: string, kind: UpstreamErrorKind): void {
+  if (kind === 'timeout') sendJsonRpcError(res, 504, `Server ${server} did not answer in time`);
+  else sendJsonRpcError(res, 502, `Server ${server} could not be reached`);
+}

@@ -1,0 +1,305 @@
+/**
+ * One server's state machine. It owns all runtime state of that server; the config stays frozen.
+ *
+ *   starting -> ready <-> unready        (probes)
+ *   any running state -> backoff -> starting   (the process exited or a probe killed it)
+ *   -> stopping -> stopped               (stop())
+ *   -> failed                            (exited for good under its restartPolicy)
+ *
+ * A child's failure is recorded here as state; nothing in here throws out to the supervisor.
+ */
+import type { ServerConfig, ProbeConfig } from '../config/schema.js';
+import { renderPort } from '../config/expand.js';
+import type { Events, ProbeRole, ServerState } from '../events.js';
+import { probeKindOf, runProbe } from '../probe/run.js';
+import { ProbeWorker, type Verdict } from '../probe/worker.js';
+import { DEFAULT_BACKOFF, nextDelay, shouldResetAttempts, type BackoffPolicy } from './backoff.js';
+import { CHILD_HOST, findFreePort, isPortFree } from './ports.js';
+import { killProcessGroup, spawnChild, stopProcessGroup, type ChildProcess } from './spawn.js';
+import { waitUntil } from './wait.js';
+
+const STDERR_TAIL_LINES = 20;
+
+export interface LastExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly at: string;
+  readonly reason: string;
+  readonly stderrTail: readonly string[];
+}
+
+export interface ServerStatus {
+  readonly name: string;
+  readonly prefix: string;
+  readonly state: ServerState;
+  readonly ready: boolean;
+  readonly pid: number | null;
+  readonly port: number | null;
+  readonly restarts: number;
+  readonly startedAt: string | null;
+  readonly lastExit: LastExit | null;
+}
+
+interface RunningProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly startedAt: number;
+  readonly workers: ProbeWorker[];
+  /** Why mcpmux itself ended this process, if it did. */
+  killReason: string | undefined;
+}
+
+export class ManagedServer {
+  readonly config: ServerConfig;
+  readonly #events: Events;
+  readonly #backoff: BackoffPolicy;
+  #state: ServerState = 'stopped';
+  #process: RunningProcess | undefined;
+  #restarts = 0;
+  #attempt = 0;
+  #lastExit: LastExit | null = null;
+  #stderrTail: string[] = [];
+  #backoffTimer: NodeJS.Timeout | undefined;
+  #stopRequested = false;
+  #launching: Promise<void> | undefined;
+
+  constructor(config: ServerConfig, events: Events, backoff: BackoffPolicy = DEFAULT_BACKOFF) {
+    this.config = config;
+    this.#events = events;
+    this.#backoff = backoff;
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get state(): ServerState {
+    return this.#state;
+  }
+
+  /** The loopback port of the process that may take traffic now, or undefined. */
+  get readyPort(): number | undefined {
+    return this.#state === 'ready' ? this.#process?.port : undefined;
+  }
+
+  status(): ServerStatus {
+    const running = this.#process;
+    return {
+      name: this.config.name,
+      prefix: this.config.prefix,
+      state: this.#state,
+      ready: this.#state === 'ready',
+      pid: running?.child.pid ?? null,
+      port: running?.port ?? null,
+      restarts: this.#restarts,
+      startedAt: running ? new Date(running.startedAt).toISOString() : null,
+      lastExit: this.#lastExit,
+    };
+  }
+
+  /** Starts the first process. Resolves once it is spawned (not once it is ready). */
+  async start(): Promise<void> {
+    this.#stopRequested = false;
+    await this.#beginLaunch();
+  }
+
+  /**
+   * Stops the process: SIGTERM to its whole group, SIGKILL after terminationGracePeriodSeconds.
+   * Resolves once no process of the group is left. Safe to call twice.
+   */
+  async stop(): Promise<void> {
+    this.#stopRequested = true;
+    clearTimeout(this.#backoffTimer);
+    await this.#launching;
+    const running = this.#process;
+    if (!running) {
+      if (this.#state !== 'failed') this.#setState('stopped', 'stop requested');
+      return;
+    }
+    if (this.#state !== 'stopping') this.#setState('stopping', 'stop requested');
+    await this.#terminate(running, 'stop requested');
+  }
+
+  #beginLaunch(): Promise<void> {
+    this.#launching = this.#launch().finally(() => (this.#launching = undefined));
+    return this.#launching;
+  }
+
+  /** Forced stop: SIGKILL to the whole group now, no grace. Resolves once the group is gone. */
+  async kill(): Promise<void> {
+    this.#stopRequested = true;
+    clearTimeout(this.#backoffTimer);
+    const running = this.#process;
+    if (!running) return;
+    running.killReason ??= 'forced stop';
+    this.#stopWorkers(running);
+    await stopProcessGroup(running.child, 0);
+  }
+
+  async #launch(): Promise<void> {
+    if (this.#stopRequested) return;
+    this.#setState('starting', this.#restarts === 0 ? 'first start' : `restart ${this.#restarts}`);
+    let port: number;
+    let child: ChildProcess;
+    try {
+      port = this.config.port === 'auto' ? await findFreePort() : await this.#waitForFixedPort(this.config.port);
+      child = await spawnChild({
+        server: this.name,
+        command: this.config.command,
+        args: this.config.args.map((arg) => renderPort(arg, port)),
+        cwd: this.config.cwd,
+        env: this.#childEnv(port),
+        onLine: (stream, line, truncated) => {
+          if (stream === 'stderr') this.#rememberStderr(line);
+          this.#events.emit('output', { server: this.name, stream, line, truncated });
+        },
+      });
+    } catch (error) {
+      this.#events.emit('process-spawn-failed', { server: this.name, error: error as Error });
+      this.#recordExit({ code: null, signal: null }, `spawn failed: ${describeCause(error)}`);
+      this.#afterExit(false, 'spawn-failed');
+      return;
+    }
+    if (this.#stopRequested) {
+      // stop() ran while we were spawning: end this process right away.
+      killProcessGroup(child.pid, 'SIGKILL');
+      await child.exited;
+      this.#setState('stopped', 'stop requested');
+      return;
+    }
+    const running: RunningProcess = { child, port, startedAt: Date.now(), workers: [], killReason: undefined };
+    this.#process = running;
+    this.#stderrTail = [];
+    this.#events.emit('process-started', { server: this.name, pid: child.pid, port });
+    void child.exited.then((exit) => this.#onExit(running, exit));
+    this.#startProbe(running, 'startup', this.config.startupProbe, 'failure', (verdict) => {
+      if (verdict === 'success') this.#onStarted(running);
+      else void this.#kill(running, 'startup-probe');
+    });
+  }
+
+  #onStarted(running: RunningProcess): void {
+    this.#stopWorkers(running);
+    const { readinessProbe, livenessProbe } = this.config;
+    if (livenessProbe) {
+      this.#startProbe(running, 'liveness', livenessProbe, 'success', (verdict) => {
+        if (verdict === 'failure') void this.#kill(running, 'liveness-probe');
+      });
+    }
+    if (!readinessProbe) {
+      this.#setState('ready', 'startup probe passed');
+      return;
+    }
+    this.#startProbe(running, 'readiness', readinessProbe, 'failure', (verdict) => {
+      if (this.#process !== running || (this.#state !== 'starting' && this.#state !== 'ready' && this.#state !== 'unready')) return;
+      if (verdict === 'success') this.#setState('ready', 'readiness probe passed');
+      else if (this.#state === 'ready') this.#setState('unready', 'readiness probe failed');
+    });
+  }
+
+  #startProbe(running: RunningProcess, role: ProbeRole, probe: ProbeConfig, initial: Verdict, onVerdict: (v: Verdict) => void) {
+    const kind = probeKindOf(probe);
+    const worker = new ProbeWorker({
+      probe,
+      initialVerdict: initial,
+      run: () => runProbe(probe, { host: CHILD_HOST, port: running.port }),
+      onResult: (result, durationMs) =>
+        this.#events.emit('probe-result', { server: this.name, role, kind, outcome: result.outcome, message: result.message, durationMs }),
+      onVerdict: (verdict) => {
+        if (this.#process === running) onVerdict(verdict);
+      },
+    });
+    running.workers.push(worker);
+    worker.start();
+  }
+
+  #stopWorkers(running: RunningProcess): void {
+    for (const worker of running.workers.splice(0)) worker.stop();
+  }
+
+  /** Ends a process that mcpmux decided to end (a probe failed); its exit then restarts it. */
+  async #kill(running: RunningProcess, reason: string): Promise<void> {
+    if (this.#process !== running || running.killReason) return;
+    running.killReason = reason;
+    this.#stopWorkers(running);
+    if (this.#state === 'ready' || this.#state === 'unready' || this.#state === 'starting') this.#setState('stopping', reason);
+    await this.#terminate(running, reason);
+  }
+
+  async #terminate(running: RunningProcess, reason: string): Promise<void> {
+    running.killReason ??= reason;
+    this.#stopWorkers(running);
+    await stopProcessGroup(running.child, this.config.terminationGracePeriodSeconds);
+  }
+
+  /** A fixed port may still be held by a dying group of the previous process: wait for it, bounded. */
+  async #waitForFixedPort(port: number): Promise<number> {
+    await waitUntil(() => isPortFree(port), this.config.terminationGracePeriodSeconds * 1000 + 1000, 50);
+    return port;
+  }
+
+  #onExit(running: RunningProcess, exit: { code: number | null; signal: string | null }): void {
+    this.#stopWorkers(running);
+    this.#process = undefined;
+    // The leader died on its own; whatever is left in its group would be an orphan.
+    if (running.killReason === undefined) void stopProcessGroup(running.child, this.config.terminationGracePeriodSeconds);
+    const expected = running.killReason !== undefined;
+    this.#events.emit('process-exited', { server: this.name, pid: running.child.pid, code: exit.code, signal: exit.signal, expected });
+    this.#recordExit(exit, running.killReason ?? describeExit(exit));
+    if (shouldResetAttempts((Date.now() - running.startedAt) / 1000, this.#backoff)) this.#attempt = 0;
+    const failed = running.killReason !== undefined || exit.code !== 0;
+    this.#afterExit(!failed, running.killReason ?? (exit.code === 0 ? 'exited' : 'crashed'));
+  }
+
+  #afterExit(cleanExit: boolean, reason: string): void {
+    if (this.#stopRequested) {
+      this.#setState('stopped', 'stop requested');
+      return;
+    }
+    const policy = this.config.restartPolicy;
+    const restart = policy === 'Always' || (policy === 'OnFailure' && !cleanExit);
+    if (!restart) {
+      this.#setState(cleanExit ? 'stopped' : 'failed', `${reason}; restartPolicy ${policy}`);
+      return;
+    }
+    this.#attempt += 1;
+    const delaySeconds = nextDelay(this.#attempt, this.#backoff);
+    this.#setState('backoff', reason);
+    this.#events.emit('restart-scheduled', { server: this.name, delayMs: delaySeconds * 1000, reason, attempt: this.#attempt });
+    this.#backoffTimer = setTimeout(() => {
+      this.#restarts += 1;
+      void this.#beginLaunch();
+    }, delaySeconds * 1000);
+  }
+
+  #recordExit(exit: { code: number | null; signal: string | null }, reason: string): void {
+    this.#lastExit = { code: exit.code, signal: exit.signal, at: new Date().toISOString(), reason, stderrTail: [...this.#stderrTail] };
+  }
+
+  #rememberStderr(line: string): void {
+    this.#stderrTail.push(line);
+    if (this.#stderrTail.length > STDERR_TAIL_LINES) this.#stderrTail.shift();
+  }
+
+  #childEnv(port: number): Record<string, string> {
+    const env: Record<string, string> = { PORT: String(port), HOST: CHILD_HOST };
+    for (const [key, value] of Object.entries(this.config.env)) env[key] = renderPort(value, port);
+    return env;
+  }
+
+  #setState(to: ServerState, reason: string): void {
+    const from = this.#state;
+    if (from === to) return;
+    this.#state = to;
+    this.#events.emit('state-changed', { server: this.name, from, to, reason });
+  }
+}
+
+function describeExit(exit: { code: number | null; signal: string | null }): string {
+  return exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
+}
+
+function describeCause(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; shortMessage?: string; message?: string } })?.cause;
+  return cause?.code ?? cause?.shortMessage ?? (error as Error)?.message ?? String(error);
+}

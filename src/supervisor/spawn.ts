@@ -1,0 +1,126 @@
+/**
+ * The only file that imports execa. A child runs without a shell, as the leader of its own
+ * process group (and session), with its output read line by line and never left to fill a pipe.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import type { Readable } from 'node:stream';
+import { execa } from 'execa';
+import { waitUntil } from './wait.js';
+import { SpawnError } from '../errors.js';
+import type { OutputStream } from '../events.js';
+
+/** A longer line is cut here and reported as truncated; the rest of it, up to the newline, is dropped. */
+export const MAX_LINE_BYTES = 16 * 1024;
+
+export interface SpawnOptions {
+  readonly server: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly onLine: (stream: OutputStream, line: string, truncated: boolean) => void;
+}
+
+export interface ProcessExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+}
+
+export interface ChildProcess {
+  readonly pid: number;
+  /** Resolves once the process has exited and both output streams have ended. Never rejects. */
+  readonly exited: Promise<ProcessExit>;
+}
+
+/** Starts a child. Throws SpawnError when it could not be started at all (ENOENT, EACCES, bad cwd). */
+export async function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
+  const subprocess = execa(options.command, [...options.args], {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: true,
+    detached: true,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    cleanup: false,
+    forceKillAfterDelay: false,
+    windowsHide: true,
+  });
+  readLines(subprocess.stdout, (line, truncated) => options.onLine('stdout', line, truncated));
+  readLines(subprocess.stderr, (line, truncated) => options.onLine('stderr', line, truncated));
+  const exited = subprocess.then((result) => ({
+    code: result.exitCode ?? null,
+    signal: result.signal ?? null,
+    failedToStart: result.failed && subprocess.pid === undefined,
+    cause: result,
+  }));
+  if (subprocess.pid === undefined) {
+    const result = await exited;
+    throw new SpawnError(options.server, { cause: result.cause });
+  }
+  return { pid: subprocess.pid, exited: exited.then(({ code, signal }) => ({ code, signal })) };
+}
+
+/** Splits a stream into lines, consuming it as fast as it comes so that a child never blocks on a full pipe. */
+export function readLines(stream: Readable, onLine: (line: string, truncated: boolean) => void): void {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  let dropping = false;
+  const emit = (line: string, truncated: boolean) => onLine(line.endsWith('\r') ? line.slice(0, -1) : line, truncated);
+  stream.on('data', (chunk: Buffer) => {
+    let text = pending + decoder.write(chunk);
+    let newline: number;
+    while ((newline = text.indexOf('\n')) !== -1) {
+      if (!dropping) emit(text.slice(0, newline), false);
+      dropping = false;
+      text = text.slice(newline + 1);
+    }
+    if (!dropping && text.length > MAX_LINE_BYTES) {
+      emit(text.slice(0, MAX_LINE_BYTES), true);
+      dropping = true;
+    }
+    pending = dropping ? '' : text;
+  });
+  stream.on('end', () => {
+    const rest = pending + decoder.end();
+    if (rest && !dropping) emit(rest, false);
+  });
+  stream.on('error', () => undefined);
+}
+
+/** Signals a whole process group. Returns false when the group is already gone. */
+export function killProcessGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True while any process (zombies included) is left in the group. */
+export function isProcessGroupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Stops a whole process group: SIGTERM, then SIGKILL once `graceSeconds` pass with any member left.
+ * Resolves when the leader has exited and no member of the group is left (bounded after SIGKILL).
+ */
+export async function stopProcessGroup(child: ChildProcess, graceSeconds: number): Promise<void> {
+  let leaderExited = false;
+  void child.exited.then(() => (leaderExited = true));
+  const gone = () => leaderExited && !isProcessGroupAlive(child.pid);
+  if (!killProcessGroup(child.pid, 'SIGTERM') && leaderExited) return;
+  if (await waitUntil(gone, graceSeconds * 1000)) return;
+  killProcessGroup(child.pid, 'SIGKILL');
+  await child.exited;
+  await waitUntil(() => !isProcessGroupAlive(child.pid), 2000);
+}
