@@ -6,13 +6,15 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { StreamableHTTPServerTransport, type EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 
 export interface ServeOptions {
   readonly path?: string;
   readonly host?: string;
   readonly port?: number;
+  /** Makes streams resumable with Last-Event-ID; one store per session. */
+  readonly createEventStore?: () => EventStore;
 }
 
 export function serveMcp(createServer: () => McpServer, options: ServeOptions = {}): http.Server {
@@ -22,6 +24,9 @@ export function serveMcp(createServer: () => McpServer, options: ServeOptions = 
   const sessions = new Map<string, StreamableHTTPServerTransport>();
 
   const httpServer = http.createServer(async (req, res) => {
+    res.once('close', () => {
+      if (!res.writableFinished) process.stderr.write(`client closed ${req.method} ${req.url} before the response finished\n`);
+    });
     try {
       if ((req.url ?? '/').split('?', 1)[0] !== path) return reply(res, 404, 'Not found');
       const sessionId = req.headers['mcp-session-id'];
@@ -35,6 +40,7 @@ export function serveMcp(createServer: () => McpServer, options: ServeOptions = 
       if (!isInitializeRequest(body)) return reply(res, 400, 'Bad Request: no session id');
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
+        eventStore: options.createEventStore?.(),
         onsessioninitialized: (id) => void sessions.set(id, transport),
         onsessionclosed: (id) => void sessions.delete(id),
       });

@@ -39,11 +39,9 @@ export const probeSchema = z
 
 export type ProbeConfig = z.infer<typeof probeSchema>;
 
-const portNumber = z.number().int().min(1, { error: 'must be a port number from 1 to 65535' }).max(65535, {
-  error: 'must be a port number from 1 to 65535',
-});
+const portNumber = z.number().int().min(1).max(65535);
 /** Port of one of mcpmux's own listeners: 0 asks the OS for a free one. */
-const listenerPort = z.number().int().min(0).max(65535, { error: 'must be a port number from 0 to 65535' });
+const listenerPort = z.number().int().min(0).max(65535);
 
 const SEGMENT = /^[A-Za-z0-9._~!$&'()*+,;=:@-]+$/;
 

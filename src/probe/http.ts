@@ -20,7 +20,7 @@ export async function probeHttp(target: ProbeTarget, spec: HttpGetSpec, timeoutS
       signal,
       reset: true,
     });
-    response.body.destroy();
+    response.body.on('error', () => undefined).destroy();
     const status = response.statusCode;
     return status >= 200 && status < 400 ? success(`HTTP ${status}`) : failure(`HTTP ${status}`);
   } catch (error) {

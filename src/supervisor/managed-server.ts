@@ -155,8 +155,9 @@ export class ManagedServer {
         },
       });
     } catch (error) {
-      this.#events.emit('process-spawn-failed', { server: this.name, error: error as Error });
-      this.#recordExit({ code: null, signal: null }, `spawn failed: ${describeCause(error)}`);
+      const reason = `spawn failed: ${describeCause(error)}`;
+      this.#events.emit('process-spawn-failed', { server: this.name, reason });
+      this.#recordExit({ code: null, signal: null }, reason);
       this.#afterExit(false, 'spawn-failed');
       return;
     }

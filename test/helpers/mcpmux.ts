@@ -1,0 +1,122 @@
+/**
+ * Starts mcpmux as a user does: its bin, a config file, real signals. Ports are always 0:
+ * the actual ones are read from the `listening` log records.
+ */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { MAIN, ROOT, fixture as fixtureFile } from './paths.js';
+import { waitFor } from './wait.js';
+
+export type LogRecord = Record<string, unknown> & { msg?: string; level?: string };
+
+export interface Mcpmux {
+  readonly proc: ChildProcessByStdio<null, Readable, Readable>;
+  readonly publicUrl: string;
+  readonly adminUrl: string;
+  readonly logs: LogRecord[];
+  readonly stderr: () => string;
+  /** Resolves with the exit code (or signal name) once mcpmux has exited. */
+  readonly exited: Promise<number | string>;
+  waitForLog(predicate: (record: LogRecord) => boolean, what: string, timeoutMs?: number): Promise<LogRecord>;
+  status(): Promise<StatusBody>;
+  waitReady(timeoutMs?: number): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+export interface StatusBody {
+  servers: { name: string; prefix: string; state: string; ready: boolean; pid: number | null; port: number | null; restarts: number; lastExit: unknown }[];
+}
+
+const running = new Set<Mcpmux>();
+
+/** Writes `config` (an object, written as JSON, which YAML reads too) to a temp file. */
+export function writeConfig(config: unknown, name = 'mcpmux.json'): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcpmux-test-'));
+  const file = path.join(dir, name);
+  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+  return file;
+}
+
+export async function startMcpmux(config: unknown | { file: string }, extraArgs: string[] = []): Promise<Mcpmux> {
+  const file = isFileRef(config) ? config.file : writeConfig(config);
+  const proc = spawn(process.execPath, [MAIN, '--config', file, '--port', '0', '--admin-port', '0', '--log-level', 'debug', ...extraArgs], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: LogRecord[] = [];
+  let stderrText = '';
+  let partial = '';
+  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        logs.push(JSON.parse(line) as LogRecord);
+      } catch {
+        logs.push({ msg: line, unparsed: true });
+      }
+    }
+  });
+  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderrText += chunk));
+  const exited = new Promise<number | string>((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+
+  const waitForLog = (predicate: (record: LogRecord) => boolean, what: string, timeoutMs = 15_000) =>
+    waitFor(() => logs.find(predicate), what, timeoutMs);
+  const portOf = async (listener: string) => {
+    const record = await Promise.race([
+      waitForLog((r) => r.msg === 'listening' && r.listener === listener, `the ${listener} listener`),
+      exited.then((code) => {
+        throw new Error(`mcpmux exited with ${code} before listening:\n${stderrText}\n${JSON.stringify(logs.slice(-5))}`);
+      }),
+    ]);
+    return record.port as number;
+  };
+  const publicUrl = `http://127.0.0.1:${await portOf('public')}`;
+  const adminUrl = `http://127.0.0.1:${await portOf('admin')}`;
+
+  const mux: Mcpmux = {
+    proc,
+    publicUrl,
+    adminUrl,
+    logs,
+    stderr: () => stderrText,
+    exited,
+    waitForLog,
+    async status() {
+      const res = await fetch(`${adminUrl}/status`);
+      return (await res.json()) as StatusBody;
+    },
+    async waitReady(timeoutMs = 15_000) {
+      await waitFor(async () => (await fetch(`${adminUrl}/readyz`)).status === 200, '/readyz to answer 200', timeoutMs);
+    },
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const code = await exited;
+      running.delete(mux);
+      return code;
+    },
+  };
+  running.add(mux);
+  return mux;
+}
+
+/** For after() hooks: stops whatever a failed test left running. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map(async (mux) => {
+    const timer = setTimeout(() => mux.proc.kill('SIGKILL'), 15_000);
+    await mux.stop();
+    clearTimeout(timer);
+  }));
+}
+
+function isFileRef(value: unknown): value is { file: string } {
+  return typeof value === 'object' && value !== null && 'file' in value && Object.keys(value).length === 1;
+}
+
+/** A server entry that runs one of test/fixtures/ with this very node. */
+export function fixtureServer(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { command: process.execPath, args: [fixtureFile(name)], ...extra };
+}

@@ -1,0 +1,86 @@
+/** The command line as a user meets it: `mcpmux check`, config errors, usage errors, exit codes. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { describe, it } from 'node:test';
+import { writeConfig } from '../helpers/mcpmux.js';
+import { DEFAULT_CONFIG, MAIN, ROOT } from '../helpers/paths.js';
+
+function mcpmux(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('mcpmux check', () => {
+  it('prints the plan of a valid config and exits 0', () => {
+    const { code, stdout } = mcpmux(['check', '--config', DEFAULT_CONFIG]);
+    assert.equal(code, 0);
+    assert.match(stdout, /^ {2}echo {2}\/echo {2}port auto {2}node dist\/servers\/echo\/main\.js/m);
+    assert.match(stdout, /^ {2}math {2}\/math {2}port auto {2}node dist\/servers\/math\/main\.js/m);
+    assert.match(stdout, /config is valid/);
+  });
+
+  it('lists every problem as path: message and exits 2', () => {
+    const file = writeConfig(
+      [
+        'listen: { port: 99999 }',
+        'servers:',
+        '  math: { command: node, prefix: math, colour: blue }',
+        '  calc: { command: node, prefix: /echo }',
+        '  echo: { args: [x] }',
+      ].join('\n'),
+      'bad.yaml',
+    );
+    const { code, stdout, stderr } = mcpmux(['check', '--config', file]);
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.deepEqual(stderr.trim().split('\n'), [
+      'listen.port: must be at most 65535, got number 99999',
+      'servers.math.prefix: must start with "/"',
+      'servers.math.colour: unknown key',
+      'servers.echo.command: is required',
+    ]);
+  });
+
+  it('reports duplicate prefixes once the schema holds', () => {
+    const file = writeConfig({ servers: { a: { command: 'x', prefix: '/p' }, b: { command: 'y', prefix: '/p' } } });
+    const { code, stderr } = mcpmux(['check', '--config', file]);
+    assert.equal(code, 2);
+    assert.equal(stderr.trim(), 'servers.b.prefix: "/p" is already the prefix of server a');
+  });
+
+  it('finds the config through $MCPMUX_CONFIG', () => {
+    const file = writeConfig({ servers: { solo: { command: 'x' } } });
+    const { code, stdout } = mcpmux(['check'], { MCPMUX_CONFIG: file });
+    assert.equal(code, 0);
+    assert.match(stdout, /^ {2}solo {2}\/solo /m);
+  });
+
+  it('says what is wrong with a config file that cannot be read', () => {
+    const { code, stderr } = mcpmux(['check', '--config', '/nonexistent/mcpmux.yaml']);
+    assert.equal(code, 2);
+    assert.equal(stderr.trim(), '/nonexistent/mcpmux.yaml: cannot read the config file: no such file');
+  });
+});
+
+describe('mcpmux usage and fatal errors', () => {
+  it('exits 2 on an unknown flag or command, with the usage', () => {
+    for (const args of [['--nope'], ['start'], ['--port', 'abc']]) {
+      const { code, stderr } = mcpmux(args);
+      assert.equal(code, 2, args.join(' '));
+      assert.match(stderr, /Usage:/);
+    }
+  });
+
+  it('exits 1 when a listener cannot bind, and starts no child', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const file = writeConfig({ listen: { host: '127.0.0.1', port }, servers: { a: { command: process.execPath, args: ['-e', 'setInterval(()=>{},1000)'] } } });
+    const { code, stdout } = mcpmux(['--config', file, '--admin-port', '0']);
+    blocker.close();
+    assert.equal(code, 1);
+    assert.match(stdout, /"level":"fatal".*the public listener could not bind/);
+    assert.doesNotMatch(stdout, /process started/);
+  });
+});

@@ -1,0 +1,189 @@
+/** What passes through the proxy, and what does not: headers, streams, aborts, upstream failures. */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import { fixtureServer, startMcpmux, stopAll, type Mcpmux } from '../helpers/mcpmux.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** Sends raw bytes and reads the raw answer until the peer closes or `until` matches. */
+function rawExchange(port: number, text: string, until?: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => {
+      data += chunk;
+      if (until?.test(data)) socket.destroy();
+    });
+    socket.on('close', () => resolve(data));
+    socket.on('error', reject);
+    socket.setTimeout(5000, () => socket.destroy());
+  });
+}
+
+/** The body of a raw HTTP/1.1 answer, chunked encoding undone. */
+function bodyOf(raw: string): string {
+  const head = raw.slice(0, raw.indexOf('\r\n\r\n'));
+  let rest = raw.slice(head.length + 4);
+  if (!/transfer-encoding: chunked/i.test(head)) return rest;
+  let body = '';
+  for (;;) {
+    const lineEnd = rest.indexOf('\r\n');
+    const size = parseInt(rest.slice(0, lineEnd), 16);
+    if (!size) return body;
+    body += rest.slice(lineEnd + 2, lineEnd + 2 + size);
+    rest = rest.slice(lineEnd + 2 + size + 2);
+  }
+}
+
+describe('the proxy', () => {
+  let mux: Mcpmux;
+  let port: number;
+  let childPort: number;
+  before(async () => {
+    mux = await startMcpmux({
+      listen: { host: '127.0.0.1' },
+      servers: { raw: fixtureServer('raw-http', { prefix: '/raw' }), other: fixtureServer('raw-http', { prefix: '/raw/deeper' }) },
+    });
+    await mux.waitReady();
+    port = Number(new URL(mux.publicUrl).port);
+    childPort = (await mux.status()).servers.find((s) => s.name === 'raw')!.port!;
+  });
+  after(stopAll);
+
+  it('strips the prefix, keeps the query, and rewrites Host to the child', async () => {
+    const res = await request(`${mux.publicUrl}/raw/headers?x=1&y=%20`, { headers: { host: `localhost:${port}` } });
+    const seen = (await res.body.json()) as { url: string; headers: Record<string, string> };
+    assert.equal(seen.url, '/headers?x=1&y=%20');
+    assert.equal(seen.headers.host, `127.0.0.1:${childPort}`);
+    assert.equal(seen.headers['x-forwarded-host'], `localhost:${port}`);
+    assert.equal(seen.headers['x-forwarded-proto'], 'http');
+    assert.equal(seen.headers['x-forwarded-prefix'], '/raw');
+    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+  });
+
+  it('routes to the longest matching prefix on whole segments', async () => {
+    const deeper = (await (await fetch(`${mux.publicUrl}/raw/deeper/headers`)).json()) as { url: string; headers: Record<string, string> };
+    assert.equal(deeper.headers['x-forwarded-prefix'], '/raw/deeper');
+    assert.equal(deeper.url, '/headers');
+    const res = await fetch(`${mux.publicUrl}/rawx/headers`);
+    assert.equal(res.status, 404);
+    assert.deepEqual(await res.json(), { jsonrpc: '2.0', error: { code: -32000, message: 'No MCP server is mounted at this path' }, id: null });
+  });
+
+  it('passes end-to-end headers untouched and removes hop-by-hop ones, both ways', async () => {
+    const inbound = await rawExchange(
+      port,
+      'GET /raw/headers HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive, X-Drop-Me\r\nX-Drop-Me: 1\r\nKeep-Alive: timeout=9\r\nTE: trailers\r\n' +
+        'Proxy-Authorization: Basic abc\r\nMcp-Session-Id: s-1\r\nMCP-Protocol-Version: 2025-06-18\r\nLast-Event-ID: 42\r\nAuthorization: Bearer t\r\nX-Custom: yes\r\n\r\n',
+      /\r\n0\r\n\r\n$/,
+    );
+    const seen = JSON.parse(bodyOf(inbound)) as { headers: Record<string, string> };
+    for (const gone of ['x-drop-me', 'keep-alive', 'te', 'proxy-authorization']) assert.equal(seen.headers[gone], undefined, gone);
+    assert.notEqual(seen.headers.connection, 'keep-alive, X-Drop-Me');
+    assert.equal(seen.headers['mcp-session-id'], 's-1');
+    assert.equal(seen.headers['mcp-protocol-version'], '2025-06-18');
+    assert.equal(seen.headers['last-event-id'], '42');
+    assert.equal(seen.headers.authorization, 'Bearer t');
+    assert.equal(seen.headers['x-custom'], 'yes');
+
+    const res = await request(`${mux.publicUrl}/raw/hop`);
+    assert.equal(await res.body.text(), 'hop');
+    assert.equal(res.headers['x-private'], undefined, 'a header named in Connection is removed');
+    assert.equal(res.headers['keep-alive'] === 'timeout=5', false, "the child's Keep-Alive is not forwarded");
+    assert.equal(res.headers['mcp-session-id'], 'abc');
+    assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2']);
+  });
+
+  it('keeps pooled connections healthy after a request sent with Connection: close', async () => {
+    const first = await rawExchange(port, 'GET /raw/sse?n=2&ms=5 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    assert.match(first, /^HTTP\/1\.1 200/);
+    assert.match(first, /data: event 2/);
+    const statuses = await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${mux.publicUrl}/raw/headers`)).status));
+    assert.deepEqual(statuses, Array(20).fill(200));
+    const seen = (await (await fetch(`${mux.publicUrl}/raw/headers`, { headers: { connection: 'close' } })).json()) as { headers: Record<string, string> };
+    assert.notEqual(seen.headers.connection, 'close', 'Connection: close never reaches the pooled upstream socket');
+  });
+
+  it('reuses keep-alive connections to the child', async () => {
+    const ports = new Set<string>();
+    for (let i = 0; i < 5; i++) {
+      const seen = (await (await fetch(`${mux.publicUrl}/raw/headers`)).json()) as { headers: Record<string, string> };
+      ports.add(seen.headers.connection ?? '');
+    }
+    assert.deepEqual([...ports], ['keep-alive']);
+  });
+
+  it('streams SSE event by event, as the child sends them', async () => {
+    const res = await fetch(`${mux.publicUrl}/raw/sse?n=5&ms=200`);
+    assert.equal(res.headers.get('content-type'), 'text/event-stream');
+    assert.equal(res.headers.get('content-encoding'), null);
+    const reader = res.body!.getReader();
+    const arrivals: number[] = [];
+    const started = Date.now();
+    let text = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const chunk = new TextDecoder().decode(value);
+      text += chunk;
+      for (const _ of chunk.matchAll(/data: /g)) arrivals.push(Date.now() - started);
+    }
+    assert.equal(arrivals.length, 5);
+    assert.match(text, /data: event 5/);
+    // The child spreads 5 events over ~1 s; a buffering proxy would deliver them all at once.
+    assert.ok(arrivals[4]! - arrivals[0]! >= 600, `events arrived at ${arrivals.join(', ')} ms`);
+  });
+
+  it('closes the child connection when the client aborts a stream', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${mux.publicUrl}/raw/hold`, { signal: controller.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await mux.waitForLog((r) => r.server === 'raw' && r.stream === 'stderr' && r.msg === 'client closed /hold', 'the child to see its client gone', 5000);
+  });
+
+  it('answers 502 when the child hangs up without answering', async () => {
+    const res = await fetch(`${mux.publicUrl}/raw/hangup`);
+    assert.equal(res.status, 502);
+    const body = (await res.json()) as { error: { message: string } };
+    assert.equal(body.error.message, 'Server raw could not be reached');
+  });
+
+  it('closes the client stream when the child breaks off mid-response', async () => {
+    const res = await fetch(`${mux.publicUrl}/raw/break`);
+    assert.equal(res.status, 200);
+    await assert.rejects(res.text(), 'the stream ends in an error, not a clean end, and never hangs');
+  });
+
+  it('refuses paths that normalisation would change, with 400', async () => {
+    for (const path of ['/raw/../raw/headers', '/raw/%2e%2e/headers', '/raw%2fheaders', '/raw/./headers', '/raw//headers', '/raw/a%5cb', '/raw/%00']) {
+      const answer = await rawExchange(port, `GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`, /\}$/);
+      assert.match(answer, /^HTTP\/1\.1 400 /, path);
+    }
+    const absolute = await rawExchange(port, 'GET http://localhost/raw/headers HTTP/1.1\r\nHost: localhost\r\n\r\n', /\}$/);
+    assert.match(absolute, /^HTTP\/1\.1 400 /);
+  });
+
+  it('refuses a Host or Origin outside the loopback default with 403', async () => {
+    const badHost = await rawExchange(port, 'GET /raw/headers HTTP/1.1\r\nHost: evil.example\r\n\r\n', /\}$/);
+    assert.match(badHost, /^HTTP\/1\.1 403 /);
+    const badOrigin = await fetch(`${mux.publicUrl}/raw/headers`, { headers: { origin: 'http://evil.example' } });
+    assert.equal(badOrigin.status, 403);
+    const goodOrigin = await fetch(`${mux.publicUrl}/raw/headers`, { headers: { origin: 'http://localhost:5173' } });
+    assert.equal(goodOrigin.status, 200);
+  });
+
+  it('answers 503 with Retry-After while the child is gone, then serves again', async () => {
+    const res = await fetch(`${mux.publicUrl}/raw/exit`);
+    await assert.rejects(res.text());
+    await waitFor(async () => (await mux.status()).servers.find((s) => s.name === 'raw')!.state !== 'ready', 'raw to leave ready');
+    const during = await fetch(`${mux.publicUrl}/raw/headers`);
+    if (during.status === 503) assert.equal(during.headers.get('retry-after'), '1');
+    await waitFor(async () => (await fetch(`${mux.publicUrl}/raw/headers`)).status === 200, 'raw to serve again');
+    const other = await fetch(`${mux.publicUrl}/raw/deeper/headers`);
+    assert.equal(other.status, 200);
+  });
+});
