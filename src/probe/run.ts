@@ -1,7 +1,5 @@
 /** Runs one probe of whichever kind the config names. Never throws. */
 import type { ProbeConfig, ProbeKind } from '../config/schema.js';
-import { probeHttp } from './http.js';
-import { probeMcp } from './mcp.js';
 import { unknown, type ProbeResult } from './result.js';
 import { probeTcp } from './tcp.js';
 
@@ -16,10 +14,23 @@ export function probeKindOf(probe: ProbeConfig): ProbeKind {
   return 'tcpSocket';
 }
 
+/**
+ * The httpGet runner (undici) and the mcp runner (the MCP SDK client) cost ~10 and ~27 MB of RSS:
+ * each is loaded when a probe of its kind first runs, so a config without them never pays.
+ */
+let httpRunner: Promise<typeof import('./http.js').probeHttp> | undefined;
+let mcpRunner: Promise<typeof import('./mcp.js').probeMcp> | undefined;
+
 export async function runProbe(probe: ProbeConfig, target: ProbeTarget): Promise<ProbeResult> {
   try {
-    if (probe.httpGet) return await probeHttp(target, probe.httpGet, probe.timeoutSeconds);
-    if (probe.mcp) return await probeMcp(target, probe.mcp, probe.timeoutSeconds);
+    if (probe.httpGet) {
+      httpRunner ??= import('./http.js').then((m) => m.probeHttp);
+      return await (await httpRunner)(target, probe.httpGet, probe.timeoutSeconds);
+    }
+    if (probe.mcp) {
+      mcpRunner ??= import('./mcp.js').then((m) => m.probeMcp);
+      return await (await mcpRunner)(target, probe.mcp, probe.timeoutSeconds);
+    }
     return await probeTcp(target, probe.timeoutSeconds);
   } catch (error) {
     return unknown(`prober error: ${(error as Error)?.message ?? String(error)}`);
