@@ -59,9 +59,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       step('delay', { seconds: config.shutdown.delaySeconds });
       await new Promise((resolve) => setTimeout(resolve, config.shutdown.delaySeconds * 1000));
     }
-    const budgetMs = config.shutdown.gracePeriodSeconds * 1000;
-    const childGraceMs = Math.max(0, ...config.servers.map((s) => s.terminationGracePeriodSeconds * 1000));
-    const drainMs = Math.max(0, budgetMs - childGraceMs);
+    const drainMs = drainBudgetMs(config);
     step('stop-accepting');
     const closed = new Promise((resolve) => publicServer.close(resolve));
     publicServer.closeIdleConnections();
@@ -81,26 +79,49 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     step('stopped', { seconds: (Date.now() - started) / 1000 });
   }
 
+  async function forceStop(): Promise<void> {
+    stopping = true;
+    step('force');
+    publicServer.closeAllConnections();
+    adminServer.closeAllConnections();
+    publicServer.close();
+    adminServer.close();
+    proxy.close();
+    await supervisor.killAll();
+  }
+
   return {
     events,
     supervisor,
     publicPort,
     adminPort,
     stop() {
-      stopped ??= gracefulStop();
+      stopped ??= (async () => {
+        // The whole stop is bounded: past delaySeconds + gracePeriodSeconds, everything left is killed.
+        const budgetMs = (config.shutdown.delaySeconds + config.shutdown.gracePeriodSeconds) * 1000;
+        let timer: NodeJS.Timeout | undefined;
+        const overrun = new Promise<'overrun'>((resolve) => (timer = setTimeout(() => resolve('overrun'), budgetMs)));
+        const outcome = await Promise.race([gracefulStop(), overrun]);
+        clearTimeout(timer);
+        if (outcome === 'overrun') {
+          step('grace-exceeded', { seconds: budgetMs / 1000 });
+          await forceStop();
+        }
+      })();
       return stopped;
     },
-    async forceStop() {
-      stopping = true;
-      step('force');
-      publicServer.closeAllConnections();
-      adminServer.closeAllConnections();
-      publicServer.close();
-      adminServer.close();
-      proxy.close();
-      await supervisor.killAll();
-    },
+    forceStop,
   };
+}
+
+/**
+ * How long in-flight requests may drain: what the budget leaves after the slowest child's
+ * terminationGracePeriodSeconds, but never less than half the budget.
+ */
+export function drainBudgetMs(config: Pick<Config, 'shutdown' | 'servers'>): number {
+  const budgetMs = config.shutdown.gracePeriodSeconds * 1000;
+  const childGraceMs = Math.max(0, ...config.servers.map((s) => s.terminationGracePeriodSeconds * 1000));
+  return Math.max(budgetMs - childGraceMs, budgetMs / 2);
 }
 
 function listen(server: http.Server, name: 'public' | 'admin', host: string, port: number, events: Events): Promise<number> {

@@ -12,7 +12,7 @@ export type OutputStream = 'stdout' | 'stderr';
 
 export interface LifecycleEvents {
   'process-started': { server: string; pid: number; port: number };
-  'process-spawn-failed': { server: string; reason: string };
+  'process-spawn-failed': { server: string; error: string };
   'process-exited': { server: string; pid: number; code: number | null; signal: string | null; expected: boolean };
   'state-changed': { server: string; from: ServerState; to: ServerState; reason: string };
   'probe-result': { server: string; role: ProbeRole; kind: ProbeKind; outcome: ProbeOutcome; message: string; durationMs: number };

@@ -23,7 +23,7 @@ export function subscribeLogging(events: Events, log: Logger): void {
     log.info(truncated ? { server, stream, truncated } : { server, stream }, line);
   });
   events.on('process-started', ({ server, pid, port }) => log.info({ server, pid, port }, 'process started'));
-  events.on('process-spawn-failed', ({ server, reason }) => log.error({ server, reason }, 'process could not be started'));
+  events.on('process-spawn-failed', ({ server, error }) => log.error({ server, error }, 'process could not be started'));
   events.on('process-exited', ({ server, pid, code, signal, expected }) =>
     (expected ? log.info.bind(log) : log.warn.bind(log))({ server, pid, code, signal }, 'process exited'),
   );

@@ -51,7 +51,10 @@ export function formatPlan(config: Config): string {
 
 async function run(config: Config, command: Command): Promise<number> {
   const log = createLogger(command.logLevel);
-  log.info({ config: config.source, servers: config.servers.map((s) => s.name) }, 'starting');
+  log.info({ config: config.source, servers: config.servers.map((s) => s.name), pid: process.pid }, 'starting');
+  if (process.pid === 1) {
+    log.warn('running as PID 1: orphaned grandchildren will not be reaped; run mcpmux under tini (the image does, or docker run --init)');
+  }
   let app: App | undefined;
   let signals = 0;
   let resolveExit: (code: number) => void = () => undefined;

@@ -74,6 +74,10 @@ export const serverSchema = z.strictObject({
   readinessProbe: probeSchema.optional(),
   livenessProbe: probeSchema.optional(),
   restartPolicy: z.enum(['Always', 'OnFailure', 'Never']).default('Always'),
+  /** Restart delays: initialSeconds doubling to maxSeconds; reset once a process ran resetAfterSeconds. */
+  backoff: z
+    .strictObject({ initialSeconds: seconds(0.5), maxSeconds: seconds(30), resetAfterSeconds: seconds(60) })
+    .prefault({}),
   terminationGracePeriodSeconds: z.number().min(0).default(10),
 });
 

@@ -13,18 +13,24 @@ import { renderPort } from '../config/expand.js';
 import type { Events, ProbeRole, ServerState } from '../events.js';
 import { probeKindOf, runProbe } from '../probe/run.js';
 import { ProbeWorker, type Verdict } from '../probe/worker.js';
-import { DEFAULT_BACKOFF, nextDelay, shouldResetAttempts, type BackoffPolicy } from './backoff.js';
+import { nextDelay, shouldResetAttempts } from './backoff.js';
 import { CHILD_HOST, findFreePort, isPortFree } from './ports.js';
 import { killProcessGroup, spawnChild, stopProcessGroup, type ChildProcess } from './spawn.js';
 import { waitUntil } from './wait.js';
 
 const STDERR_TAIL_LINES = 20;
 
+/** Why a process ended: a bounded set, fit for a metric label. */
+export type ExitReason = 'exited' | 'crashed' | 'startup-probe' | 'liveness-probe' | 'spawn-failed' | 'stopped';
+
 export interface LastExit {
   readonly code: number | null;
   readonly signal: string | null;
   readonly at: string;
-  readonly reason: string;
+  readonly reason: ExitReason;
+  /** Why the process could not be started, for `spawn-failed` (e.g. ENOENT). */
+  readonly error?: string;
+  /** The last lines the process wrote to stderr. */
   readonly stderrTail: readonly string[];
 }
 
@@ -46,13 +52,12 @@ interface RunningProcess {
   readonly startedAt: number;
   readonly workers: ProbeWorker[];
   /** Why mcpmux itself ended this process, if it did. */
-  killReason: string | undefined;
+  killReason: ExitReason | undefined;
 }
 
 export class ManagedServer {
   readonly config: ServerConfig;
   readonly #events: Events;
-  readonly #backoff: BackoffPolicy;
   #state: ServerState = 'stopped';
   #process: RunningProcess | undefined;
   #restarts = 0;
@@ -63,10 +68,9 @@ export class ManagedServer {
   #stopRequested = false;
   #launching: Promise<void> | undefined;
 
-  constructor(config: ServerConfig, events: Events, backoff: BackoffPolicy = DEFAULT_BACKOFF) {
+  constructor(config: ServerConfig, events: Events) {
     this.config = config;
     this.#events = events;
-    this.#backoff = backoff;
   }
 
   get name(): string {
@@ -117,7 +121,7 @@ export class ManagedServer {
       return;
     }
     if (this.#state !== 'stopping') this.#setState('stopping', 'stop requested');
-    await this.#terminate(running, 'stop requested');
+    await this.#terminate(running, 'stopped');
   }
 
   #beginLaunch(): Promise<void> {
@@ -131,7 +135,7 @@ export class ManagedServer {
     clearTimeout(this.#backoffTimer);
     const running = this.#process;
     if (!running) return;
-    running.killReason ??= 'forced stop';
+    running.killReason ??= 'stopped';
     this.#stopWorkers(running);
     await stopProcessGroup(running.child, 0);
   }
@@ -155,9 +159,9 @@ export class ManagedServer {
         },
       });
     } catch (error) {
-      const reason = `spawn failed: ${describeCause(error)}`;
-      this.#events.emit('process-spawn-failed', { server: this.name, reason });
-      this.#recordExit({ code: null, signal: null }, reason);
+      const cause = describeCause(error);
+      this.#events.emit('process-spawn-failed', { server: this.name, error: cause });
+      this.#recordExit({ code: null, signal: null }, 'spawn-failed', cause);
       this.#afterExit(false, 'spawn-failed');
       return;
     }
@@ -219,7 +223,7 @@ export class ManagedServer {
   }
 
   /** Ends a process that mcpmux decided to end (a probe failed); its exit then restarts it. */
-  async #kill(running: RunningProcess, reason: string): Promise<void> {
+  async #kill(running: RunningProcess, reason: ExitReason): Promise<void> {
     if (this.#process !== running || running.killReason) return;
     running.killReason = reason;
     this.#stopWorkers(running);
@@ -227,7 +231,7 @@ export class ManagedServer {
     await this.#terminate(running, reason);
   }
 
-  async #terminate(running: RunningProcess, reason: string): Promise<void> {
+  async #terminate(running: RunningProcess, reason: ExitReason): Promise<void> {
     running.killReason ??= reason;
     this.#stopWorkers(running);
     await stopProcessGroup(running.child, this.config.terminationGracePeriodSeconds);
@@ -246,13 +250,13 @@ export class ManagedServer {
     if (running.killReason === undefined) void stopProcessGroup(running.child, this.config.terminationGracePeriodSeconds);
     const expected = running.killReason !== undefined;
     this.#events.emit('process-exited', { server: this.name, pid: running.child.pid, code: exit.code, signal: exit.signal, expected });
-    this.#recordExit(exit, running.killReason ?? describeExit(exit));
-    if (shouldResetAttempts((Date.now() - running.startedAt) / 1000, this.#backoff)) this.#attempt = 0;
-    const failed = running.killReason !== undefined || exit.code !== 0;
-    this.#afterExit(!failed, running.killReason ?? (exit.code === 0 ? 'exited' : 'crashed'));
+    const reason = running.killReason ?? (exit.code === 0 ? 'exited' : 'crashed');
+    this.#recordExit(exit, reason);
+    if (shouldResetAttempts((Date.now() - running.startedAt) / 1000, this.config.backoff)) this.#attempt = 0;
+    this.#afterExit(reason === 'exited', reason);
   }
 
-  #afterExit(cleanExit: boolean, reason: string): void {
+  #afterExit(cleanExit: boolean, reason: ExitReason): void {
     if (this.#stopRequested) {
       this.#setState('stopped', 'stop requested');
       return;
@@ -264,7 +268,7 @@ export class ManagedServer {
       return;
     }
     this.#attempt += 1;
-    const delaySeconds = nextDelay(this.#attempt, this.#backoff);
+    const delaySeconds = nextDelay(this.#attempt, this.config.backoff);
     this.#setState('backoff', reason);
     this.#events.emit('restart-scheduled', { server: this.name, delayMs: delaySeconds * 1000, reason, attempt: this.#attempt });
     this.#backoffTimer = setTimeout(() => {
@@ -273,8 +277,9 @@ export class ManagedServer {
     }, delaySeconds * 1000);
   }
 
-  #recordExit(exit: { code: number | null; signal: string | null }, reason: string): void {
-    this.#lastExit = { code: exit.code, signal: exit.signal, at: new Date().toISOString(), reason, stderrTail: [...this.#stderrTail] };
+  #recordExit(exit: { code: number | null; signal: string | null }, reason: ExitReason, error?: string): void {
+    const at = new Date().toISOString();
+    this.#lastExit = { code: exit.code, signal: exit.signal, at, reason, ...(error ? { error } : {}), stderrTail: [...this.#stderrTail] };
   }
 
   #rememberStderr(line: string): void {
@@ -294,10 +299,6 @@ export class ManagedServer {
     this.#state = to;
     this.#events.emit('state-changed', { server: this.name, from, to, reason });
   }
-}
-
-function describeExit(exit: { code: number | null; signal: string | null }): string {
-  return exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
 }
 
 function describeCause(error: unknown): string {

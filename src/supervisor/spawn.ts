@@ -4,6 +4,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
+import { finished as streamFinished } from 'node:stream/promises';
 import { execa } from 'execa';
 import { waitUntil } from './wait.js';
 import { SpawnError } from '../errors.js';
@@ -11,6 +12,8 @@ import type { OutputStream } from '../events.js';
 
 /** A longer line is cut here and reported as truncated; the rest of it, up to the newline, is dropped. */
 export const MAX_LINE_BYTES = 16 * 1024;
+/** How long an exit waits for the child's pipes to drain when a grandchild keeps them open. */
+const OUTPUT_DRAIN_MS = 100;
 
 export interface SpawnOptions {
   readonly server: string;
@@ -28,7 +31,7 @@ export interface ProcessExit {
 
 export interface ChildProcess {
   readonly pid: number;
-  /** Resolves once the process has exited and both output streams have ended. Never rejects. */
+  /** Resolves once the process has exited (its output may still be flowing from grandchildren). Never rejects. */
   readonly exited: Promise<ProcessExit>;
 }
 
@@ -50,17 +53,28 @@ export async function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
   });
   readLines(subprocess.stdout, (line, truncated) => options.onLine('stdout', line, truncated));
   readLines(subprocess.stderr, (line, truncated) => options.onLine('stderr', line, truncated));
-  const exited = subprocess.then((result) => ({
-    code: result.exitCode ?? null,
-    signal: result.signal ?? null,
-    failedToStart: result.failed && subprocess.pid === undefined,
-    cause: result,
-  }));
   if (subprocess.pid === undefined) {
-    const result = await exited;
-    throw new SpawnError(options.server, { cause: result.cause });
+    const result = await subprocess;
+    throw new SpawnError(options.server, { cause: result });
   }
-  return { pid: subprocess.pid, exited: exited.then(({ code, signal }) => ({ code, signal })) };
+  // 'exit', not execa's own promise: that one waits for the pipes to close, and a grandchild that
+  // inherited them would hide the leader's death for as long as it lives. The pipes get a short
+  // while to drain, so the last lines (a crash message) are read before the exit is reported.
+  const outputEnded = Promise.all([finished(subprocess.stdout), finished(subprocess.stderr)]);
+  const exited = new Promise<ProcessExit>((resolve) =>
+    subprocess.once('exit', (code, signal) => {
+      const timer = setTimeout(() => resolve({ code, signal }), OUTPUT_DRAIN_MS);
+      void outputEnded.then(() => {
+        clearTimeout(timer);
+        resolve({ code, signal });
+      });
+    }),
+  );
+  return { pid: subprocess.pid, exited };
+}
+
+function finished(stream: Readable): Promise<void> {
+  return streamFinished(stream).catch(() => undefined);
 }
 
 /** Splits a stream into lines, consuming it as fast as it comes so that a child never blocks on a full pipe. */

@@ -1,14 +1,13 @@
 /** The set of managed servers: startAll / stopAll / get(name). */
 import type { ServerConfig } from '../config/schema.js';
 import type { Events } from '../events.js';
-import type { BackoffPolicy } from './backoff.js';
 import { ManagedServer, type ServerStatus } from './managed-server.js';
 
 export class Supervisor {
   readonly #servers: ReadonlyMap<string, ManagedServer>;
 
-  constructor(configs: readonly ServerConfig[], events: Events, backoff?: BackoffPolicy) {
-    this.#servers = new Map(configs.map((config) => [config.name, new ManagedServer(config, events, backoff)]));
+  constructor(configs: readonly ServerConfig[], events: Events) {
+    this.#servers = new Map(configs.map((config) => [config.name, new ManagedServer(config, events)]));
   }
 
   get(name: string): ManagedServer | undefined {

@@ -40,7 +40,7 @@ describe('readiness', () => {
       return s?.state === 'failed' ? s : undefined;
     }, 'missing to be failed');
     assert.equal(missing.pid, null);
-    assert.match(JSON.stringify(missing.lastExit), /spawn failed: ENOENT/);
+    assert.deepEqual(missing.lastExit && { reason: (missing.lastExit as { reason: string }).reason, error: (missing.lastExit as { error: string }).error }, { reason: 'spawn-failed', error: 'ENOENT' });
     assert.equal((await fetch(`${mux.publicUrl}/missing/mcp`)).status, 503);
   });
 

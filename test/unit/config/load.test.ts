@@ -92,6 +92,7 @@ describe('a valid config', () => {
       port: 'auto',
       startupProbe: { tcpSocket: {}, initialDelaySeconds: 0, periodSeconds: 0.1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 300 },
       restartPolicy: 'Always',
+      backoff: { initialSeconds: 0.5, maxSeconds: 30, resetAfterSeconds: 60 },
       terminationGracePeriodSeconds: 10,
     });
   });
