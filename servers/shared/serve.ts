@@ -15,6 +15,8 @@ export interface ServeOptions {
   readonly port?: number;
   /** Makes streams resumable with Last-Event-ID; one store per session. */
   readonly createEventStore?: () => EventStore;
+  /** Called with the number of open sessions whenever it changes. */
+  readonly onSessionCount?: (count: number) => void;
 }
 
 export function serveMcp(createServer: () => McpServer, options: ServeOptions = {}): http.Server {
@@ -22,6 +24,9 @@ export function serveMcp(createServer: () => McpServer, options: ServeOptions = 
   const host = options.host ?? process.env.HOST ?? '127.0.0.1';
   const port = options.port ?? Number(process.env.PORT ?? 3000);
   const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const forget = (id: string) => {
+    if (sessions.delete(id)) options.onSessionCount?.(sessions.size);
+  };
 
   const httpServer = http.createServer(async (req, res) => {
     res.once('close', () => {
@@ -41,11 +46,14 @@ export function serveMcp(createServer: () => McpServer, options: ServeOptions = 
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         eventStore: options.createEventStore?.(),
-        onsessioninitialized: (id) => void sessions.set(id, transport),
-        onsessionclosed: (id) => void sessions.delete(id),
+        onsessioninitialized: (id) => {
+          sessions.set(id, transport);
+          options.onSessionCount?.(sessions.size);
+        },
+        onsessionclosed: (id) => forget(id),
       });
       transport.onclose = () => {
-        if (transport.sessionId) sessions.delete(transport.sessionId);
+        if (transport.sessionId) forget(transport.sessionId);
       };
       await createServer().connect(transport);
       await transport.handleRequest(req, res, body);

@@ -40,12 +40,16 @@ export function writeConfig(config: unknown, name = 'mcpmux.json'): string {
   return file;
 }
 
-export async function startMcpmux(config: unknown | { file: string }, extraArgs: string[] = []): Promise<Mcpmux> {
+export interface StartOptions {
+  /** A command line that runs mcpmux, e.g. `['unshare', '--pid', '--fork', 'tini', '--']`. */
+  readonly wrapper?: readonly string[];
+}
+
+export async function startMcpmux(config: unknown | { file: string }, options: StartOptions = {}): Promise<Mcpmux> {
   const file = isFileRef(config) ? config.file : writeConfig(config);
-  const proc = spawn(process.execPath, [MAIN, '--config', file, '--port', '0', '--admin-port', '0', '--log-level', 'debug', ...extraArgs], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const argv = [process.execPath, MAIN, '--config', file, '--port', '0', '--admin-port', '0', '--log-level', 'debug'];
+  const [command, ...args] = [...(options.wrapper ?? []), ...argv];
+  const proc = spawn(command!, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogRecord[] = [];
   let stderrText = '';
   let partial = '';

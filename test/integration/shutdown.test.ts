@@ -86,4 +86,37 @@ describe('graceful stop', () => {
     assert.equal(await mux.stop('SIGTERM'), 0);
     await waitFor(() => !exists(second) && groupMembers(newLeader).length === 0, 'the whole new group to be gone', 2000);
   });
+
+  it('cuts a stream still open when the drain budget runs out, and stays within gracePeriodSeconds', async () => {
+    const mux = await startMcpmux({
+      listen: { host: '127.0.0.1' },
+      shutdown: { gracePeriodSeconds: 2 },
+      servers: { raw: fixtureServer('raw-http', { terminationGracePeriodSeconds: 1 }) },
+    });
+    await mux.waitReady();
+    const res = await fetch(`${mux.publicUrl}/raw/hold`);
+    const reader = res.body!.getReader();
+    await reader.read();
+    const started = performance.now();
+    assert.equal(await mux.stop('SIGTERM'), 0);
+    const tookMs = performance.now() - started;
+    await assert.rejects(async () => {
+      for (;;) if ((await reader.read()).done) throw new Error('ended cleanly instead of being cut');
+    });
+    assert.ok(tookMs >= 900 && tookMs < 2500, `the held stream was drained for its 1 s budget, then cut: stop took ${tookMs.toFixed(0)} ms`);
+    assert.ok(mux.logs.some((r) => r.step === 'drain-timeout' && r.cut === 1));
+  });
+
+  it('forces the stop on a second signal: every group SIGKILLed at once, exit 1', async () => {
+    const mux = await startMcpmux({ servers: { stubborn: fixtureServer('ignores-sigterm', { terminationGracePeriodSeconds: 30 }) } });
+    await mux.waitReady();
+    const pid = (await mux.status()).servers[0]!.pid!;
+    mux.proc.kill('SIGTERM');
+    await mux.waitForLog((r) => r.server === 'stubborn' && r.msg === 'ignoring SIGTERM', 'the child to get SIGTERM');
+    const started = performance.now();
+    mux.proc.kill('SIGTERM');
+    assert.equal(await mux.exited, 1);
+    assert.ok(performance.now() - started < 2000);
+    await waitFor(() => !exists(pid), 'the stubborn child to be gone', 2000);
+  });
 });

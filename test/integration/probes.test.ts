@@ -1,0 +1,21 @@
+/** Probes as a child sees them. */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { fixtureServer, startMcpmux, stopAll } from '../helpers/mcpmux.js';
+import { waitFor } from '../helpers/wait.js';
+
+describe('the mcp probe', () => {
+  after(stopAll);
+
+  it('ends every session it opens, so probing leaks nothing in the child', async () => {
+    const mux = await startMcpmux({
+      servers: { state: fixtureServer('stateful', { livenessProbe: { mcp: {}, periodSeconds: 0.05 }, readinessProbe: { mcp: {}, periodSeconds: 0.05 } }) },
+    });
+    await mux.waitReady();
+    const counts = () => mux.logs.filter((r) => r.server === 'state' && typeof r.msg === 'string' && r.msg.startsWith('sessions open: ')).map((r) => Number((r.msg as string).slice(15)));
+    await waitFor(() => counts().filter((n) => n === 0).length >= 20, 'twenty sessions opened and closed again', 15_000);
+    assert.ok(Math.max(...counts()) <= 2, `at most one session per probe role is open at a time, saw ${Math.max(...counts())}`);
+    assert.equal((await mux.status()).servers[0]!.restarts, 0);
+    assert.deepEqual(mux.logs.filter((r) => r.msg === 'probe failed' && r.kind === 'mcp'), []);
+  });
+});
