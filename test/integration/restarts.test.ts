@@ -24,6 +24,8 @@ describe('restarts', () => {
         silent: fixtureServer('sleeper', { startupProbe: { tcpSocket: {}, periodSeconds: 0.1, failureThreshold: 3 }, restartPolicy: 'Never' }),
         clean: { command: process.execPath, args: ['-e', 'process.exit(0)'], restartPolicy: 'OnFailure' },
         once: fixtureServer('exits-at-once', { restartPolicy: 'OnFailure', backoff: { initialSeconds: 30 } }),
+        slow: fixtureServer('slow-start', { env: { START_DELAY_MS: '1000' }, livenessProbe: { tcpSocket: {}, periodSeconds: 0.1, failureThreshold: 1 } }),
+        flaky: fixtureServer('flaky-ready', { readinessProbe: { httpGet: { path: '/ready' }, periodSeconds: 0.1, failureThreshold: 1 } }),
       },
     });
   });
@@ -98,5 +100,30 @@ describe('restarts', () => {
       return s.state === 'backoff' ? s : undefined;
     }, 'once to back off');
     assert.equal(once.lastExit?.code, 3);
+  });
+
+  it('holds liveness off until the startup probe passes', async () => {
+    const slow = await waitFor(async () => {
+      const s = await serverStatus(mux, 'slow');
+      return s.state === 'ready' ? s : undefined;
+    }, 'the slow starter to be ready');
+    assert.equal(slow.restarts, 0, 'a liveness probe during startup would have killed it');
+  });
+
+  it('takes a route out while readiness fails and puts it back when it passes, keeping the process', async () => {
+    const ready = await waitFor(async () => {
+      const s = await serverStatus(mux, 'flaky');
+      return s.state === 'ready' ? s : undefined;
+    }, 'flaky to be ready');
+    assert.equal((await fetch(`${mux.publicUrl}/flaky/sick`, { method: 'POST' })).status, 200);
+    await waitFor(async () => (await serverStatus(mux, 'flaky')).state === 'unready', 'flaky to turn unready');
+    const out = await fetch(`${mux.publicUrl}/flaky/anything`);
+    assert.equal(out.status, 503);
+    assert.equal(out.headers.get('retry-after'), '1');
+    assert.equal((await fetch(`http://127.0.0.1:${ready.port}/well`, { method: 'POST' })).status, 200);
+    await waitFor(async () => (await fetch(`${mux.publicUrl}/flaky/anything`)).status === 200, 'the route to serve again');
+    const after = await serverStatus(mux, 'flaky');
+    assert.equal(after.pid, ready.pid);
+    assert.equal(after.restarts, 0);
   });
 });

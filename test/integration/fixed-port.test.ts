@@ -1,0 +1,45 @@
+/** A fixed port still held by a dying process group does not make the restarted process fail. */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { startMcpmux, stopAll } from '../helpers/mcpmux.js';
+import { fixture } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
+import { exists, groupMembers } from '../helpers/procs.js';
+import { waitFor } from '../helpers/wait.js';
+
+describe('a fixed port', () => {
+  after(stopAll);
+
+  it('waits for the old group to let go of the port, then restarts once', async () => {
+    const port = await freePort();
+    const mux = await startMcpmux({
+      listen: { host: '127.0.0.1' },
+      servers: {
+        fixed: {
+          // sh is the leader; its child holds the port and ignores SIGTERM, so it outlives the
+          // leader by terminationGracePeriodSeconds.
+          command: 'sh',
+          args: ['-c', `"${process.execPath}" "${fixture('ignores-sigterm')}"; true`],
+          port,
+          terminationGracePeriodSeconds: 1,
+          backoff: { initialSeconds: 0.1 },
+        },
+      },
+    });
+    await mux.waitReady();
+    const leader = (await mux.status()).servers[0]!.pid!;
+    const oldGroup = groupMembers(leader).map((p) => p.pid);
+    assert.equal(oldGroup.length, 2, 'sh and the port holder');
+    process.kill(leader, 'SIGKILL');
+    await waitFor(() => oldGroup.every((pid) => !exists(pid)), 'the old group to be gone (SIGKILL after its 1 s grace)', 5000);
+    await waitFor(async () => {
+      const s = (await mux.status()).servers[0]!;
+      return s.state === 'ready' && s.pid !== leader;
+    }, 'the server to be ready again', 10_000);
+    const status = (await mux.status()).servers[0]!;
+    assert.equal(status.port, port);
+    assert.equal(status.restarts, 1, 'no restart failed on a port still in use');
+    assert.ok(!mux.logs.some((r) => typeof r.msg === 'string' && r.msg.includes('EADDRINUSE')));
+    assert.equal((await fetch(`${mux.publicUrl}/fixed/`)).status, 200);
+  });
+});
