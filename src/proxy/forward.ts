@@ -15,7 +15,7 @@ import { filterResponseHeaders } from './headers.js';
 import { CHILD_HOST } from '../supervisor/ports.js';
 
 export interface ForwarderHooks {
-  /** The child could not be reached, or broke off; `responded` tells whether the client already got a status. */
+  /** The child could not be reached, or broke off; `res.headersSent` tells whether the client already got a status. */
   onUpstreamError(error: UpstreamError, req: http.IncomingMessage, res: http.ServerResponse): void;
 }
 

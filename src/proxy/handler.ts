@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Events } from '../events.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { sendBadPath, sendForbiddenHost, sendNoRoute, sendNotReady, sendUpstreamError } from './errors.js';
-import { createForwarder, type Forwarder } from './forward.js';
+import { createForwarder, type Forwarder, type ForwarderHooks } from './forward.js';
 import { prepareRequestHeaders } from './headers.js';
 import type { HostGuard } from './host-guard.js';
 import { checkRequestTarget, type RouteTable } from './routes.js';
@@ -24,10 +24,11 @@ export function createProxyHandler(deps: { supervisor: Supervisor; routes: Route
   let inFlight = 0;
   const onClose = () => void (inFlight -= 1);
 
-  const hooks = {
-    onUpstreamError(error: { kind: 'connect' | 'reset' | 'timeout' | 'other'; cause?: unknown }, req: IncomingMessage, res: ServerResponse) {
+  const hooks: ForwarderHooks = {
+    onUpstreamError(error, req, res) {
       const server = (req as RoutedRequest)[SERVER] ?? 'unknown';
-      events.emit('upstream-error', { server, kind: error.kind, message: String((error.cause as Error)?.message ?? error.kind), responded: res.headersSent });
+      const message = (error.cause as Error | undefined)?.message ?? error.kind;
+      events.emit('upstream-error', { server, kind: error.kind, message, responded: res.headersSent });
       sendUpstreamError(res, server, error.kind);
     },
   };

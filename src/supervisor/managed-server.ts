@@ -111,7 +111,16 @@ export class ManagedServer {
    * Stops the process: SIGTERM to its whole group, SIGKILL after terminationGracePeriodSeconds.
    * Resolves once no process of the group is left. Safe to call twice.
    */
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    return this.#shutdown(this.config.terminationGracePeriodSeconds);
+  }
+
+  /** Forced stop: SIGKILL to the whole group now, no grace. Resolves once the group is gone. */
+  kill(): Promise<void> {
+    return this.#shutdown(0);
+  }
+
+  async #shutdown(graceSeconds: number): Promise<void> {
     this.#stopRequested = true;
     clearTimeout(this.#backoffTimer);
     await this.#launching;
@@ -121,7 +130,7 @@ export class ManagedServer {
       return;
     }
     if (this.#state !== 'stopping') this.#setState('stopping', 'stop requested');
-    await this.#terminate(running, 'stopped');
+    await this.#terminate(running, 'stopped', graceSeconds);
   }
 
   #beginLaunch(): Promise<void> {
@@ -129,22 +138,12 @@ export class ManagedServer {
     return this.#launching;
   }
 
-  /** Forced stop: SIGKILL to the whole group now, no grace. Resolves once the group is gone. */
-  async kill(): Promise<void> {
-    this.#stopRequested = true;
-    clearTimeout(this.#backoffTimer);
-    const running = this.#process;
-    if (!running) return;
-    running.killReason ??= 'stopped';
-    this.#stopWorkers(running);
-    await stopProcessGroup(running.child, 0);
-  }
-
   async #launch(): Promise<void> {
     if (this.#stopRequested) return;
     this.#setState('starting', this.#restarts === 0 ? 'first start' : `restart ${this.#restarts}`);
     let port: number;
     let child: ChildProcess;
+    this.#stderrTail = [];
     try {
       port = this.config.port === 'auto' ? await findFreePort() : await this.#waitForFixedPort(this.config.port);
       child = await spawnChild({
@@ -174,7 +173,6 @@ export class ManagedServer {
     }
     const running: RunningProcess = { child, port, startedAt: Date.now(), workers: [], killReason: undefined };
     this.#process = running;
-    this.#stderrTail = [];
     this.#events.emit('process-started', { server: this.name, pid: child.pid, port });
     void child.exited.then((exit) => this.#onExit(running, exit));
     this.#startProbe(running, 'startup', this.config.startupProbe, 'failure', (verdict) => {
@@ -231,10 +229,10 @@ export class ManagedServer {
     await this.#terminate(running, reason);
   }
 
-  async #terminate(running: RunningProcess, reason: ExitReason): Promise<void> {
+  async #terminate(running: RunningProcess, reason: ExitReason, graceSeconds = this.config.terminationGracePeriodSeconds): Promise<void> {
     running.killReason ??= reason;
     this.#stopWorkers(running);
-    await stopProcessGroup(running.child, this.config.terminationGracePeriodSeconds);
+    await stopProcessGroup(running.child, graceSeconds);
   }
 
   /** A fixed port may still be held by a dying group of the previous process: wait for it, bounded. */
