@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { createMetrics } from './admin/metrics.js';
 import { createAdminHandler } from './admin/server.js';
 import type { Config } from './config/schema.js';
 import { ListenError } from './errors.js';
@@ -31,6 +32,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const events = createEvents();
   subscribeLogging(events, log);
   const supervisor = new Supervisor(config.servers, events);
+  const metrics = createMetrics(events, () => supervisor.statuses());
   const proxy = createProxyHandler({
     supervisor,
     events,
@@ -39,7 +41,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   });
   let stopping = false;
   const publicServer = http.createServer({ keepAliveTimeout: 65_000 }, proxy.handle);
-  const adminServer = http.createServer(createAdminHandler({ supervisor, isStopping: () => stopping }));
+  const adminServer = http.createServer(createAdminHandler({ supervisor, registry: metrics.registry, isStopping: () => stopping }));
 
   const publicPort = await listen(publicServer, 'public', config.listen.host, config.listen.port, events);
   const adminPort = await listen(adminServer, 'admin', config.admin.host, config.admin.port, events).catch((error) => {

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BUNDLED_CONFIG } from './config/load.js';
 import { UsageError } from './errors.js';
-import { LOG_LEVELS, type LogLevel } from './log.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 
 export const USAGE = `Usage:
-  mcpmux [--config FILE] [--port N] [--admin-port N] [--log-level LEVEL]
+  mcpmux [--config FILE] [--port N] [--admin-port N] [--log-level LEVEL] [--log-format json|pretty]
   mcpmux check [--config FILE]
 
 Config is looked for in this order: --config, $MCPMUX_CONFIG, ./mcpmux.yaml, the bundled default.
@@ -19,6 +19,7 @@ export interface Command {
   readonly listenPort?: number;
   readonly adminPort?: number;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
 }
 
 export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Command {
@@ -33,6 +34,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cw
         port: { type: 'string' },
         'admin-port': { type: 'string' },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -45,12 +47,15 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cw
   }
   const logLevel = (values['log-level'] ?? env.LOG_LEVEL ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  const logFormat = (values['log-format'] ?? 'json') as LogFormat;
+  if (!LOG_FORMATS.includes(logFormat)) throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}, got "${logFormat}"`);
   return {
     action: values.help ? 'help' : positionals[0] === 'check' ? 'check' : 'run',
     configFile: findConfigFile(values.config, env, cwd),
     listenPort: parsePort('--port', values.port),
     adminPort: parsePort('--admin-port', values['admin-port']),
     logLevel,
+    logFormat,
   };
 }
 

@@ -19,9 +19,32 @@ export interface LifecycleEvents {
   'restart-scheduled': { server: string; delayMs: number; reason: string; attempt: number };
   'output': { server: string; stream: OutputStream; line: string; truncated: boolean };
   'upstream-error': { server: string; kind: string; message: string; responded: boolean };
+  'request-started': { server: string };
+  'request-finished': RequestRecord;
   'listening': { listener: 'public' | 'admin'; host: string; port: number };
   'shutdown-step': { step: string; [key: string]: unknown };
   'internal-error': { where: string; error: unknown };
+}
+
+/** One answered request on the public listener: for the access log and the request metrics. */
+export interface RequestRecord {
+  /** The route's server, or "" when no route matched. */
+  readonly server: string;
+  readonly method: string;
+  /** The path as the client sent it, without the query. */
+  readonly path: string;
+  readonly status: number;
+  readonly durationMs: number;
+  /** Time to the response headers; undefined when none were sent (the client left first). */
+  readonly firstByteMs: number | undefined;
+  /** Bytes written to the client, headers included. */
+  readonly bytes: number;
+  /** The first 8 characters of Mcp-Session-Id, if any. */
+  readonly session: string | undefined;
+  /** True when the request was handed to a child (and counted in flight). */
+  readonly forwarded: boolean;
+  /** True when the response did not complete (client left, or the child broke off). */
+  readonly aborted: boolean;
 }
 
 export interface Events {

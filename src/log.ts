@@ -8,13 +8,20 @@ import type { Events } from './events.js';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export function createLogger(level: LogLevel = 'info'): Logger {
-  return pino({
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** JSON lines on stdout; `pretty` (pino-pretty, loaded only then) is for humans at a terminal. */
+export async function createLogger(level: LogLevel = 'info', format: LogFormat = 'json'): Promise<Logger> {
+  const options = {
     level,
     base: { name: 'mcpmux' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  });
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  if (format === 'json') return pino(options);
+  const { default: pretty } = await import('pino-pretty');
+  return pino({ ...options, formatters: {} }, pretty({ colorize: process.stdout.isTTY, ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss.l' }));
 }
 
 /** Writes one record per lifecycle event. */
@@ -37,6 +44,12 @@ export function subscribeLogging(events: Events, log: Logger): void {
   });
   events.on('restart-scheduled', ({ server, delayMs, reason, attempt }) => log.warn({ server, delayMs, reason, attempt }, 'restarting'));
   events.on('upstream-error', (fields) => log.warn(fields, 'upstream error'));
+  events.on('request-finished', ({ server, method, path, status, durationMs, bytes, session, aborted }) => {
+    const record: Record<string, unknown> = { server, method, path, status, durationMs: Math.round(durationMs * 100) / 100, bytes };
+    if (session) record.session = session;
+    if (aborted) record.aborted = true;
+    log.info(record, 'request');
+  });
   events.on('listening', ({ listener, host, port }) => log.info({ listener, host, port }, 'listening'));
   events.on('shutdown-step', ({ step, ...fields }) => log.info({ step, ...fields }, `shutdown: ${step}`));
   events.on('internal-error', ({ where, error }) => log.error({ where, err: error }, 'internal error'));

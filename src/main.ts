@@ -50,7 +50,7 @@ export function formatPlan(config: Config): string {
 }
 
 async function run(config: Config, command: Command): Promise<number> {
-  const log = createLogger(command.logLevel);
+  const log = await createLogger(command.logLevel, command.logFormat);
   log.info({ config: config.source, servers: config.servers.map((s) => s.name), pid: process.pid }, 'starting');
   if (process.pid === 1) {
     log.warn('running as PID 1: orphaned grandchildren will not be reaped; run mcpmux under tini (the image does, or docker run --init)');

@@ -1,14 +1,16 @@
-/** The admin listener: /healthz, /readyz, /status. Never reachable through the public listener. */
+/** The admin listener: /healthz, /readyz, /status, /metrics. Never reachable through the public listener. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
 import type { Supervisor } from '../supervisor/supervisor.js';
 
 export interface AdminDeps {
   readonly supervisor: Supervisor;
+  readonly registry: Registry;
   /** True once a graceful stop has begun: /readyz turns 503 at once. */
   readonly isStopping: () => boolean;
 }
 
-export function createAdminHandler({ supervisor, isStopping }: AdminDeps) {
+export function createAdminHandler({ supervisor, registry, isStopping }: AdminDeps) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
@@ -22,19 +24,26 @@ export function createAdminHandler({ supervisor, isStopping }: AdminDeps) {
       }
       case '/status':
         return sendJson(res, 200, { servers: supervisor.statuses() });
+      case '/metrics':
+        return void registry.metrics().then(
+          (body) => sendBody(res, 200, registry.contentType, body),
+          (error: Error) => sendBody(res, 500, 'text/plain; charset=utf-8', `metrics failed: ${error.message}\n`),
+        );
       default:
-        return sendJson(res, 404, { error: 'not found', paths: ['/healthz', '/readyz', '/status'] });
+        return sendJson(res, 404, { error: 'not found', paths: ['/healthz', '/readyz', '/status', '/metrics'] });
     }
   };
 }
 
-function sendText(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+function sendBody(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(body);
 }
 
+function sendText(res: ServerResponse, status: number, body: string): void {
+  sendBody(res, status, 'text/plain; charset=utf-8', body);
+}
+
 function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(body);
+  sendBody(res, status, 'application/json', JSON.stringify(value), headers);
 }

@@ -14,6 +14,9 @@ import { UpstreamError, type UpstreamErrorKind } from '../errors.js';
 import { filterResponseHeaders } from './headers.js';
 import { CHILD_HOST } from '../supervisor/ports.js';
 
+/** Set on a response when the child's headers were written to it: the time to first byte. */
+export const HEADERS_AT = Symbol('mcpmux.headersAt');
+
 export interface ForwarderHooks {
   /** The child could not be reached, or broke off; `res.headersSent` tells whether the client already got a status. */
   onUpstreamError(error: UpstreamError, req: http.IncomingMessage, res: http.ServerResponse): void;
@@ -36,6 +39,7 @@ export function createForwarder(port: number, hooks: ForwarderHooks): Forwarder 
     xfwd: false,
   });
   proxy.on('proxyRes', (proxyRes, _req, res) => {
+    (res as http.ServerResponse & { [HEADERS_AT]?: number })[HEADERS_AT] = performance.now();
     res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, filterResponseHeaders(proxyRes.rawHeaders, proxyRes.headers.connection));
     if (isEventStream(proxyRes.headers['content-type'])) res.flushHeaders();
     pipeline(proxyRes, res, (error) => {

@@ -1,12 +1,13 @@
 /**
  * The public listener's request handler: guard, path check, route, readiness gate, forward.
- * It counts requests in flight so that a graceful stop can drain them.
+ * It counts requests in flight so that a graceful stop can drain them, and reports every answered
+ * request as a `request-finished` event (access log, metrics).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Events } from '../events.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { sendBadPath, sendForbiddenHost, sendNoRoute, sendNotReady, sendUpstreamError } from './errors.js';
-import { createForwarder, type Forwarder, type ForwarderHooks } from './forward.js';
+import { createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
 import { prepareRequestHeaders } from './headers.js';
 import type { HostGuard } from './host-guard.js';
 import { checkRequestTarget, type RouteTable } from './routes.js';
@@ -18,15 +19,23 @@ export interface ProxyHandler {
   close(): void;
 }
 
+/** What the handler learns about a request as it goes: its server, and whether a child got it. */
+interface RequestState {
+  server: string;
+  forwarded: boolean;
+}
+const STATE = Symbol('mcpmux.request');
+type ProxiedRequest = IncomingMessage & { [STATE]?: RequestState };
+type TimedResponse = ServerResponse & { [HEADERS_AT]?: number };
+
 export function createProxyHandler(deps: { supervisor: Supervisor; routes: RouteTable; guard: HostGuard; events: Events }): ProxyHandler {
   const { supervisor, routes, guard, events } = deps;
   const forwarders = new Map<string, Forwarder>();
   let inFlight = 0;
-  const onClose = () => void (inFlight -= 1);
 
   const hooks: ForwarderHooks = {
     onUpstreamError(error, req, res) {
-      const server = (req as RoutedRequest)[SERVER] ?? 'unknown';
+      const server = (req as ProxiedRequest)[STATE]?.server ?? '';
       const message = (error.cause as Error | undefined)?.message ?? error.kind;
       events.emit('upstream-error', { server, kind: error.kind, message, responded: res.headersSent });
       sendUpstreamError(res, server, error.kind);
@@ -42,26 +51,56 @@ export function createProxyHandler(deps: { supervisor: Supervisor; routes: Route
     return created;
   }
 
+  /** Reports the request once its response is done or cut; runs for every request. */
+  function track(req: IncomingMessage, res: TimedResponse, path: string, state: RequestState): void {
+    const started = performance.now();
+    const socket = req.socket;
+    const bytesBefore = socket.bytesWritten;
+    inFlight += 1;
+    res.once('close', () => {
+      inFlight -= 1;
+      const now = performance.now();
+      const headersAt = res[HEADERS_AT] ?? (res.headersSent ? now : undefined);
+      const session = req.headers['mcp-session-id'];
+      events.emit('request-finished', {
+        server: state.server,
+        method: req.method ?? '',
+        path,
+        status: res.headersSent ? res.statusCode : 0,
+        durationMs: now - started,
+        firstByteMs: headersAt === undefined ? undefined : headersAt - started,
+        bytes: socket.bytesWritten - bytesBefore,
+        session: typeof session === 'string' ? session.slice(0, 8) : undefined,
+        forwarded: state.forwarded,
+        aborted: !res.writableFinished,
+      });
+    });
+  }
+
   return {
     get inFlight() {
       return inFlight;
     },
     handle(req, res) {
-      inFlight += 1;
-      res.once('close', onClose);
+      const target = checkRequestTarget(req.url ?? '');
+      const state: RequestState = { server: '', forwarded: false };
+      (req as ProxiedRequest)[STATE] = state;
+      track(req, res, target.ok ? target.path : '', state);
       const verdict = guard(req.headers);
       if (verdict !== 'ok') return sendForbiddenHost(res, verdict);
-      const target = checkRequestTarget(req.url ?? '');
       if (!target.ok) return sendBadPath(res, target.reason);
       const match = routes.match(target.path, target.query);
       if (!match) return sendNoRoute(res);
-      const server = supervisor.get(match.route.server);
+      const name = match.route.server;
+      state.server = name;
+      const server = supervisor.get(name);
       const port = server?.readyPort;
-      if (!server || port === undefined) return sendNotReady(res, match.route.server, server?.state ?? 'unknown');
-      (req as RoutedRequest)[SERVER] = server.name;
+      if (!server || port === undefined) return sendNotReady(res, name, server?.state ?? 'unknown');
+      state.forwarded = true;
+      events.emit('request-started', { server: name });
       prepareRequestHeaders(req, match.route.prefix);
       req.url = match.childUrl;
-      forwarderFor(server.name, port).forward(req, res);
+      forwarderFor(name, port).forward(req, res);
     },
     close() {
       for (const forwarder of forwarders.values()) forwarder.close();
@@ -70,5 +109,3 @@ export function createProxyHandler(deps: { supervisor: Supervisor; routes: Route
   };
 }
 
-const SERVER = Symbol('mcpmux.server');
-type RoutedRequest = IncomingMessage & { [SERVER]?: string };

@@ -1,0 +1,125 @@
+/**
+ * Every Prometheus metric mcpmux exposes, defined in this one file. Metrics subscribe to lifecycle
+ * events; the code that emits them does not know this file exists. Label values stay bounded:
+ * server names, HTTP methods, status codes, probe roles, exit reasons and error kinds — never
+ * paths, session ids or URLs.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Events } from '../events.js';
+import { CpuTotal, sampleProcessGroups } from '../supervisor/resources.js';
+
+/** From 1 ms to 10 minutes: a ping, a tool call, and an SSE stream that stays open for minutes. */
+export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+const PROBE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const KNOWN_METHODS = new Set(['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS']);
+
+/** The live process of each server, for the resource gauges. */
+export type ProcessSource = () => readonly { readonly name: string; readonly pid: number | null }[];
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Deletes every series of a server that is no longer configured. */
+  removeServer(name: string): void;
+}
+
+export function normalizeMethod(method: string | undefined): string {
+  return method && KNOWN_METHODS.has(method) ? method : 'other';
+}
+
+export function createMetrics(events: Events, processes: ProcessSource): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const requests = new Counter({ name: 'mcpmux_requests_total', help: 'Requests answered on the public listener, by server, method and status code.', labelNames: ['server', 'method', 'code'], registers });
+  const duration = new Histogram({ name: 'mcpmux_request_duration_seconds', help: 'Time from a request to the end of its response; for SSE, until the stream ends.', labelNames: ['server', 'method'], buckets: DURATION_BUCKETS, registers });
+  const firstByte = new Histogram({ name: 'mcpmux_request_first_byte_seconds', help: 'Time from a request to its response headers, so that long streams do not hide latency.', labelNames: ['server', 'method'], buckets: DURATION_BUCKETS, registers });
+  const inFlight = new Gauge({ name: 'mcpmux_requests_in_flight', help: 'Requests being forwarded to a server now, open streams included.', labelNames: ['server'], registers });
+  const up = new Gauge({ name: 'mcpmux_server_up', help: '1 while a process of the server is running.', labelNames: ['server'], registers });
+  const ready = new Gauge({ name: 'mcpmux_server_ready', help: '1 while the server is ready and its route takes traffic.', labelNames: ['server'], registers });
+  const restarts = new Counter({ name: 'mcpmux_server_restarts_total', help: 'Restarts of a server, by why its last process ended.', labelNames: ['server', 'reason'], registers });
+  const probeDuration = new Histogram({ name: 'mcpmux_probe_duration_seconds', help: 'Time one probe took, by probe (startup, readiness, liveness).', labelNames: ['server', 'probe'], buckets: PROBE_BUCKETS, registers });
+  const probeFailures = new Counter({ name: 'mcpmux_probe_failures_total', help: 'Probes that failed, by probe (startup, readiness, liveness).', labelNames: ['server', 'probe'], registers });
+  const upstreamErrors = new Counter({ name: 'mcpmux_upstream_errors_total', help: 'Forwarding failures, by kind (connect, reset, timeout, other).', labelNames: ['server', 'kind'], registers });
+
+  const cpuTotals = new Map<string, CpuTotal>();
+  const sampleGroups = () => {
+    const live = processes().filter((p): p is { name: string; pid: number } => p.pid !== null);
+    return { live, groups: sampleProcessGroups(new Set(live.map((p) => p.pid))) };
+  };
+  let lastSample: ReturnType<typeof sampleGroups> | undefined;
+  new Gauge({
+    name: 'mcpmux_server_resident_memory_bytes',
+    help: "Resident memory of the server's whole process group, read at scrape time.",
+    labelNames: ['server'],
+    registers,
+    collect() {
+      this.reset();
+      lastSample = sampleGroups();
+      for (const { name, pid } of lastSample.live) {
+        this.set({ server: name }, (lastSample.groups.get(pid) ?? []).reduce((sum, p) => sum + p.rssBytes, 0));
+      }
+    },
+  });
+  new Counter({
+    name: 'mcpmux_server_cpu_seconds_total',
+    help: "CPU time of the server's whole process group, every process it ever ran included.",
+    labelNames: ['server'],
+    registers,
+    collect() {
+      const { live, groups } = lastSample ?? sampleGroups();
+      lastSample = undefined;
+      const running = new Map(live.map((p) => [p.name, groups.get(p.pid) ?? []]));
+      this.reset();
+      for (const { name } of processes()) {
+        let total = cpuTotals.get(name);
+        if (!total) cpuTotals.set(name, (total = new CpuTotal()));
+        this.inc({ server: name }, total.update(running.get(name) ?? []));
+      }
+    },
+  });
+
+  for (const { name } of processes()) {
+    up.set({ server: name }, 0);
+    ready.set({ server: name }, 0);
+    inFlight.set({ server: name }, 0);
+  }
+  events.on('process-started', ({ server }) => up.set({ server }, 1));
+  events.on('process-exited', ({ server }) => up.set({ server }, 0));
+  events.on('state-changed', ({ server, to }) => ready.set({ server }, to === 'ready' ? 1 : 0));
+  events.on('restart-scheduled', ({ server, reason }) => restarts.inc({ server, reason }));
+  events.on('probe-result', ({ server, role, outcome, durationMs }) => {
+    probeDuration.observe({ server, probe: role }, durationMs / 1000);
+    if (outcome === 'failure') probeFailures.inc({ server, probe: role });
+  });
+  events.on('upstream-error', ({ server, kind }) => upstreamErrors.inc({ server, kind }));
+  events.on('request-started', ({ server }) => inFlight.inc({ server }));
+  events.on('request-finished', ({ server, method, status, durationMs, firstByteMs, forwarded }) => {
+    const m = normalizeMethod(method);
+    requests.inc({ server, method: m, code: String(status) });
+    duration.observe({ server, method: m }, durationMs / 1000);
+    if (firstByteMs !== undefined) firstByte.observe({ server, method: m }, firstByteMs / 1000);
+    if (forwarded) inFlight.dec({ server });
+  });
+
+  return {
+    registry,
+    removeServer(name) {
+      for (const metric of [requests, duration, firstByte, inFlight, up, ready, restarts, probeDuration, probeFailures, upstreamErrors]) {
+        removeSeries(metric, name);
+      }
+      cpuTotals.delete(name);
+    },
+  };
+}
+
+/**
+ * prom-client removes one exact label set at a time; a server's series span many (method, code,
+ * reason, …), so they are found in the metric's own map of series.
+ */
+function removeSeries(metric: Counter<string> | Gauge<string> | Histogram<string>, server: string): void {
+  const series = (metric as unknown as { hashMap: Record<string, { labels: Record<string, string> }> }).hashMap;
+  for (const entry of Object.values(series)) {
+    if (entry.labels.server === server) metric.remove(entry.labels);
+  }
+}

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createMetrics, normalizeMethod } from '../../../src/admin/metrics.js';
+import { createEvents } from '../../../src/events.js';
+
+const finished = (server: string, method: string, status: number) => ({
+  server, method, path: '/x', status, durationMs: 5, firstByteMs: 1, bytes: 10, session: undefined, forwarded: true, aborted: false,
+});
+
+describe('metrics', () => {
+  it('keeps method labels bounded', () => {
+    assert.deepEqual(['GET', 'POST', 'DELETE', 'PROPFIND', 'get', undefined].map(normalizeMethod), ['GET', 'POST', 'DELETE', 'other', 'other', 'other']);
+  });
+
+  it('deletes every series of a removed server, and only those', async () => {
+    const events = createEvents();
+    let servers = [{ name: 'a', pid: null }, { name: 'b', pid: null }];
+    const metrics = createMetrics(events, () => servers);
+    for (const server of ['a', 'b']) {
+      events.emit('request-started', { server });
+      events.emit('request-finished', finished(server, 'POST', 200));
+      events.emit('request-finished', finished(server, 'GET', 503));
+      events.emit('restart-scheduled', { server, delayMs: 1, reason: 'crashed', attempt: 1 });
+      events.emit('probe-result', { server, role: 'liveness', kind: 'tcpSocket', outcome: 'failure', message: '', durationMs: 1 });
+    }
+    servers = servers.filter((s) => s.name !== 'a');
+    metrics.removeServer('a');
+    const text = await metrics.registry.metrics();
+    assert.doesNotMatch(text, /server="a"/);
+    assert.match(text, /mcpmux_requests_total\{server="b",method="POST",code="200"\} 1/);
+    assert.match(text, /mcpmux_server_restarts_total\{server="b",reason="crashed"\} 1/);
+  });
+});

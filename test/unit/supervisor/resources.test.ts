@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { CpuTotal, sampleProcessGroups } from '../../../src/supervisor/resources.js';
+
+describe('CpuTotal', () => {
+  it('stays monotonic when processes come and go', () => {
+    const total = new CpuTotal();
+    assert.equal(total.update([{ pid: 1, rssBytes: 0, cpuSeconds: 2 }, { pid: 2, rssBytes: 0, cpuSeconds: 1 }]), 3);
+    assert.equal(total.update([{ pid: 1, rssBytes: 0, cpuSeconds: 2.5 }]), 3.5, 'pid 2 ended: its 1 s stays counted');
+    assert.equal(total.update([{ pid: 3, rssBytes: 0, cpuSeconds: 0.5 }]), 3.5 + 0.5, 'pid 1 ended at 2.5 s, a new process began');
+    assert.equal(total.update([]), 4);
+  });
+});
+
+describe('sampleProcessGroups', () => {
+  it('finds every process of a group, with its memory', async () => {
+    const leader = spawn('sh', ['-c', 'sleep 30 & sleep 30 & wait'], { detached: true, stdio: 'ignore' });
+    try {
+      let samples: ReturnType<typeof sampleProcessGroups> = new Map();
+      for (let i = 0; i < 100 && (samples.get(leader.pid!)?.length ?? 0) < 3; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        samples = sampleProcessGroups(new Set([leader.pid!]));
+      }
+      const group = samples.get(leader.pid!) ?? [];
+      assert.equal(group.length, 3, 'sh and its two sleeps');
+      assert.ok(group.every((p) => p.rssBytes > 100_000), 'each process has resident memory');
+    } finally {
+      process.kill(-leader.pid!, 'SIGKILL');
+    }
+  });
+});
