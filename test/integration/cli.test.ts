@@ -1,10 +1,11 @@
 /** The command line as a user meets it: `mcpmux check`, config errors, usage errors, exit codes. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { writeConfig } from '../helpers/mcpmux.js';
 import { DEFAULT_CONFIG, MAIN, ROOT } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait.js';
 
 function mcpmux(args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000 });
@@ -82,5 +83,17 @@ describe('mcpmux usage and fatal errors', () => {
     assert.equal(code, 1);
     assert.match(stdout, /"level":"fatal".*the public listener could not bind/);
     assert.doesNotMatch(stdout, /process started/);
+  });
+
+  it('writes human-readable lines with --log-format pretty', async () => {
+    const file = writeConfig({ listen: { host: '127.0.0.1' }, servers: { a: { command: process.execPath, args: ['-e', 'setInterval(()=>{},1000)'] } } });
+    const child = spawn(process.execPath, [MAIN, '--config', file, '--port', '0', '--admin-port', '0', '--log-format', 'pretty'], { cwd: ROOT });
+    let text = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    await waitFor(() => text.includes('process started'), 'a pretty "process started" line');
+    child.kill('SIGTERM');
+    assert.equal(await new Promise((resolve) => child.once('exit', resolve)), 0);
+    assert.match(text, /INFO.*listening/);
+    assert.doesNotMatch(text, /^\{"level"/m, 'no JSON lines');
   });
 });
