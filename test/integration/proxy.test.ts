@@ -44,7 +44,11 @@ describe('the proxy', () => {
   before(async () => {
     mux = await startMcpmux({
       listen: { host: '127.0.0.1' },
-      servers: { raw: fixtureServer('raw-http', { prefix: '/raw' }), other: fixtureServer('raw-http', { prefix: '/raw/deeper' }) },
+      servers: {
+        raw: fixtureServer('raw-http', { prefix: '/raw' }),
+        other: fixtureServer('raw-http', { prefix: '/raw/deeper' }),
+        order: fixtureServer('order-log'),
+      },
     });
     await mux.waitReady();
     port = Number(new URL(mux.publicUrl).port);
@@ -113,6 +117,39 @@ describe('the proxy', () => {
       peers.add(seen.remotePort);
     }
     assert.equal(peers.size, 1, 'five requests in a row share one upstream connection');
+  });
+
+  it('forwards requests in the order they arrive, even across connections', async () => {
+    const open = () => new Promise<net.Socket>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+    });
+    const [a, b] = await Promise.all([open(), open()]);
+    const answered = (socket: net.Socket) =>
+      new Promise<void>((resolve) => {
+        let data = '';
+        const onData = (chunk: Buffer) => {
+          data += chunk.toString();
+          if (data.endsWith('ok')) {
+            socket.off('data', onData);
+            resolve();
+          }
+        };
+        socket.on('data', onData);
+      });
+    const body = '{"jsonrpc":"2.0","id":1,"method":"tools/call"}';
+    let swapped = 0;
+    for (let i = 0; i < 50; i++) {
+      const done = Promise.all([answered(a), answered(b)]);
+      // A GET stream request, then at once a POST with a body: the order an MCP client uses.
+      a.write('GET /order/mcp HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      b.write(`POST /order/mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      await done;
+      const log = (await (await fetch(`${mux.publicUrl}/order/log`)).json()) as string[];
+      if (log[0] !== 'GET /mcp') swapped += 1;
+    }
+    a.destroy();
+    b.destroy();
+    assert.equal(swapped, 0, `the child saw the POST first ${swapped} times out of 50`);
   });
 
   it('streams SSE event by event, as the child sends them', async () => {
