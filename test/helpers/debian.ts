@@ -1,8 +1,9 @@
 /**
- * Tools a test needs from Debian's packages (tini, later prometheus): installed on first use, so a
- * fresh machine runs the same suite. Needs root, as the CI and dev machines here run.
+ * Tools a test needs from Debian's packages (tini, prometheus, golang-go, …): installed on first
+ * use, so a fresh machine runs the same suite. Needs root, as the CI and dev machines here run.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 let updated = false;
 
@@ -10,16 +11,26 @@ let updated = false;
 export function ensureDebianCommand(command: string, pkg: string): string {
   const found = which(command);
   if (found) return found;
-  if (process.getuid?.() !== 0) throw new Error(`this test needs ${command}: run "apt-get install ${pkg}" as root`);
+  installDebianPackages([pkg]);
+  const installed = which(command);
+  if (!installed) throw new Error(`apt-get installed ${pkg}, but ${command} is still not on PATH`);
+  return installed;
+}
+
+/** Installs the packages whose marker path (a file they install) is missing. */
+export function ensureDebianPaths(packages: Record<string, string>): void {
+  const missing = Object.entries(packages).filter(([, marker]) => !existsSync(marker)).map(([pkg]) => pkg);
+  if (missing.length > 0) installDebianPackages(missing);
+}
+
+function installDebianPackages(packages: string[]): void {
+  if (process.getuid?.() !== 0) throw new Error(`this test needs Debian packages: run "apt-get install ${packages.join(' ')}" as root`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   if (!updated) {
     execFileSync('apt-get', ['update', '-qq'], { env, stdio: 'ignore', timeout: 300_000 });
     updated = true;
   }
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', pkg], { env, stdio: 'ignore', timeout: 300_000 });
-  const installed = which(command);
-  if (!installed) throw new Error(`apt-get installed ${pkg}, but ${command} is still not on PATH`);
-  return installed;
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { env, stdio: 'ignore', timeout: 600_000 });
 }
 
 function which(command: string): string | undefined {

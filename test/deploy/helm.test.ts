@@ -1,0 +1,209 @@
+/**
+ * The Helm chart, rendered for real (helm, or the same engine built from Debian's Go packages)
+ * and every manifest validated against the Kubernetes schemas.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+import { writeConfig } from '../helpers/mcpmux.js';
+import { CHART, lintChart, mergedValues, renderChart, renderNotes, type Manifest } from '../helpers/helm.js';
+import { MAIN } from '../helpers/paths.js';
+
+/** Every optional piece switched on. */
+const ALL_ON = {
+  replicaCount: 3,
+  prometheus: { annotations: true, serviceMonitor: { enabled: true, labels: { release: 'prometheus' }, interval: '15s', scrapeTimeout: '5s' } },
+  podDisruptionBudget: { enabled: true },
+  autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 5 },
+  ingress: { enabled: true, tls: [{ secretName: 'mcp-tls', hosts: ['mcp.example.com'] }] },
+  networkPolicy: { enabled: true, ingressFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }] },
+  allowedHosts: ['mcp.example.com'],
+  extraEnv: [{ name: 'API_TOKEN', valueFrom: { secretKeyRef: { name: 'tokens', key: 'api' } } }],
+  extraVolumes: [{ name: 'servers', configMap: { name: 'my-servers' } }],
+  extraVolumeMounts: [{ name: 'servers', mountPath: '/srv' }],
+};
+
+const MODELS: Record<string, string> = {
+  v1: 'kubernetes-models/v1',
+  'apps/v1': 'kubernetes-models/apps/v1',
+  'policy/v1': 'kubernetes-models/policy/v1',
+  'autoscaling/v2': 'kubernetes-models/autoscaling/v2',
+  'networking.k8s.io/v1': 'kubernetes-models/networking.k8s.io/v1',
+  'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
+};
+
+/** Validates a manifest against its Kubernetes schema; throws with the schema's complaint. */
+async function validateManifest(manifest: Manifest): Promise<void> {
+  const module = MODELS[manifest.apiVersion];
+  assert.ok(module, `no schema for ${manifest.apiVersion}`);
+  const models = (await import(module)) as Record<string, new (data: unknown) => { validate(): void }>;
+  const Model = models[manifest.kind];
+  assert.ok(Model, `no schema for ${manifest.apiVersion} ${manifest.kind}`);
+  new Model(manifest).validate();
+}
+
+const byKind = (manifests: Manifest[], kind: string) => {
+  const found = manifests.find((m) => m.kind === kind);
+  assert.ok(found, `a ${kind} is rendered`);
+  return found as Manifest & { spec: any; data: any };
+};
+
+describe('the Helm chart', () => {
+  it('passes helm lint --strict, when helm is installed', () => {
+    const lint = lintChart();
+    if (lint) assert.equal(lint.status, 0, lint.output);
+  });
+
+  it('renders valid Kubernetes manifests with the default values', async () => {
+    const manifests = renderChart();
+    assert.deepEqual(manifests.map((m) => m.kind).sort(), ['ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
+    for (const m of manifests) await validateManifest(m);
+  });
+
+  it('renders valid manifests with every toggle switched on', async () => {
+    const manifests = renderChart(ALL_ON);
+    assert.deepEqual(manifests.map((m) => m.kind).sort(), [
+      'ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceMonitor',
+    ]);
+    for (const m of manifests) await validateManifest(m);
+    const deployment = byKind(manifests, 'Deployment');
+    assert.equal(deployment.spec.replicas, undefined, 'the HPA owns the replica count');
+    assert.equal(deployment.spec.template.metadata.annotations['prometheus.io/port'], '9090');
+    const monitor = byKind(manifests, 'ServiceMonitor');
+    assert.equal(monitor.metadata.labels!.release, 'prometheus');
+    assert.deepEqual(monitor.spec.endpoints, [{ port: 'metrics', path: '/metrics', interval: '15s', scrapeTimeout: '5s' }]);
+    const ingress = byKind(manifests, 'Ingress');
+    assert.equal(ingress.metadata.annotations!['nginx.ingress.kubernetes.io/proxy-buffering'], 'off');
+    assert.ok(Number(ingress.metadata.annotations!['nginx.ingress.kubernetes.io/proxy-read-timeout']) >= 3600);
+  });
+
+  it('points every probe at the admin port, on /healthz and /readyz', () => {
+    const deployment = byKind(renderChart({ ports: { metrics: 9191 } }), 'Deployment');
+    const container = deployment.spec.template.spec.containers[0];
+    assert.deepEqual(container.ports.find((p: { name: string }) => p.name === 'metrics'), { name: 'metrics', containerPort: 9191, protocol: 'TCP' });
+    assert.deepEqual(container.startupProbe.httpGet, { path: '/healthz', port: 'metrics' });
+    assert.deepEqual(container.livenessProbe.httpGet, { path: '/healthz', port: 'metrics' });
+    assert.deepEqual(container.readinessProbe.httpGet, { path: '/readyz', port: 'metrics' });
+    const config = parse(byKind(renderChart({ ports: { metrics: 9191 } }), 'ConfigMap').data['mcpmux.yaml']);
+    assert.equal(config.admin.port, 9191, 'mcpmux listens where the probes knock');
+  });
+
+  it('gives the pod enough grace for preStop, delay, drain and the children', () => {
+    const cases: [Record<string, unknown>, number][] = [
+      [{}, 5 + 0 + 30 + 5],
+      [{ preStopSleepSeconds: 10, shutdown: { delaySeconds: 2, gracePeriodSeconds: 60 } }, 10 + 2 + 60 + 5],
+      [{ terminationGracePeriodSeconds: 10 }, 40],
+      [{ terminationGracePeriodSeconds: 300 }, 300],
+    ];
+    for (const [values, expected] of cases) {
+      const deployment = byKind(renderChart(values), 'Deployment');
+      const spec = deployment.spec.template.spec;
+      assert.equal(spec.terminationGracePeriodSeconds, expected, JSON.stringify(values));
+      const preStop = Number(spec.containers[0].lifecycle.preStop.exec.command[1]);
+      const config = parse(byKind(renderChart(values), 'ConfigMap').data['mcpmux.yaml']);
+      assert.ok(spec.terminationGracePeriodSeconds >= preStop + config.shutdown.delaySeconds + config.shutdown.gracePeriodSeconds);
+    }
+  });
+
+  it('changes the config checksum when, and only when, the config changes', () => {
+    const checksum = (values: unknown) => byKind(renderChart(values), 'Deployment').spec.template.metadata.annotations['checksum/config'];
+    const base = checksum({});
+    assert.match(base, /^[0-9a-f]{64}$/);
+    assert.equal(checksum({}), base);
+    assert.equal(checksum({ replicaCount: 2 }), base, 'a change outside the config keeps the pods');
+    assert.notEqual(checksum({ servers: { math: { args: ['dist/servers/math/other.js'] } } }), base);
+    assert.notEqual(checksum({ shutdown: { gracePeriodSeconds: 45 } }), base);
+  });
+
+  it('carries servers from values intact into the ConfigMap, which passes mcpmux check', () => {
+    const servers = {
+      echo: { command: 'node', args: ['dist/servers/echo/main.js'], cwd: '/app' },
+      math: null,
+      github: {
+        command: 'npx',
+        args: ['-y', 'some-mcp-server', '--port', '{{port}}'],
+        env: { TOKEN: '${GITHUB_TOKEN}', MODE: 'http' },
+        prefix: '/gh',
+        port: 'auto',
+        readinessProbe: { mcp: { path: '/mcp' }, periodSeconds: 5 },
+        restartPolicy: 'OnFailure',
+        terminationGracePeriodSeconds: 5,
+      },
+    };
+    const config = parse(byKind(renderChart({ servers }), 'ConfigMap').data['mcpmux.yaml']);
+    assert.deepEqual(config.servers, { echo: servers.echo, github: servers.github });
+    const file = writeConfig(config, 'mcpmux.yaml');
+    const check = spawnSync(process.execPath, [MAIN, 'check', '--config', file], { encoding: 'utf8', env: { ...process.env, GITHUB_TOKEN: 't' } });
+    assert.equal(check.status, 0, check.stderr);
+    assert.match(check.stdout, /^ {2}github {2}\/gh {2}port auto {2}npx -y some-mcp-server --port \{\{port\}\}/m);
+  });
+
+  it('has a values.schema.json that accepts the defaults and rejects bad values', () => {
+    const schema = JSON.parse(readFileSync(path.join(CHART, 'values.schema.json'), 'utf8'));
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    assert.equal(validate(mergedValues()), true, JSON.stringify(validate.errors));
+    assert.equal(validate(mergedValues(ALL_ON)), true, JSON.stringify(validate.errors));
+    const bad: [unknown, string][] = [
+      [{ replicaCount: -1 }, '/replicaCount'],
+      [{ servers: { math: { port: 'any' } } }, '/servers/math/port'],
+      [{ servers: { Math: { command: 'node' } } }, '/servers'],
+      [{ servers: { x: { args: ['a'] } } }, '/servers/x'],
+      [{ servers: { math: { colour: 'blue' } } }, '/servers/math'],
+      [{ ports: { http: 70000 } }, '/ports/http'],
+      [{ prometheus: { serviceMonitor: { interval: 'often' } } }, '/prometheus/serviceMonitor/interval'],
+      [{ typo: true }, ''],
+    ];
+    for (const [values, at] of bad) {
+      assert.equal(validate(mergedValues(values)), false, `${JSON.stringify(values)} is rejected`);
+      assert.ok(validate.errors!.some((e) => e.instancePath.startsWith(at)), `${JSON.stringify(values)}: ${JSON.stringify(validate.errors)}`);
+    }
+  });
+
+  it('runs as non-root with a read-only root, no privilege escalation, all capabilities dropped, and /tmp writable', () => {
+    const spec = byKind(renderChart(), 'Deployment').spec.template.spec;
+    assert.equal(spec.securityContext.runAsNonRoot, true);
+    assert.deepEqual(spec.securityContext.seccompProfile, { type: 'RuntimeDefault' });
+    const container = spec.containers[0];
+    assert.deepEqual(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    assert.ok(container.volumeMounts.some((m: { mountPath: string }) => m.mountPath === '/tmp'));
+    assert.ok(spec.volumes.some((v: { name: string; emptyDir?: unknown }) => v.name === 'tmp' && v.emptyDir));
+    assert.ok(container.resources.requests && container.resources.limits);
+  });
+
+  it('selects pods by labels that never change, and names the Service ports http and metrics', () => {
+    const manifests = renderChart({ image: { tag: '9.9.9' } });
+    const deployment = byKind(manifests, 'Deployment');
+    assert.deepEqual(deployment.spec.selector.matchLabels, { 'app.kubernetes.io/name': 'mcpmux', 'app.kubernetes.io/instance': 'release-name' });
+    assert.equal(deployment.metadata.labels!['app.kubernetes.io/version'], '9.9.9');
+    const service = byKind(manifests, 'Service');
+    assert.deepEqual(service.spec.selector, deployment.spec.selector.matchLabels);
+    assert.deepEqual(service.spec.ports.map((p: { name: string; targetPort: string }) => [p.name, p.targetPort]), [['http', 'http'], ['metrics', 'metrics']]);
+  });
+
+  it('prints NOTES with each server URL, and the affinity advice past one replica', () => {
+    const notes = renderNotes({ replicaCount: 2 });
+    assert.match(notes, /math: http:\/\/release-name-mcpmux\.default\.svc:80\/math\/mcp/);
+    assert.match(notes, /Mcp-Session-Id/);
+    assert.doesNotMatch(renderNotes(), /Mcp-Session-Id/);
+  });
+
+  it('documents every key of values.yaml with a comment', () => {
+    // Keys at the top level and one level down; the contents of free-form maps are the user's.
+    const freeForm = /^(servers|podSecurityContext|securityContext|resources)$/;
+    const lines = readFileSync(path.join(CHART, 'values.yaml'), 'utf8').split('\n');
+    let section = '';
+    const undocumented: string[] = [];
+    lines.forEach((line, i) => {
+      const key = /^( {2})?([A-Za-z][\w-]*):/.exec(line);
+      if (!key) return;
+      if (!key[1]) section = key[2]!;
+      else if (freeForm.test(section)) return;
+      if (!/^\s*#/.test(lines[i - 1] ?? '')) undocumented.push(key[1] ? `${section}.${key[2]}` : key[2]!);
+    });
+    assert.deepEqual(undocumented, []);
+  });
+});
