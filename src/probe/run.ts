@@ -1,6 +1,6 @@
-/** Runs one probe of whichever kind the config names. Never throws. */
+/** Runs one probe of whichever kind the config names. Never throws, never outlives its timeout. */
 import type { ProbeConfig, ProbeKind } from '../config/schema.js';
-import { unknown, type ProbeResult } from './result.js';
+import { failure, unknown, type ProbeResult } from './result.js';
 import { probeTcp } from './tcp.js';
 
 export interface ProbeTarget {
@@ -21,7 +21,20 @@ export function probeKindOf(probe: ProbeConfig): ProbeKind {
 let httpRunner: Promise<typeof import('./http.js').probeHttp> | undefined;
 let mcpRunner: Promise<typeof import('./mcp.js').probeMcp> | undefined;
 
-export async function runProbe(probe: ProbeConfig, target: ProbeTarget): Promise<ProbeResult> {
+/** Each runner keeps its own timeout; this outer one catches a runner that forgets to. */
+const DEADLINE_SLACK_MS = 500;
+
+export function runProbe(probe: ProbeConfig, target: ProbeTarget): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(failure(`timed out after ${probe.timeoutSeconds}s`)), probe.timeoutSeconds * 1000 + DEADLINE_SLACK_MS);
+    void runKind(probe, target).then((result) => {
+      clearTimeout(timer);
+      resolve(result);
+    });
+  });
+}
+
+async function runKind(probe: ProbeConfig, target: ProbeTarget): Promise<ProbeResult> {
   try {
     if (probe.httpGet) {
       httpRunner ??= import('./http.js').then((m) => m.probeHttp);

@@ -3,8 +3,13 @@
  * Around the engine, mcpmux owns the parts it got wrong in measurement:
  * - request headers are prepared before the engine copies them (hop-by-hop, Connection-named,
  *   `Connection: close` never reaches a pooled socket);
- * - the response is written by mcpmux (`selfHandleResponse`), without hop-by-hop headers,
- *   streamed with `pipeline` so that a child dying mid-stream cuts the client's stream
+ * - the request target goes out verbatim (`toProxy`), never re-serialised through a URL parser;
+ * - http-proxy's `deleteLength` pass is dropped: it set `Content-Length: 0` on a DELETE whose
+ *   chunked body then went out unframed onto a pooled connection (request smuggling);
+ * - the response is written by mcpmux (`selfHandleResponse`), without hop-by-hop headers, and a
+ *   status line or header that Node refuses to repeat becomes a 502, never a crash;
+ * - a 101 answer to a request that asked for no upgrade becomes a 502, never a hang;
+ * - the response streams with `pipeline`, so a child dying mid-stream cuts the client's stream
  *   instead of leaving it hanging, and a client leaving destroys the upstream request.
  */
 import http from 'node:http';
@@ -29,18 +34,41 @@ export interface Forwarder {
   close(): void;
 }
 
+/**
+ * Idle pooled connections are dropped after this long (or a second before the child's own
+ * Keep-Alive hint, if shorter), before a child that sends no hint (uvicorn: 5 s) closes them
+ * under a request that reuses one. Busy connections, open streams included, are not affected.
+ */
+const IDLE_UPSTREAM_MS = 4000;
+
 export function createForwarder(port: number, hooks: ForwarderHooks): Forwarder {
-  const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 1000, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' });
+  const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 1000, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo', timeout: IDLE_UPSTREAM_MS });
   const proxy = new ProxyServer({
     target: { protocol: 'http:', host: CHILD_HOST, hostname: CHILD_HOST, port },
     agent,
     changeOrigin: true,
     selfHandleResponse: true,
+    toProxy: true,
     xfwd: false,
   });
-  proxy.on('proxyRes', (proxyRes, _req, res) => {
+  // No public way to drop a pass; the request-smuggling test guards this across upgrades.
+  const engine = proxy as unknown as { webPasses: { name: string }[] };
+  engine.webPasses = engine.webPasses.filter((pass) => pass.name !== 'deleteLength');
+  proxy.on('proxyReq', (proxyReq, req, res) => {
+    proxyReq.once('upgrade', (_upgradeRes, socket) => {
+      socket.destroy();
+      hooks.onUpstreamError(new UpstreamError('other', { cause: new Error('the child answered 101 to a request that asked for no upgrade') }), req, res as http.ServerResponse);
+    });
+  });
+  proxy.on('proxyRes', (proxyRes, req, res) => {
     (res as http.ServerResponse & { [HEADERS_AT]?: number })[HEADERS_AT] = performance.now();
-    res.writeHead(proxyRes.statusCode ?? 502, proxyRes.statusMessage, filterResponseHeaders(proxyRes.rawHeaders, proxyRes.headers.connection));
+    try {
+      res.writeHead(proxyRes.statusCode ?? 502, filterResponseHeaders(proxyRes.rawHeaders, proxyRes.headers.connection));
+    } catch (error) {
+      proxyRes.destroy();
+      hooks.onUpstreamError(new UpstreamError('other', { cause: error }), req, res);
+      return;
+    }
     if (isEventStream(proxyRes.headers['content-type'])) res.flushHeaders();
     pipeline(proxyRes, res, (error) => {
       if (error && !res.destroyed) res.destroy();

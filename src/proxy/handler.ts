@@ -51,13 +51,23 @@ export function createProxyHandler(deps: { supervisor: Supervisor; routes: Route
     return created;
   }
 
-  /** Reports the request once its response is done or cut; runs for every request. */
+  /**
+   * Reports the request once its response is done or cut; runs for every request. A pipelined
+   * request queued behind another never gets its response's 'close' if the client goes away, so
+   * the socket's 'close' ends it too.
+   */
   function track(req: IncomingMessage, res: TimedResponse, path: string, state: RequestState): void {
     const started = performance.now();
     const socket = req.socket;
     const bytesBefore = socket.bytesWritten;
     inFlight += 1;
-    res.once('close', () => {
+    let finished = false;
+    const done = () => {
+      // Both events can fire, and in the same emit: the socket's 'close' also closes the response.
+      if (finished) return;
+      finished = true;
+      res.off('close', done);
+      socket.off('close', done);
       inFlight -= 1;
       const now = performance.now();
       const headersAt = res[HEADERS_AT] ?? (res.headersSent ? now : undefined);
@@ -74,7 +84,9 @@ export function createProxyHandler(deps: { supervisor: Supervisor; routes: Route
         forwarded: state.forwarded,
         aborted: !res.writableFinished,
       });
-    });
+    };
+    res.once('close', done);
+    socket.once('close', done);
   }
 
   return {

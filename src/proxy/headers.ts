@@ -31,8 +31,12 @@ function connectionTokens(value: string | string[] | undefined): string[] {
  */
 export function prepareRequestHeaders(req: IncomingMessage, prefix: string): void {
   const headers: IncomingHttpHeaders = req.headers;
+  const chunked = headers['transfer-encoding'] !== undefined;
   for (const token of connectionTokens(headers.connection)) delete headers[token];
   for (const name of HOP_BY_HOP) delete headers[name];
+  // Node hands over the body de-chunked; a body without Content-Length is chunked again on the
+  // way out, whatever the method, so it can never run unframed into the next pooled request.
+  if (chunked) headers['transfer-encoding'] = 'chunked';
   headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
   headers['x-forwarded-proto'] = 'http';
   headers['x-forwarded-host'] = headers.host ?? '';

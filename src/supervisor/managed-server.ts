@@ -67,6 +67,8 @@ export class ManagedServer {
   #backoffTimer: NodeJS.Timeout | undefined;
   #stopRequested = false;
   #launching: Promise<void> | undefined;
+  /** What is left of groups whose leader died on its own, while it is being stopped. */
+  readonly #orphanedGroups = new Map<number, Promise<void>>();
 
   constructor(config: ServerConfig, events: Events) {
     this.config = config;
@@ -125,12 +127,15 @@ export class ManagedServer {
     clearTimeout(this.#backoffTimer);
     await this.#launching;
     const running = this.#process;
-    if (!running) {
-      if (this.#state !== 'failed') this.#setState('stopped', 'stop requested');
-      return;
+    if (running) {
+      if (this.#state !== 'stopping') this.#setState('stopping', 'stop requested');
+      await this.#terminate(running, 'stopped', graceSeconds);
+    } else if (this.#state !== 'failed') {
+      this.#setState('stopped', 'stop requested');
     }
-    if (this.#state !== 'stopping') this.#setState('stopping', 'stop requested');
-    await this.#terminate(running, 'stopped', graceSeconds);
+    // Orphans of an earlier process are still being stopped: wait for them, or kill them now.
+    if (graceSeconds === 0) for (const pgid of this.#orphanedGroups.keys()) killProcessGroup(pgid, 'SIGKILL');
+    await Promise.all(this.#orphanedGroups.values());
   }
 
   #beginLaunch(): Promise<void> {
@@ -245,7 +250,11 @@ export class ManagedServer {
     this.#stopWorkers(running);
     this.#process = undefined;
     // The leader died on its own; whatever is left in its group would be an orphan.
-    if (running.killReason === undefined) void stopProcessGroup(running.child, this.config.terminationGracePeriodSeconds);
+    if (running.killReason === undefined) {
+      const pgid = running.child.pid;
+      const stopping = stopProcessGroup(running.child, this.config.terminationGracePeriodSeconds).finally(() => this.#orphanedGroups.delete(pgid));
+      this.#orphanedGroups.set(pgid, stopping);
+    }
     const expected = running.killReason !== undefined;
     this.#events.emit('process-exited', { server: this.name, pid: running.child.pid, code: exit.code, signal: exit.signal, expected });
     const reason = running.killReason ?? (exit.code === 0 ? 'exited' : 'crashed');

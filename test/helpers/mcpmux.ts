@@ -43,13 +43,19 @@ export function writeConfig(config: unknown, name = 'mcpmux.json'): string {
 export interface StartOptions {
   /** A command line that runs mcpmux, e.g. `['unshare', '--pid', '--fork', 'tini', '--']`. */
   readonly wrapper?: readonly string[];
+  /** The mcpmux command itself, instead of this node running dist/src/main.js. */
+  readonly entrypoint?: readonly string[];
+  /** Pass the config as $MCPMUX_CONFIG instead of --config. */
+  readonly configInEnv?: boolean;
 }
 
 export async function startMcpmux(config: unknown | { file: string }, options: StartOptions = {}): Promise<Mcpmux> {
   const file = isFileRef(config) ? config.file : writeConfig(config);
-  const argv = [process.execPath, MAIN, '--config', file, '--port', '0', '--admin-port', '0', '--log-level', 'debug'];
+  const configArgs = options.configInEnv ? [] : ['--config', file];
+  const argv = [...(options.entrypoint ?? [process.execPath, MAIN]), ...configArgs, '--port', '0', '--admin-port', '0', '--log-level', 'debug'];
   const [command, ...args] = [...(options.wrapper ?? []), ...argv];
-  const proc = spawn(command!, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = options.configInEnv ? { ...process.env, MCPMUX_CONFIG: file } : process.env;
+  const proc = spawn(command!, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogRecord[] = [];
   let stderrText = '';
   let partial = '';

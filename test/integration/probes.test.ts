@@ -18,4 +18,17 @@ describe('the mcp probe', () => {
     assert.equal((await mux.status()).servers[0]!.restarts, 0);
     assert.deepEqual(mux.logs.filter((r) => r.msg === 'probe failed' && r.kind === 'mcp'), []);
   });
+
+  it('fails, within its timeout, against a child that hangs on ending the session', async () => {
+    const mux = await startMcpmux({
+      servers: { stuck: fixtureServer('mcp-hangs-on-delete', { livenessProbe: { mcp: {}, periodSeconds: 0.2, timeoutSeconds: 0.3, failureThreshold: 2 } }) },
+    });
+    const restarted = await waitFor(async () => {
+      const s = (await mux.status()).servers[0]!;
+      return s.restarts >= 1 ? s : undefined;
+    }, 'liveness to restart the child', 10_000);
+    assert.equal((restarted.lastExit as { reason: string }).reason, 'liveness-probe');
+    const failures = mux.logs.filter((r) => r.msg === 'probe failed' && r.kind === 'mcp');
+    assert.ok(failures.every((r) => (r.durationMs as number) < 1000), 'each probe ends near its 0.3 s timeout');
+  });
 });

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { fixtureServer, startMcpmux, stopAll, type Mcpmux } from '../helpers/mcpmux.js';
+import { sampleValue, scrape } from '../helpers/metrics.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** Sends raw bytes and reads the raw answer until the peer closes or `until` matches. */
@@ -60,6 +61,8 @@ describe('the proxy', () => {
     const res = await request(`${mux.publicUrl}/raw/headers?x=1&y=%20`, { headers: { host: `localhost:${port}` } });
     const seen = (await res.body.json()) as { url: string; headers: Record<string, string> };
     assert.equal(seen.url, '/headers?x=1&y=%20');
+    const raw = await rawExchange(port, "GET /raw/headers?q='a'&z=/../&e= HTTP/1.1\r\nHost: localhost\r\n\r\n", /\r\n0\r\n\r\n$/);
+    assert.equal((JSON.parse(bodyOf(raw)) as { url: string }).url, "/headers?q='a'&z=/../&e=", 'the query goes out byte for byte');
     assert.equal(seen.headers.host, `127.0.0.1:${childPort}`);
     assert.equal(seen.headers['x-forwarded-host'], `localhost:${port}`);
     assert.equal(seen.headers['x-forwarded-proto'], 'http');
@@ -182,11 +185,47 @@ describe('the proxy', () => {
     await mux.waitForLog((r) => r.server === 'raw' && r.stream === 'stderr' && r.msg === 'client closed /hold', 'the child to see its client gone', 5000);
   });
 
+  it('counts pipelined requests out when their client goes away', async () => {
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('GET /raw/hold HTTP/1.1\r\nHost: localhost\r\n\r\nGET /raw/headers HTTP/1.1\r\nHost: localhost\r\n\r\nGET /raw/headers HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await new Promise((resolve) => socket.once('data', resolve));
+    const inFlight = async () => sampleValue(await scrape(mux.adminUrl), 'mcpmux_requests_in_flight', { server: 'raw' });
+    assert.ok((await inFlight())! >= 1, 'the held stream, and the requests queued behind it, are in flight');
+    socket.destroy();
+    await waitFor(async () => (await inFlight()) === 0, 'the in-flight gauge to return to 0', 3000);
+    await waitFor(() => mux.logs.filter((r) => r.msg === 'request' && r.server === 'raw' && r.path === '/raw/headers' && r.aborted === true).length === 2, 'an access-log record for each queued request', 3000);
+  });
+
   it('answers 502 when the child hangs up without answering', async () => {
     const res = await fetch(`${mux.publicUrl}/raw/hangup`);
     assert.equal(res.status, 502);
     const body = (await res.json()) as { error: { message: string } };
     assert.equal(body.error.message, 'Server raw could not be reached');
+  });
+
+  it('answers 502, and keeps serving, when the child sends a status line Node will not repeat', async () => {
+    for (const path of ['/raw/status000', '/raw/switch']) {
+      const res = await fetch(`${mux.publicUrl}${path}`, { signal: AbortSignal.timeout(5000) });
+      assert.equal(res.status, 502, path);
+    }
+    const badReason = await fetch(`${mux.publicUrl}/raw/badreason`);
+    assert.equal(badReason.status, 200, "the child's reason phrase is not repeated, so it cannot break the answer");
+    assert.equal(await badReason.text(), 'ok');
+    assert.equal((await fetch(`${mux.adminUrl}/healthz`)).status, 200);
+    assert.equal((await fetch(`${mux.publicUrl}/raw/headers`)).status, 200);
+  });
+
+  it('never lets a chunked body run unframed into the next request on a pooled connection', async () => {
+    const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: evil.example\r\n\r\n';
+    const chunk = `${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`;
+    for (const method of ['GET', 'DELETE', 'OPTIONS']) {
+      const answer = await rawExchange(port, `${method} /order/first HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n${chunk}`, /ok$/);
+      assert.match(answer, /^HTTP\/1\.1 200 /, method);
+      await fetch(`${mux.publicUrl}/order/second`);
+      const log = (await (await fetch(`${mux.publicUrl}/order/log`)).json()) as string[];
+      assert.deepEqual(log, [`${method} /first`, 'GET /second'], `${method}: the child saw only the requests that were sent`);
+    }
   });
 
   it('closes the client stream when the child breaks off mid-response', async () => {

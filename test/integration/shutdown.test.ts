@@ -119,4 +119,19 @@ describe('graceful stop', () => {
     assert.ok(performance.now() - started < 2000);
     await waitFor(() => !exists(pid), 'the stubborn child to be gone', 2000);
   });
+
+  it('stops what a leader that exited on its own left behind before mcpmux exits', async () => {
+    const mux = await startMcpmux({
+      servers: {
+        // The shell ignores SIGTERM for its children too, leaves a sleep behind, and exits 1.
+        leaver: { command: 'sh', args: ['-c', "trap '' TERM; sleep 313 & echo sleep pid $! >&2; sleep 0.3; exit 1"], restartPolicy: 'Never', terminationGracePeriodSeconds: 2 },
+      },
+    });
+    const record = await mux.waitForLog((r) => r.server === 'leaver' && typeof r.msg === 'string' && r.msg.startsWith('sleep pid '), 'the sleep pid');
+    const sleepPid = Number((record.msg as string).slice(10));
+    await mux.waitForLog((r) => r.server === 'leaver' && r.msg === 'process exited', 'the leader to exit');
+    assert.ok(exists(sleepPid), 'the orphan ignores SIGTERM and is still there');
+    assert.equal(await mux.stop('SIGTERM'), 0);
+    assert.ok(!exists(sleepPid), 'the orphan was stopped before mcpmux exited');
+  });
 });

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { filterResponseHeaders, prepareRequestHeaders } from '../../../src/proxy/headers.js';
 
 describe('request headers', () => {
-  it('removes hop-by-hop and Connection-named headers, replaces X-Forwarded-*', () => {
+  it('removes hop-by-hop and Connection-named headers, keeps chunked framing, replaces X-Forwarded-*', () => {
     const req = {
       headers: {
         host: 'localhost:8080',
@@ -25,6 +25,7 @@ describe('request headers', () => {
     prepareRequestHeaders(req, '/math');
     assert.deepEqual(req.headers, {
       host: 'localhost:8080',
+      'transfer-encoding': 'chunked',
       'x-forwarded-for': '127.0.0.1',
       'x-forwarded-proto': 'http',
       'x-forwarded-host': 'localhost:8080',
