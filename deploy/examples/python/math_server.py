@@ -1,0 +1,16 @@
+"""The seed's math server, as a FastMCP app serving streamable HTTP at /mcp on $HOST:$PORT."""
+import os
+
+from mcp.server.fastmcp import FastMCP
+
+mcp = FastMCP("Math", host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8000")))
+
+
+@mcp.tool()
+def add_two(m: int, n: int) -> int:
+    """Add two numbers."""
+    return m + n
+
+
+if __name__ == "__main__":
+    mcp.run(transport="streamable-http")
