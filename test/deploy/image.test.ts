@@ -51,17 +51,24 @@ describe('the container image', () => {
   it('runs its entrypoint as PID 1 under tini on a read-only root: it serves, and stops cleanly on SIGTERM', async () => {
     const unshare = ensureDebianCommand('unshare', 'util-linux');
     const tini = ensureDebianCommand('tini', 'tini');
-    // The image's own command line and config, with /app (its WORKDIR) being this checkout.
-    const toHere = (text: string) => text.replaceAll('/app/', `${ROOT}/`).replaceAll('/app', ROOT);
-    const entrypoint = (JSON.parse(last('ENTRYPOINT')!) as string[]).map(toHere).map((arg) => (arg === '/usr/bin/tini' ? tini : arg === 'node' ? process.execPath : arg));
-    const imageConfig = toHere(readFileSync(path.join(ROOT, 'deploy/docker/mcpmux.yaml'), 'utf8')).replace('host: 0.0.0.0, port: 8080', 'host: 127.0.0.1, port: 8080');
-    const readOnlyRoot = ['sh', '-c', 'mount --make-rprivate / && mount -o remount,bind,ro / && mount -t tmpfs tmpfs /tmp && exec "$@"', 'sh'];
-    // Not under /tmp: the container's /tmp is a fresh tmpfs.
-    const configFile = path.join(ROOT, 'dist/test/image-config.yaml');
-    writeFileSync(configFile, imageConfig);
+    // The image's own command line and config. /app, its WORKDIR, is this checkout, bound at
+    // /srv/app inside a private mount namespace: the checkout may itself live under /tmp, which
+    // the container gets as a fresh tmpfs.
+    const APP = '/srv/app';
+    const toImage = (text: string) => text.replaceAll(/(?<![\w.-])\/app\b/g, APP);
+    const entrypoint = (JSON.parse(last('ENTRYPOINT')!) as string[]).map(toImage).map((arg) => (arg === '/usr/bin/tini' ? tini : arg === 'node' ? process.execPath : arg));
+    const imageConfig = toImage(readFileSync(path.join(ROOT, 'deploy/docker/mcpmux.yaml'), 'utf8')).replace('host: 0.0.0.0, port: 8080', 'host: 127.0.0.1, port: 8080');
+    writeFileSync(path.join(ROOT, 'dist/test/image-config.yaml'), imageConfig);
+    const container = [
+      'mount --make-rprivate /',
+      'mount -t tmpfs tmpfs /srv && mkdir /srv/app && mount --bind "$0" /srv/app',
+      'mount -o remount,bind,ro / && mount -o remount,bind,ro /srv/app',
+      'mount -t tmpfs tmpfs /tmp',
+      'exec "$@"',
+    ].join(' && ');
     const mux = await startMcpmux(
-      { file: configFile },
-      { wrapper: [unshare, '--mount', '--pid', '--fork', '--mount-proc', ...readOnlyRoot], entrypoint, configInEnv: true },
+      { file: `${APP}/dist/test/image-config.yaml` },
+      { wrapper: [unshare, '--mount', '--pid', '--fork', '--mount-proc', 'sh', '-c', container, ROOT], entrypoint, configInEnv: true },
     );
     await mux.waitReady();
     const { client } = await connectClient(`${mux.publicUrl}/echo/mcp`);
