@@ -12,8 +12,6 @@ import { ListenError } from './errors.js';
 import { createEvents, type Events } from './events.js';
 import { subscribeLogging } from './log.js';
 import { createProxyHandler } from './proxy/handler.js';
-import { createHostGuard } from './proxy/host-guard.js';
-import { createRouteTable } from './proxy/routes.js';
 import { Supervisor } from './supervisor/supervisor.js';
 import { waitUntil } from './supervisor/wait.js';
 
@@ -33,14 +31,23 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   subscribeLogging(events, log);
   const supervisor = new Supervisor(config.servers, events);
   const metrics = createMetrics(events, () => supervisor.statuses());
-  const proxy = createProxyHandler({
-    supervisor,
-    events,
-    routes: createRouteTable(config.servers.map((s) => ({ prefix: s.prefix, server: s.name }))),
-    guard: createHostGuard(config.listen),
-  });
+  const proxy = createProxyHandler({ config, supervisor, events });
   let stopping = false;
-  const publicServer = http.createServer({ keepAliveTimeout: 65_000 }, proxy.handle);
+  const { limits } = config.listen;
+  const publicServer = http.createServer(
+    {
+      keepAliveTimeout: 65_000,
+      maxHeaderSize: limits.maxHeaderBytes,
+      headersTimeout: limits.headersTimeoutSeconds * 1000,
+      // Time to receive a whole request; a response (an SSE stream) is never cut by it.
+      requestTimeout: Math.max(limits.requestTimeoutSeconds, limits.headersTimeoutSeconds) * 1000,
+      // How often those two are enforced; Node's default of 30 s lets a slow client linger.
+      connectionsCheckingInterval: 1000,
+    },
+    proxy.handle,
+  );
+  publicServer.maxConnections = limits.maxConnections;
+  publicServer.on('upgrade', proxy.handleUpgrade);
   const adminServer = http.createServer(createAdminHandler({ supervisor, registry: metrics.registry, isStopping: () => stopping }));
 
   const publicPort = await listen(publicServer, 'public', config.listen.host, config.listen.port, events);

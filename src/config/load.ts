@@ -9,7 +9,8 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { expandEnv, findUnknownPlaceholders, joinPath } from './expand.js';
-import { configSchema, type Config, type ServerConfig } from './schema.js';
+import { configSchema, type Config, type ResolvedAuth, type ServerConfig } from './schema.js';
+import { isIP } from 'node:net';
 
 /** The config `npm start` uses when none is given: the bundled example servers. */
 export const BUNDLED_CONFIG = fileURLToPath(new URL('../../../deploy/examples/default.yaml', import.meta.url));
@@ -50,7 +51,7 @@ export function validateConfig(raw: unknown, file: string, options: LoadOptions 
     problems.push(...parsed.error.issues.flatMap((issue) => describeIssue(issue, expanded)));
     throw new ConfigError(dedupeProblems(problems));
   }
-  const config = resolveConfig(parsed.data, file);
+  const config = resolveConfig(parsed.data, file, options.env ?? process.env, problems);
   problems.push(...checkCrossFields(config));
   if (problems.length > 0) throw new ConfigError(dedupeProblems(problems));
   return deepFreeze(config);
@@ -64,19 +65,48 @@ function applyOverrides(doc: unknown, overrides: LoadOptions['overrides']): unkn
   return { ...base, listen: section('listen', overrides.listenPort), admin: section('admin', overrides.adminPort) };
 }
 
-function resolveConfig(parsed: z.infer<typeof configSchema>, file: string): Config {
+function resolveConfig(parsed: z.infer<typeof configSchema>, file: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): Config {
   const folder = path.dirname(file);
+  const { auth, ...rest } = parsed;
+  const shared = auth && readAuth(auth, 'auth', folder, env, problems);
   const servers: ServerConfig[] = Object.entries(parsed.servers).map(([name, server]) => ({
     ...server,
     name,
     prefix: server.prefix ?? `/${name}`,
     cwd: path.resolve(folder, server.cwd),
+    auth: server.auth === 'inherit' ? shared : server.auth === 'none' ? undefined : readAuth(server.auth, `servers.${name}.auth`, folder, env, problems),
   }));
-  return { ...parsed, source: file, servers };
+  return { ...rest, source: file, servers };
+}
+
+type AuthInput = NonNullable<z.infer<typeof configSchema>['auth']>;
+
+/** Reads every token of an auth block from its env variable or file. */
+function readAuth(auth: AuthInput, at: string, folder: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): ResolvedAuth {
+  const tokens = auth.bearerTokens.map((secret, i) => {
+    const where = `${at}.bearerTokens.${i}`;
+    let value: string | undefined;
+    if ('env' in secret) {
+      value = env[secret.env];
+      if (value === undefined) problems.push({ path: `${where}.env`, message: `environment variable ${secret.env} is not set` });
+    } else {
+      try {
+        value = readFileSync(path.resolve(folder, secret.file), 'utf8').trim();
+      } catch (cause) {
+        problems.push({ path: `${where}.file`, message: `cannot read ${secret.file}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}` });
+      }
+    }
+    if (value !== undefined && value.trim().length < 16) problems.push({ path: where, message: 'a token must be at least 16 characters' });
+    return value?.trim() ?? '';
+  });
+  return { tokens, resourceMetadataUrl: auth.resourceMetadataUrl };
 }
 
 function checkCrossFields(config: Config): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  config.listen.trustedProxies.forEach((entry, i) => {
+    if (!isAddressOrCidr(entry)) problems.push({ path: `listen.trustedProxies.${i}`, message: `"${entry}" is not an IP address or CIDR range` });
+  });
   const prefixes = new Map<string, string>();
   const ports = new Map<number, string>();
   if (config.listen.port !== 0) ports.set(config.listen.port, 'listen.port');
@@ -130,6 +160,15 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): ConfigProblem[]
 }
 
 const TYPE_NAMES: Record<string, string> = { record: 'a map', object: 'a map', array: 'a list', int: 'an integer' };
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, bits, extra] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n <= (family === 4 ? 32 : 128);
+}
 
 function valueAt(input: unknown, at: readonly PropertyKey[]): unknown {
   let node = input;

@@ -61,6 +61,22 @@ export const prefixSchema = z.string().superRefine((prefix, ctx) => {
 
 export const SERVER_NAME = /^[a-z0-9][a-z0-9-]*$/;
 
+/** A secret, read once at load time: from an environment variable or a file. Never inline. */
+export const secretSchema = z.union(
+  [z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' }) }), z.strictObject({ file: z.string().min(1) })],
+  { error: 'must be { env: NAME } or { file: PATH }' },
+);
+
+const authSchema = z.strictObject({
+  /** Tokens a client may present as `Authorization: Bearer <token>`. */
+  bearerTokens: z.array(secretSchema).min(1, { error: 'must list at least one token' }),
+  /** RFC 9728 metadata URL, announced in `WWW-Authenticate` on a 401. */
+  resourceMetadataUrl: z.url({ error: 'must be an absolute URL' }).optional(),
+});
+
+/** Environment a child inherits from mcpmux, besides its own `env`. mcpmux's secrets stay out. */
+export const DEFAULT_INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'NODE_OPTIONS'];
+
 export const DEFAULT_STARTUP_PROBE = { tcpSocket: {}, periodSeconds: 0.1, failureThreshold: 300 } as const;
 
 export const serverSchema = z.strictObject({
@@ -79,6 +95,18 @@ export const serverSchema = z.strictObject({
     .strictObject({ initialSeconds: seconds(0.5), maxSeconds: seconds(30), resetAfterSeconds: seconds(60) })
     .prefault({}),
   terminationGracePeriodSeconds: z.number().min(0).default(10),
+  /** `inherit` the top-level auth, `none` for an open route, or this server's own tokens. */
+  auth: z.union([z.literal('inherit'), z.literal('none'), authSchema], { error: 'must be "inherit", "none" or { bearerTokens: [...] }' }).default('inherit'),
+  /** Pass the client's Authorization header on to the child. Off: mcpmux's token stays at the edge. */
+  forwardAuthorization: z.boolean().default(false),
+  /** Requests this server may have in flight at once; past it, 503 with Retry-After. */
+  maxInFlight: z.number().int().min(1).optional(),
+  /** A non-streaming answer that takes longer than this (between bytes) gets 504. */
+  upstreamTimeoutSeconds: z.number().positive().optional(),
+  /** Let `Upgrade` requests (e.g. WebSocket) through to this server. */
+  allowUpgrade: z.boolean().default(false),
+  /** Variables of mcpmux's environment this child inherits, besides its own `env`. */
+  inheritEnv: z.array(z.string().min(1)).default(DEFAULT_INHERITED_ENV),
 });
 
 const hostList = z.array(z.string().min(1)).optional();
@@ -92,8 +120,21 @@ export const configSchema = z.strictObject({
       allowedHosts: hostList,
       /** Origin header values the public listener accepts; unset = loopback origins when bound to loopback, else any. */
       allowedOrigins: hostList,
+      /** Peers (IPs or CIDRs) whose X-Forwarded-* headers are believed; everyone else's are replaced. */
+      trustedProxies: z.array(z.string().min(1)).default([]),
+      limits: z
+        .strictObject({
+          maxBodyBytes: z.number().int().min(0).default(4 * 1024 * 1024),
+          maxHeaderBytes: z.number().int().min(1024).default(16 * 1024),
+          maxHeaderCount: z.number().int().min(1).default(100),
+          headersTimeoutSeconds: z.number().positive().default(10),
+          requestTimeoutSeconds: z.number().positive().default(60),
+          maxConnections: z.number().int().min(1).default(4096),
+        })
+        .prefault({}),
     })
     .prefault({}),
+  auth: authSchema.optional(),
   admin: z
     .strictObject({
       host: z.string().min(1).default('0.0.0.0'),
@@ -116,13 +157,21 @@ export const configSchema = z.strictObject({
 type ParsedConfig = z.infer<typeof configSchema>;
 type ParsedServer = z.infer<typeof serverSchema>;
 
-/** One server, resolved: defaults applied, prefix known, paths absolute. */
-export interface ServerConfig extends Omit<ParsedServer, 'prefix'> {
-  readonly name: string;
-  readonly prefix: string;
+/** Auth with its secrets read: the tokens themselves. */
+export interface ResolvedAuth {
+  readonly tokens: readonly string[];
+  readonly resourceMetadataUrl?: string | undefined;
 }
 
-export interface Config extends Omit<ParsedConfig, 'servers'> {
+/** One server, resolved: defaults applied, prefix known, paths absolute, auth decided. */
+export interface ServerConfig extends Omit<ParsedServer, 'prefix' | 'auth'> {
+  readonly name: string;
+  readonly prefix: string;
+  /** The tokens this server's route demands, or undefined for an open route. */
+  readonly auth: ResolvedAuth | undefined;
+}
+
+export interface Config extends Omit<ParsedConfig, 'servers' | 'auth'> {
   /** Where the config came from: a file path, or "(bundled default)". */
   readonly source: string;
   readonly servers: readonly ServerConfig[];

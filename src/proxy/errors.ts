@@ -35,6 +35,26 @@ export function sendForbiddenHost(res: ServerResponse, what: 'Host' | 'Origin'):
   sendJsonRpcError(res, 403, `Forbidden: this ${what} is not allowed`);
 }
 
+export function sendUnauthorized(res: ServerResponse, challenge: string): void {
+  sendJsonRpcError(res, 401, 'Unauthorized: a valid bearer token is required', { 'www-authenticate': challenge });
+}
+
+export function sendTooLarge(res: ServerResponse, limit: number): void {
+  sendJsonRpcError(res, 413, `Request body larger than ${limit} bytes`);
+}
+
+export function sendHeadersTooLarge(res: ServerResponse): void {
+  sendJsonRpcError(res, 431, 'Request header fields too large', { connection: 'close' });
+}
+
+export function sendUpgradeRefused(res: ServerResponse): void {
+  sendJsonRpcError(res, 400, 'Bad request: Upgrade is not allowed on this route', { connection: 'close' });
+}
+
+export function sendBusy(res: ServerResponse, server: string): void {
+  sendJsonRpcError(res, 503, `Server ${server} is at its limit of requests in flight`, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+}
+
 export function sendNotReady(res: ServerResponse, server: string, state: string): void {
   sendJsonRpcError(res, 503, `Server ${server} is not ready (${state})`, { 'retry-after': String(RETRY_AFTER_SECONDS) });
 }

@@ -13,7 +13,7 @@
  *   instead of leaving it hanging, and a client leaving destroys the upstream request.
  */
 import http from 'node:http';
-import { pipeline } from 'node:stream';
+import { pipeline, type Duplex, type Readable } from 'node:stream';
 import { ProxyServer } from 'http-proxy-3';
 import { UpstreamError, type UpstreamErrorKind } from '../errors.js';
 import { filterResponseHeaders } from './headers.js';
@@ -24,12 +24,21 @@ export const HEADERS_AT = Symbol('mcpmux.headersAt');
 
 export interface ForwarderHooks {
   /** The child could not be reached, or broke off; `res.headersSent` tells whether the client already got a status. */
-  onUpstreamError(error: UpstreamError, req: http.IncomingMessage, res: http.ServerResponse): void;
+  onUpstreamError(error: UpstreamError, req: http.IncomingMessage, res: http.ServerResponse | undefined): void;
+}
+
+export interface ForwardOptions {
+  /** The body to send instead of the request itself (a byte-counting pass-through). */
+  readonly body?: Readable;
+  /** Buffer the child's JSON answer (small, e.g. OAuth metadata) and rewrite it before sending. */
+  readonly rewriteJson?: (value: unknown) => unknown;
 }
 
 export interface Forwarder {
   readonly port: number;
-  forward(req: http.IncomingMessage, res: http.ServerResponse): void;
+  forward(req: http.IncomingMessage, res: http.ServerResponse, options?: ForwardOptions): void;
+  /** Hands an Upgrade request (e.g. WebSocket) to the child, socket to socket. */
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Drops pooled connections to this child. Safe to call twice. */
   close(): void;
 }
@@ -41,7 +50,19 @@ export interface Forwarder {
  */
 const IDLE_UPSTREAM_MS = 4000;
 
-export function createForwarder(port: number, hooks: ForwarderHooks): Forwarder {
+const UPSTREAM = Symbol('mcpmux.upstreamRequest');
+
+/** Cuts the request to the child, if one was made (e.g. an upload over the body limit). */
+export function abortUpstream(req: http.IncomingMessage): void {
+  (req as http.IncomingMessage & { [UPSTREAM]?: http.ClientRequest })[UPSTREAM]?.destroy();
+}
+
+/** Answers buffered for rewriting are at most this big; a larger one is a 502. */
+const MAX_REWRITE_BYTES = 1024 * 1024;
+const REWRITE = Symbol('mcpmux.rewriteJson');
+type RewritableResponse = http.ServerResponse & { [REWRITE]?: (value: unknown) => unknown; [HEADERS_AT]?: number };
+
+export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTimeoutSeconds?: number): Forwarder {
   const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 1000, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo', timeout: IDLE_UPSTREAM_MS });
   const proxy = new ProxyServer({
     target: { protocol: 'http:', host: CHILD_HOST, hostname: CHILD_HOST, port },
@@ -55,13 +76,22 @@ export function createForwarder(port: number, hooks: ForwarderHooks): Forwarder 
   const engine = proxy as unknown as { webPasses: { name: string }[] };
   engine.webPasses = engine.webPasses.filter((pass) => pass.name !== 'deleteLength');
   proxy.on('proxyReq', (proxyReq, req, res) => {
+    (req as http.IncomingMessage & { [UPSTREAM]?: http.ClientRequest })[UPSTREAM] = proxyReq;
     proxyReq.once('upgrade', (_upgradeRes, socket) => {
       socket.destroy();
       hooks.onUpstreamError(new UpstreamError('other', { cause: new Error('the child answered 101 to a request that asked for no upgrade') }), req, res as http.ServerResponse);
     });
+    if (upstreamTimeoutSeconds !== undefined) {
+      // Idle time between bytes from the child; lifted once the answer turns out to be a stream.
+      proxyReq.setTimeout(upstreamTimeoutSeconds * 1000, () => proxyReq.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' })));
+    }
   });
-  proxy.on('proxyRes', (proxyRes, req, res) => {
-    (res as http.ServerResponse & { [HEADERS_AT]?: number })[HEADERS_AT] = performance.now();
+  proxy.on('proxyRes', (proxyRes, req, res: RewritableResponse) => {
+    res[HEADERS_AT] = performance.now();
+    const streaming = isEventStream(proxyRes.headers['content-type']);
+    if (streaming) proxyRes.socket.setTimeout(0);
+    const rewrite = res[REWRITE];
+    if (rewrite) return void rewriteResponse(proxyRes, req, res, rewrite);
     try {
       res.writeHead(proxyRes.statusCode ?? 502, filterResponseHeaders(proxyRes.rawHeaders, proxyRes.headers.connection));
     } catch (error) {
@@ -69,11 +99,33 @@ export function createForwarder(port: number, hooks: ForwarderHooks): Forwarder 
       hooks.onUpstreamError(new UpstreamError('other', { cause: error }), req, res);
       return;
     }
-    if (isEventStream(proxyRes.headers['content-type'])) res.flushHeaders();
+    if (streaming) res.flushHeaders();
     pipeline(proxyRes, res, (error) => {
       if (error && !res.destroyed) res.destroy();
     });
   });
+
+  async function rewriteResponse(proxyRes: http.IncomingMessage, req: http.IncomingMessage, res: http.ServerResponse, rewrite: (value: unknown) => unknown) {
+    try {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of proxyRes) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_REWRITE_BYTES) throw new Error('answer too large to rewrite');
+        chunks.push(chunk as Buffer);
+      }
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body = text;
+      if ((proxyRes.statusCode ?? 0) < 300 && /json/.test(proxyRes.headers['content-type'] ?? '')) body = JSON.stringify(rewrite(JSON.parse(text)));
+      const headers = filterResponseHeaders(proxyRes.rawHeaders, proxyRes.headers.connection);
+      const clean: string[] = [];
+      for (let i = 0; i < headers.length; i += 2) if (!/^content-(length|encoding)$/i.test(headers[i]!)) clean.push(headers[i]!, headers[i + 1]!);
+      res.writeHead(proxyRes.statusCode ?? 502, [...clean, 'content-length', String(Buffer.byteLength(body))]);
+      res.end(body);
+    } catch (error) {
+      hooks.onUpstreamError(new UpstreamError('other', { cause: error }), req, res);
+    }
+  }
   proxy.on('error', (error, req, res) => {
     if (!(res instanceof http.ServerResponse)) return;
     hooks.onUpstreamError(new UpstreamError(classifyUpstreamError(error), { cause: error }), req, res);
@@ -81,7 +133,17 @@ export function createForwarder(port: number, hooks: ForwarderHooks): Forwarder 
   proxy.on('econnreset', () => undefined);
   return {
     port,
-    forward: (req, res) => proxy.web(req, res),
+    forward(req, res, options) {
+      if (options?.rewriteJson) (res as RewritableResponse)[REWRITE] = options.rewriteJson;
+      if (options?.body) proxy.web(req, res, { buffer: options.body });
+      else proxy.web(req, res);
+    },
+    upgrade(req, socket, head) {
+      proxy.ws(req, socket, head, undefined, (error) => {
+        hooks.onUpstreamError(new UpstreamError(classifyUpstreamError(error), { cause: error }), req, undefined);
+        socket.destroy();
+      });
+    },
     close: () => agent.destroy(),
   };
 }

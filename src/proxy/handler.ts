@@ -1,19 +1,30 @@
 /**
- * The public listener's request handler: guard, path check, route, readiness gate, forward.
- * It counts requests in flight so that a graceful stop can drain them, and reports every answered
- * request as a `request-finished` event (access log, metrics).
+ * The public listener's request handler: limits, guard, path check, route, auth, readiness gate,
+ * forward. It counts requests in flight so that a graceful stop can drain them, and reports every
+ * answered request as a `request-finished` event (access log, metrics).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Config } from '../config/schema.js';
 import type { Events } from '../events.js';
+import type { ManagedServer } from '../supervisor/managed-server.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import { sendBadPath, sendForbiddenHost, sendNoRoute, sendNotReady, sendUpstreamError } from './errors.js';
-import { createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
-import { prepareRequestHeaders } from './headers.js';
-import type { HostGuard } from './host-guard.js';
-import { checkRequestTarget, type RouteTable } from './routes.js';
+import { bearerChallenge, createAuthCheck, type AuthCheck } from './auth.js';
+import { discardBody, limitBody } from './body-limit.js';
+import {
+  sendBadPath, sendBusy, sendForbiddenHost, sendHeadersTooLarge, sendNoRoute, sendNotReady, sendTooLarge, sendUnauthorized, sendUpgradeRefused, sendUpstreamError,
+} from './errors.js';
+import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
+import { createTrustCheck, prepareRequestHeaders } from './headers.js';
+import { createHostGuard } from './host-guard.js';
+import { matchMetadataPath, rewriteResource } from './oauth-metadata.js';
+import { checkRequestTarget, createRouteTable, type RouteMatch } from './routes.js';
 
 export interface ProxyHandler {
   handle(req: IncomingMessage, res: ServerResponse): void;
+  /** For the server's 'upgrade' event: forwarded only to servers that allow it. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   readonly inFlight: number;
   /** Drops every pooled upstream connection. */
   close(): void;
@@ -27,27 +38,35 @@ interface RequestState {
 const STATE = Symbol('mcpmux.request');
 type ProxiedRequest = IncomingMessage & { [STATE]?: RequestState };
 type TimedResponse = ServerResponse & { [HEADERS_AT]?: number };
+/** A route match; `metadata` marks an RFC 9728 metadata request, which needs no token. */
+type ProxyRoute = RouteMatch & { metadata?: boolean };
 
-export function createProxyHandler(deps: { supervisor: Supervisor; routes: RouteTable; guard: HostGuard; events: Events }): ProxyHandler {
-  const { supervisor, routes, guard, events } = deps;
+export function createProxyHandler(deps: { config: Config; supervisor: Supervisor; events: Events }): ProxyHandler {
+  const { config, supervisor, events } = deps;
+  const { limits } = config.listen;
+  const routes = createRouteTable(config.servers.map((s) => ({ prefix: s.prefix, server: s.name })));
+  const guard = createHostGuard(config.listen);
+  const isTrusted = createTrustCheck(config.listen.trustedProxies);
+  const authChecks = new Map<string, AuthCheck>(config.servers.filter((s) => s.auth).map((s) => [s.name, createAuthCheck(s.auth!)]));
   const forwarders = new Map<string, Forwarder>();
+  const perServer = new Map<string, number>();
   let inFlight = 0;
 
   const hooks: ForwarderHooks = {
     onUpstreamError(error, req, res) {
       const server = (req as ProxiedRequest)[STATE]?.server ?? '';
       const message = (error.cause as Error | undefined)?.message ?? error.kind;
-      events.emit('upstream-error', { server, kind: error.kind, message, responded: res.headersSent });
-      sendUpstreamError(res, server, error.kind);
+      events.emit('upstream-error', { server, kind: error.kind, message, responded: res?.headersSent ?? true });
+      if (res) sendUpstreamError(res, server, error.kind);
     },
   };
 
-  function forwarderFor(name: string, port: number): Forwarder {
-    const current = forwarders.get(name);
+  function forwarderFor(server: ManagedServer, port: number): Forwarder {
+    const current = forwarders.get(server.name);
     if (current?.port === port) return current;
     current?.close();
-    const created = createForwarder(port, hooks);
-    forwarders.set(name, created);
+    const created = createForwarder(port, hooks, server.config.upstreamTimeoutSeconds);
+    forwarders.set(server.name, created);
     return created;
   }
 
@@ -69,6 +88,7 @@ export function createProxyHandler(deps: { supervisor: Supervisor; routes: Route
       res.off('close', done);
       socket.off('close', done);
       inFlight -= 1;
+      if (state.forwarded) perServer.set(state.server, (perServer.get(state.server) ?? 1) - 1);
       const now = performance.now();
       const headersAt = res[HEADERS_AT] ?? (res.headersSent ? now : undefined);
       const session = req.headers['mcp-session-id'];
@@ -89,30 +109,87 @@ export function createProxyHandler(deps: { supervisor: Supervisor; routes: Route
     socket.once('close', done);
   }
 
+  /** Auth, readiness and the in-flight cap, shared by plain and Upgrade requests; answers a refusal itself. */
+  function admit(req: IncomingMessage, match: ProxyRoute, res: ServerResponse): { server: ManagedServer; port: number } | undefined {
+    const server = supervisor.get(match.route.server)!;
+    const auth = authChecks.get(server.name);
+    if (auth && !match.metadata && !auth(req.headers.authorization)) return void sendUnauthorized(res, bearerChallenge(server.config.auth!));
+    const port = server.readyPort;
+    if (port === undefined) return void sendNotReady(res, server.name, server.state);
+    const max = server.config.maxInFlight;
+    if (max !== undefined && (perServer.get(server.name) ?? 0) >= max) return void sendBusy(res, server.name);
+    return { server, port };
+  }
+
+  function route(req: IncomingMessage, res: ServerResponse, state: RequestState): ProxyRoute | undefined {
+    if (req.rawHeaders.length / 2 > limits.maxHeaderCount) return void sendHeadersTooLarge(res);
+    const verdict = guard(req.headers);
+    if (verdict !== 'ok') return void sendForbiddenHost(res, verdict);
+    const target = checkRequestTarget(req.url ?? '');
+    if (!target.ok) return void sendBadPath(res, target.reason);
+    const metadata = matchMetadataPath(routes, target.path, target.query);
+    const match = metadata ?? routes.match(target.path, target.query);
+    if (!match) return void sendNoRoute(res);
+    state.server = match.route.server;
+    return match;
+  }
+
   return {
     get inFlight() {
       return inFlight;
     },
     handle(req, res) {
-      const target = checkRequestTarget(req.url ?? '');
       const state: RequestState = { server: '', forwarded: false };
       (req as ProxiedRequest)[STATE] = state;
+      const target = checkRequestTarget(req.url ?? '');
       track(req, res, target.ok ? target.path : '', state);
-      const verdict = guard(req.headers);
-      if (verdict !== 'ok') return sendForbiddenHost(res, verdict);
-      if (!target.ok) return sendBadPath(res, target.reason);
-      const match = routes.match(target.path, target.query);
-      if (!match) return sendNoRoute(res);
-      const name = match.route.server;
-      state.server = name;
-      const server = supervisor.get(name);
-      const port = server?.readyPort;
-      if (!server || port === undefined) return sendNotReady(res, name, server?.state ?? 'unknown');
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > limits.maxBodyBytes) {
+        sendTooLarge(res, limits.maxBodyBytes);
+        return discardBody(req);
+      }
+      const match = route(req, res, state);
+      if (!match) return;
+      if (req.headers.upgrade !== undefined && !supervisor.get(match.route.server)!.config.allowUpgrade) return sendUpgradeRefused(res);
+      const admitted = admit(req, match, res);
+      if (!admitted) return;
+      const { server, port } = admitted;
       state.forwarded = true;
-      events.emit('request-started', { server: name });
-      prepareRequestHeaders(req, match.route.prefix);
+      perServer.set(server.name, (perServer.get(server.name) ?? 0) + 1);
+      events.emit('request-started', { server: server.name });
+      const publicHost = req.headers.host ?? '';
+      prepareRequestHeaders(req, match.route.prefix, { trusted: isTrusted(req.socket.remoteAddress), forwardAuthorization: server.config.forwardAuthorization });
       req.url = match.childUrl;
-      forwarderFor(name, port).forward(req, res);
+      const body =
+        req.headers['transfer-encoding'] !== undefined
+          ? limitBody(req, limits.maxBodyBytes, () => {
+              abortUpstream(req);
+              sendTooLarge(res, limits.maxBodyBytes);
+            })
+          : undefined;
+      const rewriteJson = match.metadata ? (value: unknown) => rewriteResource(value, `${String(req.headers['x-forwarded-proto'] ?? 'http').split(',')[0]}://${publicHost}`, match.route.prefix) : undefined;
+      forwarderFor(server, port).forward(req, res, { body, rewriteJson });
+    },
+    handleUpgrade(req, socket, head) {
+      // No ServerResponse comes with an upgrade: one bound to the socket answers refusals.
+      const res = new ServerResponse(req);
+      res.assignSocket(socket as Socket);
+      res.once('finish', () => socket.destroy());
+      const state: RequestState = { server: '', forwarded: false };
+      (req as ProxiedRequest)[STATE] = state;
+      const match = route(req, res, state);
+      if (!match) return;
+      const server = supervisor.get(match.route.server)!;
+      if (!server.config.allowUpgrade) return sendUpgradeRefused(res);
+      const admitted = admit(req, match, res);
+      if (!admitted) return;
+      res.detachSocket(socket as Socket);
+      const upgrade = req.headers.upgrade!;
+      prepareRequestHeaders(req, match.route.prefix, { trusted: isTrusted(req.socket.remoteAddress), forwardAuthorization: server.config.forwardAuthorization });
+      req.headers.connection = 'Upgrade';
+      req.headers.upgrade = upgrade;
+      req.url = match.childUrl;
+      forwarderFor(server, admitted.port).upgrade(req, socket, head);
     },
     close() {
       for (const forwarder of forwarders.values()) forwarder.close();
@@ -120,4 +197,3 @@ export function createProxyHandler(deps: { supervisor: Supervisor; routes: Route
     },
   };
 }
-

@@ -5,6 +5,7 @@
  * Authorization and the rest.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { BlockList, isIP } from 'node:net';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -25,11 +26,18 @@ function connectionTokens(value: string | string[] | undefined): string[] {
   return text.split(',').map((token) => token.trim().toLowerCase()).filter(Boolean);
 }
 
+export interface ForwardingPolicy {
+  /** The peer is a trusted proxy: its X-Forwarded-* are kept and appended to. */
+  readonly trusted: boolean;
+  /** Pass the client's Authorization header on to the child. */
+  readonly forwardAuthorization: boolean;
+}
+
 /**
- * Rewrites an inbound request's headers in place for forwarding. The caller's own
- * `X-Forwarded-*` values are replaced, not appended to: they are not trusted.
+ * Rewrites an inbound request's headers in place for forwarding. From an untrusted peer, the
+ * caller's own `X-Forwarded-*` and `Forwarded` are replaced, never appended to.
  */
-export function prepareRequestHeaders(req: IncomingMessage, prefix: string): void {
+export function prepareRequestHeaders(req: IncomingMessage, prefix: string, policy: ForwardingPolicy): void {
   const headers: IncomingHttpHeaders = req.headers;
   const chunked = headers['transfer-encoding'] !== undefined;
   for (const token of connectionTokens(headers.connection)) delete headers[token];
@@ -37,11 +45,41 @@ export function prepareRequestHeaders(req: IncomingMessage, prefix: string): voi
   // Node hands over the body de-chunked; a body without Content-Length is chunked again on the
   // way out, whatever the method, so it can never run unframed into the next pooled request.
   if (chunked) headers['transfer-encoding'] = 'chunked';
-  headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
-  headers['x-forwarded-proto'] = 'http';
-  headers['x-forwarded-host'] = headers.host ?? '';
-  if (prefix === '/') delete headers['x-forwarded-prefix'];
-  else headers['x-forwarded-prefix'] = prefix;
+  if (!policy.forwardAuthorization) delete headers.authorization;
+  const peer = req.socket.remoteAddress ?? '';
+  const ownPrefix = prefix === '/' ? '' : prefix;
+  if (policy.trusted) {
+    const forwardedFor = headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${peer}` : peer;
+    headers['x-forwarded-proto'] ??= 'http';
+    headers['x-forwarded-host'] ??= headers.host ?? '';
+    const inbound = headers['x-forwarded-prefix'];
+    headers['x-forwarded-prefix'] = `${typeof inbound === 'string' ? inbound.replace(/\/$/, '') : ''}${ownPrefix}`;
+  } else {
+    delete headers.forwarded;
+    headers['x-forwarded-for'] = peer;
+    headers['x-forwarded-proto'] = 'http';
+    headers['x-forwarded-host'] = headers.host ?? '';
+    headers['x-forwarded-prefix'] = ownPrefix;
+  }
+  if (!headers['x-forwarded-prefix']) delete headers['x-forwarded-prefix'];
+}
+
+/** A matcher for `listen.trustedProxies` (IPs and CIDRs); IPv4-mapped IPv6 peers match IPv4 entries. */
+export function createTrustCheck(entries: readonly string[]): (address: string | undefined) => boolean {
+  if (entries.length === 0) return () => false;
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address, bits] = entry.split('/') as [string, string | undefined];
+    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(bits), family);
+  }
+  return (address) => {
+    if (!address) return false;
+    const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+    return isIP(v4) === 4 ? list.check(v4, 'ipv4') : list.check(address, 'ipv6');
+  };
 }
 
 /**

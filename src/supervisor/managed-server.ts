@@ -294,8 +294,15 @@ export class ManagedServer {
     if (this.#stderrTail.length > STDERR_TAIL_LINES) this.#stderrTail.shift();
   }
 
+  /** The allow-listed part of mcpmux's environment, PORT and HOST, then the server's own env. */
   #childEnv(port: number): Record<string, string> {
-    const env: Record<string, string> = { PORT: String(port), HOST: CHILD_HOST };
+    const env: Record<string, string> = {};
+    for (const name of this.config.inheritEnv) {
+      const value = process.env[name];
+      if (value !== undefined) env[name] = value;
+    }
+    env.PORT = String(port);
+    env.HOST = CHILD_HOST;
     for (const [key, value] of Object.entries(this.config.env)) env[key] = renderPort(value, port);
     return env;
   }

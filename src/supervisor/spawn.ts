@@ -40,7 +40,8 @@ export async function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
   const subprocess = execa(options.command, [...options.args], {
     cwd: options.cwd,
     env: options.env,
-    extendEnv: true,
+    // The child's whole environment is what the caller built: nothing of mcpmux's leaks by default.
+    extendEnv: false,
     detached: true,
     stdin: 'ignore',
     stdout: 'pipe',

@@ -46,7 +46,7 @@ describe('the proxy', () => {
     mux = await startMcpmux({
       listen: { host: '127.0.0.1' },
       servers: {
-        raw: fixtureServer('raw-http', { prefix: '/raw' }),
+        raw: fixtureServer('raw-http', { prefix: '/raw', forwardAuthorization: true }),
         other: fixtureServer('raw-http', { prefix: '/raw/deeper' }),
         order: fixtureServer('order-log'),
       },
@@ -101,6 +101,12 @@ describe('the proxy', () => {
     assert.equal(res.headers['keep-alive'] === 'timeout=5', false, "the child's Keep-Alive is not forwarded");
     assert.equal(res.headers['mcp-session-id'], 'abc');
     assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2']);
+  });
+
+  it("keeps the client's Authorization from a child unless the server says to forward it", async () => {
+    const res = await fetch(`${mux.publicUrl}/raw/deeper/headers`, { headers: { authorization: 'Bearer secret-for-mcpmux' } });
+    const seen = (await res.json()) as { headers: Record<string, string> };
+    assert.equal(seen.headers.authorization, undefined);
   });
 
   it('keeps pooled connections healthy after a request sent with Connection: close', async () => {

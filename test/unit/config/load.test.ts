@@ -78,7 +78,12 @@ describe('config errors, one rule each', () => {
 describe('a valid config', () => {
   it('gets the documented defaults', () => {
     const config = validateConfig({ servers: { math: server() } }, FILE, { env: {} });
-    assert.deepEqual(config.listen, { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual(config.listen, {
+      host: '0.0.0.0',
+      port: 8080,
+      trustedProxies: [],
+      limits: { maxBodyBytes: 4194304, maxHeaderBytes: 16384, maxHeaderCount: 100, headersTimeoutSeconds: 10, requestTimeoutSeconds: 60, maxConnections: 4096 },
+    });
     assert.deepEqual(config.admin, { host: '0.0.0.0', port: 9090 });
     assert.deepEqual(config.shutdown, { delaySeconds: 0, gracePeriodSeconds: 30 });
     const [math] = config.servers;
@@ -94,6 +99,10 @@ describe('a valid config', () => {
       restartPolicy: 'Always',
       backoff: { initialSeconds: 0.5, maxSeconds: 30, resetAfterSeconds: 60 },
       terminationGracePeriodSeconds: 10,
+      auth: undefined,
+      forwardAuthorization: false,
+      allowUpgrade: false,
+      inheritEnv: ['PATH', 'HOME', 'LANG', 'TZ', 'NODE_OPTIONS'],
     });
   });
 

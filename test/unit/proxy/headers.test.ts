@@ -22,7 +22,7 @@ describe('request headers', () => {
       },
       socket: { remoteAddress: '127.0.0.1' },
     } as unknown as IncomingMessage;
-    prepareRequestHeaders(req, '/math');
+    prepareRequestHeaders(req, '/math', { trusted: false, forwardAuthorization: true });
     assert.deepEqual(req.headers, {
       host: 'localhost:8080',
       'transfer-encoding': 'chunked',

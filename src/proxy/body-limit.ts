@@ -1,0 +1,31 @@
+/**
+ * The request body limit for bodies of unknown length (chunked): bytes are counted as they stream
+ * through, never buffered. Past the limit the upload to the child is cut, the client gets 413,
+ * and the rest of its body is read and dropped (so the 413 is not lost to a reset), within the
+ * listener's requestTimeout. A declared Content-Length over the limit is refused the same way
+ * before any byte is forwarded.
+ */
+import type { IncomingMessage } from 'node:http';
+import { Transform, type Readable } from 'node:stream';
+
+export function limitBody(req: IncomingMessage, maxBytes: number, onExceeded: () => void): Readable {
+  let seen = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      if (seen <= maxBytes) return callback(null, chunk);
+      req.unpipe(counter);
+      onExceeded();
+      discardBody(req);
+      callback();
+    },
+  });
+  req.pipe(counter);
+  return counter;
+}
+
+/** Reads what is left of a request body and drops it. */
+export function discardBody(req: IncomingMessage): void {
+  req.removeAllListeners('data');
+  req.resume();
+}
