@@ -13,8 +13,10 @@ import { ROOT } from '../helpers/paths.js';
 describe('under Node 24', () => {
   it('passes every end-to-end test', { timeout: 600_000 }, async (t) => {
     const node24 = ensureNode24();
-    const folder = path.join(ROOT, 'dist/test/integration');
-    const files = readdirSync(folder).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join(folder, f));
+    const files = ['integration', 'security'].flatMap((name) => {
+      const folder = path.join(ROOT, 'dist/test', name);
+      return readdirSync(folder).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join(folder, f));
+    });
     // A test file runs in a child of node's test runner, marked by NODE_TEST_CONTEXT; the inner
     // runner must not think it is one.
     const { NODE_TEST_CONTEXT: _, ...env } = process.env;
