@@ -130,7 +130,7 @@ describe('hostile requests', () => {
     const stalled = await fetch(`${mux.publicUrl}/raw/never`, { headers });
     assert.equal(stalled.status, 504);
     assert.ok(performance.now() - started < 3000);
-    const stream = await fetch(`${mux.publicUrl}/raw/sse?n=2&ms=800`, { headers });
-    assert.match(await stream.text(), /data: event 2/, 'a stream with 800 ms between events outlives the 0.5 s upstream timeout');
+    const stream = await fetch(`${mux.publicUrl}/raw/sse?n=6&ms=800`, { headers });
+    assert.match(await stream.text(), /data: event 6/, 'a 4.8 s stream, 800 ms between events, outlives the 0.5 s upstream timeout and the 4 s request timeout');
   });
 });

@@ -82,3 +82,33 @@ describe('slow clients and large bodies', () => {
     assert.equal((await fetch(`${mux.publicUrl}/raw/headers`)).status, 200);
   });
 });
+
+describe('the connection cap', () => {
+  after(stopAll);
+
+  it('refuses connections past maxConnections, and takes new ones once some close', async () => {
+    const mux = await startMcpmux({ listen: { host: '127.0.0.1', limits: { maxConnections: 5 } }, servers: { raw: fixtureServer('raw-http') } });
+    await mux.waitReady();
+    const port = Number(new URL(mux.publicUrl).port);
+    const open = () =>
+      new Promise<net.Socket>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+        socket.on('error', () => undefined);
+      });
+    // Five keep-alive connections, each proven accepted by a full request and answer.
+    const held = await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const socket = await open();
+        const answered = new Promise((resolve) => socket.once('data', resolve));
+        socket.write('GET /raw/headers HTTP/1.1\r\nHost: localhost\r\n\r\n');
+        await answered;
+        return socket;
+      }),
+    );
+    const extra = await open();
+    await waitFor(() => extra.destroyed || extra.readyState === 'closed' || extra.readableEnded, 'the sixth connection to be closed by mcpmux', 3000);
+    held.forEach((s) => s.destroy());
+    await waitFor(async () => (await fetch(`${mux.publicUrl}/raw/headers`)).status === 200, 'a connection to be taken again');
+  });
+});
+

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { CpuTotal, sampleProcessGroups } from '../../../src/supervisor/resources.js';
+import { waitFor } from '../../helpers/wait.js';
 
 describe('CpuTotal', () => {
   it('stays monotonic when processes come and go', () => {
@@ -17,12 +18,10 @@ describe('sampleProcessGroups', () => {
   it('finds every process of a group, with its memory', async () => {
     const leader = spawn('sh', ['-c', 'sleep 30 & sleep 30 & wait'], { detached: true, stdio: 'ignore' });
     try {
-      let samples: ReturnType<typeof sampleProcessGroups> = new Map();
-      for (let i = 0; i < 100 && (samples.get(leader.pid!)?.length ?? 0) < 3; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        samples = sampleProcessGroups(new Set([leader.pid!]));
-      }
-      const group = samples.get(leader.pid!) ?? [];
+      const group = await waitFor(() => {
+        const found = sampleProcessGroups(new Set([leader.pid!])).get(leader.pid!) ?? [];
+        return found.length === 3 ? found : undefined;
+      }, 'the group of three to be seen');
       assert.equal(group.length, 3, 'sh and its two sleeps');
       assert.ok(group.every((p) => p.rssBytes > 100_000), 'each process has resident memory');
     } finally {
