@@ -9,11 +9,11 @@
  * - the response is written by mcpmux (`selfHandleResponse`), without hop-by-hop headers, and a
  *   status line or header that Node refuses to repeat becomes a 502, never a crash;
  * - a 101 answer to a request that asked for no upgrade becomes a 502, never a hang;
- * - the response streams with `pipeline`, so a child dying mid-stream cuts the client's stream
+ * - the response is piped, and a child dying mid-stream cuts the client's stream
  *   instead of leaving it hanging, and a client leaving destroys the upstream request.
  */
 import http from 'node:http';
-import { pipeline, type Duplex, type Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { ProxyServer } from 'http-proxy-3';
 import { UpstreamError, type UpstreamErrorKind } from '../errors.js';
 import { filterResponseHeaders } from './headers.js';
@@ -100,9 +100,13 @@ export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTim
       return;
     }
     if (streaming) res.flushHeaders();
-    pipeline(proxyRes, res, (error) => {
-      if (error && !res.destroyed) res.destroy();
-    });
+    // pipe, not pipeline: pipeline builds an AbortController and a DOMException per response,
+    // measured at ~30 µs of CPU per proxied request. The two directions of teardown by hand:
+    // a child breaking off cuts the client; a client leaving is handled by http-proxy, which
+    // destroys the upstream request.
+    proxyRes.once('error', () => res.destroy());
+    proxyRes.once('aborted', () => res.destroy());
+    proxyRes.pipe(res);
   });
 
   async function rewriteResponse(proxyRes: http.IncomingMessage, req: http.IncomingMessage, res: http.ServerResponse, rewrite: (value: unknown) => unknown) {

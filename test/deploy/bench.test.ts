@@ -1,0 +1,35 @@
+/**
+ * `npm run bench --quick` works end to end and writes every field. No timing is asserted:
+ * performance is judged by the benchmark itself, not by the test suite.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { ROOT } from '../helpers/paths.js';
+
+describe('the benchmark', () => {
+  it('runs in --quick mode and writes every result field as JSON', { timeout: 300_000 }, () => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'mcpmux-bench-test-')), 'results.json');
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const run = spawnSync(process.execPath, [path.join(ROOT, 'dist/test/bench/run.js'), '--quick', '--out', out], { cwd: ROOT, env, encoding: 'utf8', timeout: 280_000 });
+    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+    assert.match(run.stdout, /^(PASS|MISS|SKIP) {2}CPU per request vs nginx/m);
+    const results = JSON.parse(readFileSync(out, 'utf8'));
+    for (const key of ['date', 'node', 'cpus', 'quick', 'toolsCall', 'pinned50', 'sse', 'idleStreamBytes', 'recovery', 'coldStart20Ms', 'targets']) assert.ok(key in results, key);
+    for (const connections of ['1', '50']) {
+      for (const target of ['direct', 'mcpmux']) {
+        const s = results.toolsCall[connections][target];
+        for (const field of ['rps', 'p50', 'p99', 'errors']) assert.equal(typeof s[field], 'number', `${connections}/${target}/${field}`);
+        assert.equal(s.errors, 0, `no failed requests (${connections} conn, ${target})`);
+      }
+      assert.equal(typeof results.toolsCall[connections].mcpmux.cpuUsPerRequest, 'number');
+    }
+    for (const target of ['direct', 'mcpmux']) assert.deepEqual(Object.keys(results.sse[target]).sort(), ['first', 'last']);
+    assert.deepEqual(Object.keys(results.recovery).sort(), ['childColdStartMs', 'killToServingMs']);
+    assert.equal(results.targets.length, 8);
+    for (const t of results.targets) assert.deepEqual(Object.keys(t).sort(), ['name', 'pass', 'target', 'value']);
+  });
+});
