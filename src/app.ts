@@ -48,6 +48,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   );
   publicServer.maxConnections = limits.maxConnections;
   publicServer.on('upgrade', proxy.handleUpgrade);
+  publicServer.on('checkContinue', (req, res) => proxy.handleContinue(req, res));
   const adminServer = http.createServer(createAdminHandler({ supervisor, registry: metrics.registry, isStopping: () => stopping }));
 
   const publicPort = await listen(publicServer, 'public', config.listen.host, config.listen.port, events);

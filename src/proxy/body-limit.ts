@@ -10,13 +10,17 @@ import { Transform, type Readable } from 'node:stream';
 
 export function limitBody(req: IncomingMessage, maxBytes: number, onExceeded: () => void): Readable {
   let seen = 0;
+  let exceeded = false;
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       seen += chunk.length;
       if (seen <= maxBytes) return callback(null, chunk);
-      req.unpipe(counter);
-      onExceeded();
-      discardBody(req);
+      if (!exceeded) {
+        exceeded = true;
+        req.unpipe(counter);
+        onExceeded();
+        discardBody(req);
+      }
       callback();
     },
   });

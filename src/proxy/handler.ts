@@ -17,12 +17,14 @@ import {
 } from './errors.js';
 import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
 import { createTrustCheck, prepareRequestHeaders } from './headers.js';
-import { createHostGuard } from './host-guard.js';
+import { createHostGuard, isValidHost } from './host-guard.js';
 import { matchMetadataPath, rewriteResource } from './oauth-metadata.js';
 import { checkRequestTarget, createRouteTable, type RouteMatch } from './routes.js';
 
 export interface ProxyHandler {
   handle(req: IncomingMessage, res: ServerResponse): void;
+  /** For the server's 'checkContinue' event. */
+  handleContinue(req: IncomingMessage, res: ServerResponse): void;
   /** For the server's 'upgrade' event: forwarded only to servers that allow it. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   readonly inFlight: number;
@@ -127,11 +129,48 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
     if (verdict !== 'ok') return void sendForbiddenHost(res, verdict);
     const target = checkRequestTarget(req.url ?? '');
     if (!target.ok) return void sendBadPath(res, target.reason);
-    const metadata = matchMetadataPath(routes, target.path, target.query);
+    const metadata = req.method === 'GET' || req.method === 'HEAD' ? matchMetadataPath(routes, target.path, target.query) : undefined;
     const match = metadata ?? routes.match(target.path, target.query);
     if (!match) return void sendNoRoute(res);
     state.server = match.route.server;
     return match;
+  }
+
+  /**
+   * An Upgrade request (e.g. WebSocket): the same route, guard, auth, readiness and caps as any
+   * request, then socket to socket. Refusals are written raw: a pipelined response may still
+   * own the socket, so no ServerResponse can be bound to it.
+   */
+  function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const state: RequestState = { server: '', forwarded: false };
+    (req as ProxiedRequest)[STATE] = state;
+    const refusal = new RefusalResponse(req, socket);
+    const match = route(req, refusal, state);
+    if (!match) return;
+    const server = supervisor.get(match.route.server)!;
+    if (!server.config.allowUpgrade) return sendUpgradeRefused(refusal);
+    const admitted = admit(req, match, refusal);
+    if (!admitted) return;
+    const target = checkRequestTarget(req.url ?? '');
+    state.forwarded = true;
+    perServer.set(server.name, (perServer.get(server.name) ?? 0) + 1);
+    events.emit('request-started', { server: server.name });
+    inFlight += 1;
+    const started = performance.now();
+    socket.once('close', () => {
+      inFlight -= 1;
+      perServer.set(server.name, (perServer.get(server.name) ?? 1) - 1);
+      events.emit('request-finished', {
+        server: server.name, method: req.method ?? '', path: target.ok ? target.path : '', status: 101, durationMs: performance.now() - started,
+        firstByteMs: undefined, bytes: socket.bytesWritten, session: undefined, forwarded: true, aborted: false,
+      });
+    });
+    const value = req.headers.upgrade!;
+    prepareRequestHeaders(req, match.route.prefix, { trusted: isTrusted(req.socket.remoteAddress), forwardAuthorization: server.config.forwardAuthorization });
+    req.headers.connection = 'Upgrade';
+    req.headers.upgrade = value;
+    req.url = match.childUrl;
+    forwarderFor(server, admitted.port).upgrade(req, socket, head);
   }
 
   return {
@@ -157,7 +196,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       state.forwarded = true;
       perServer.set(server.name, (perServer.get(server.name) ?? 0) + 1);
       events.emit('request-started', { server: server.name });
-      const publicHost = req.headers.host ?? '';
+      const publicOrigin = match.metadata ? publicOriginOf(req, isTrusted(req.socket.remoteAddress)) : undefined;
       prepareRequestHeaders(req, match.route.prefix, { trusted: isTrusted(req.socket.remoteAddress), forwardAuthorization: server.config.forwardAuthorization });
       req.url = match.childUrl;
       const body =
@@ -167,29 +206,26 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
               sendTooLarge(res, limits.maxBodyBytes);
             })
           : undefined;
-      const rewriteJson = match.metadata ? (value: unknown) => rewriteResource(value, `${String(req.headers['x-forwarded-proto'] ?? 'http').split(',')[0]}://${publicHost}`, match.route.prefix) : undefined;
+      const rewriteJson = publicOrigin ? (value: unknown) => rewriteResource(value, publicOrigin, match.route.prefix) : undefined;
       forwarderFor(server, port).forward(req, res, { body, rewriteJson });
     },
+    handleContinue(req, res) {
+      // Expect: 100-continue: refuse a declared body over the limit before inviting it.
+      if (Number(req.headers['content-length'] ?? 0) > limits.maxBodyBytes) {
+        const state: RequestState = { server: '', forwarded: false };
+        track(req, res, req.url ?? '', state);
+        return sendTooLarge(res, limits.maxBodyBytes);
+      }
+      res.writeContinue();
+      this.handle(req, res);
+    },
     handleUpgrade(req, socket, head) {
-      // No ServerResponse comes with an upgrade: one bound to the socket answers refusals.
-      const res = new ServerResponse(req);
-      res.assignSocket(socket as Socket);
-      res.once('finish', () => socket.destroy());
-      const state: RequestState = { server: '', forwarded: false };
-      (req as ProxiedRequest)[STATE] = state;
-      const match = route(req, res, state);
-      if (!match) return;
-      const server = supervisor.get(match.route.server)!;
-      if (!server.config.allowUpgrade) return sendUpgradeRefused(res);
-      const admitted = admit(req, match, res);
-      if (!admitted) return;
-      res.detachSocket(socket as Socket);
-      const upgrade = req.headers.upgrade!;
-      prepareRequestHeaders(req, match.route.prefix, { trusted: isTrusted(req.socket.remoteAddress), forwardAuthorization: server.config.forwardAuthorization });
-      req.headers.connection = 'Upgrade';
-      req.headers.upgrade = upgrade;
-      req.url = match.childUrl;
-      forwarderFor(server, admitted.port).upgrade(req, socket, head);
+      try {
+        upgrade(req, socket as Socket, head);
+      } catch (error) {
+        events.emit('internal-error', { where: 'upgrade', error });
+        socket.destroy();
+      }
     },
     close() {
       for (const forwarder of forwarders.values()) forwarder.close();
@@ -197,3 +233,42 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
     },
   };
 }
+
+/**
+ * The public origin a client used, for rewriting RFC 9728 `resource`: the Host it sent (already
+ * checked by the guard), or a trusted proxy's X-Forwarded-Host and -Proto; only http or https.
+ */
+function publicOriginOf(req: IncomingMessage, trusted: boolean): string | undefined {
+  const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim();
+  const forwardedHost = trusted ? first(req.headers['x-forwarded-host']) : undefined;
+  const host = forwardedHost && isValidHost(forwardedHost) ? forwardedHost : req.headers.host;
+  if (!host || !isValidHost(host)) return undefined;
+  const proto = trusted ? first(req.headers['x-forwarded-proto']) : undefined;
+  return `${proto === 'https' ? 'https' : 'http'}://${host}`;
+}
+
+/**
+ * A response written straight to a socket that an Upgrade came in on: enough of ServerResponse
+ * for the refusals in proxy/errors.ts. It ends with the socket closed.
+ */
+class RefusalResponse extends ServerResponse {
+  readonly #socket: Socket;
+  constructor(req: IncomingMessage, socket: Socket) {
+    super(req);
+    this.#socket = socket;
+  }
+  override writeHead(status: number, headers?: unknown): this {
+    const lines = [`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`, 'connection: close'];
+    for (const [name, value] of Object.entries((headers ?? {}) as Record<string, string | number>)) if (name.toLowerCase() !== 'connection') lines.push(`${name}: ${value}`);
+    this.#head = `${lines.join('\r\n')}\r\n\r\n`;
+    return this;
+  }
+  #head = '';
+  override end(body?: unknown): this {
+    if (this.#socket.writable) this.#socket.end(this.#head + (typeof body === 'string' ? body : ''));
+    this.#socket.destroySoon();
+    return this;
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 431: 'Request Header Fields Too Large', 503: 'Service Unavailable' };

@@ -19,6 +19,9 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
+/** Headers that frame or address the request: never dropped because `Connection` names them. */
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'host']);
+
 /** Names listed in a Connection header value, lower-cased. */
 function connectionTokens(value: string | string[] | undefined): string[] {
   if (!value) return [];
@@ -40,8 +43,10 @@ export interface ForwardingPolicy {
 export function prepareRequestHeaders(req: IncomingMessage, prefix: string, policy: ForwardingPolicy): void {
   const headers: IncomingHttpHeaders = req.headers;
   const chunked = headers['transfer-encoding'] !== undefined;
-  for (const token of connectionTokens(headers.connection)) delete headers[token];
+  for (const token of connectionTokens(headers.connection)) if (!FRAMING.has(token)) delete headers[token];
   for (const name of HOP_BY_HOP) delete headers[name];
+  // The client already got its 100 Continue from Node; the engine skips its hooks for Expect.
+  delete headers.expect;
   // Node hands over the body de-chunked; a body without Content-Length is chunked again on the
   // way out, whatever the method, so it can never run unframed into the next pooled request.
   if (chunked) headers['transfer-encoding'] = 'chunked';
@@ -57,6 +62,8 @@ export function prepareRequestHeaders(req: IncomingMessage, prefix: string, poli
     headers['x-forwarded-prefix'] = `${typeof inbound === 'string' ? inbound.replace(/\/$/, '') : ''}${ownPrefix}`;
   } else {
     delete headers.forwarded;
+    delete headers['x-real-ip'];
+    delete headers['x-forwarded-port'];
     headers['x-forwarded-for'] = peer;
     headers['x-forwarded-proto'] = 'http';
     headers['x-forwarded-host'] = headers.host ?? '';

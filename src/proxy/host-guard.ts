@@ -29,6 +29,7 @@ export function createHostGuard(config: HostGuardConfig): HostGuard {
   const hostAllowed = hostRule ? compileHostRule(hostRule) : undefined;
   const originAllowed = originRule ? compileOriginRule(originRule, config.allowedOrigins === undefined) : undefined;
   return (headers) => {
+    if (headers.host !== undefined && !isValidHost(headers.host)) return 'Host';
     if (hostAllowed && !hostAllowed(headers.host)) return 'Host';
     const origin = headers.origin;
     if (originAllowed && origin !== undefined && !originAllowed(origin)) return 'Origin';
@@ -73,6 +74,13 @@ function compileOriginRule(entries: readonly string[], portless: boolean): (orig
     const { name } = splitHost(value.slice(schemeEnd + 3));
     return allowed.has(value.slice(0, schemeEnd + 3) + name);
   };
+}
+
+const HOST_SYNTAX = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/** A Host header that is a plain name or address with an optional numeric port, nothing more. */
+export function isValidHost(host: string): boolean {
+  return HOST_SYNTAX.test(host);
 }
 
 /** Splits `name[:port]`, where name may be a bracketed IPv6 address. */

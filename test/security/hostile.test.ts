@@ -78,6 +78,10 @@ describe('hostile requests', () => {
     ['a rebinding Host', `GET /echo/mcp HTTP/1.1\r\nHost: attacker.example\r\n\r\n`, 403],
     ['a foreign Origin', `GET /echo/mcp HTTP/1.1\r\nHost: localhost\r\nOrigin: https://attacker.example\r\n\r\n`, 403],
     ['the admin /healthz on the public port', 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n', 404],
+    ['a Host with junk for a port', `GET /echo/mcp HTTP/1.1\r\nHost: localhost:@evil.example\r\n\r\n`, 403],
+    ['a Host with a path in it', `GET /echo/mcp HTTP/1.1\r\nHost: localhost:80/@evil.example#\r\n\r\n`, 403],
+    ['a POST to the metadata path (only GET and HEAD reach it, without a token)', 'POST /.well-known/oauth-protected-resource/raw/mcp HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n', 404],
+    ['a declared body over the limit, behind Expect: 100-continue', `POST /raw/headers HTTP/1.1\r\nHost: localhost\r\n${auth}Content-Length: 2000\r\nExpect: 100-continue\r\n\r\n`, 413],
     ['the admin /metrics on the public port', 'GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n', 404],
   ];
   for (const [name, request, status] of cases) {
@@ -85,6 +89,33 @@ describe('hostile requests', () => {
       assert.equal(statusOf(await exchange(port, request)), status);
     });
   }
+
+  it('survives an Upgrade pipelined behind another request', async () => {
+    const answer = await exchange(port, 'GET /nothing HTTP/1.1\r\nHost: localhost\r\n\r\nGET /echo/mcp HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', /400 Bad Request[\s\S]*\}$/);
+    assert.equal(statusOf(answer), 404);
+    assert.equal((await fetch(`${mux.adminUrl}/healthz`)).status, 200);
+    assert.equal((await mux.status()).servers.every((s) => s.pid !== null), true, 'no child was killed');
+  });
+
+  it('never lets a header named in Connection unframe a body', async () => {
+    const smuggled = `POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nHELLO`;
+    const answer = await exchange(port, `GET /.well-known/oauth-protected-resource/ws/never-mind HTTP/1.1\r\nHost: localhost\r\nConnection: content-length\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`);
+    assert.equal(statusOf(answer), 200);
+    const seen = ((await (await fetch(`${mux.publicUrl}/ws/headers`)).json()) as { url: string }).url;
+    assert.equal(seen, '/headers', 'the next request on the pooled connection is the real one');
+  });
+
+  it('keeps the upstream timeout for a request sent with Expect: 100-continue', async () => {
+    const answer = await exchange(port, `POST /raw/never HTTP/1.1\r\nHost: localhost\r\n${auth}Content-Length: 2\r\nExpect: 100-continue\r\n\r\n{}`);
+    assert.match(answer, /HTTP\/1\.1 504 /);
+  });
+
+  it('drops spoofable client-address headers from an untrusted peer', async () => {
+    const res = await fetch(`${mux.publicUrl}/ws/headers`, { headers: { 'x-real-ip': '6.6.6.6', 'x-forwarded-port': '1' } });
+    const seen = ((await res.json()) as { headers: Record<string, string> }).headers;
+    assert.equal(seen['x-real-ip'], undefined);
+    assert.equal(seen['x-forwarded-port'], undefined);
+  });
 
   it('says how to authenticate on a 401, and serves with the right token', async () => {
     const denied = await fetch(`${mux.publicUrl}/raw/headers`);
