@@ -44,7 +44,8 @@ export function subscribeLogging(events: Events, log: Logger): void {
   });
   events.on('restart-scheduled', ({ server, delayMs, reason, attempt }) => log.warn({ server, delayMs, reason, attempt }, 'restarting'));
   events.on('upstream-error', (fields) => log.warn(fields, 'upstream error'));
-  events.on('request-finished', ({ server, method, path, status, durationMs, bytes, session, aborted }) => {
+  // The access log is built only when it is written: at warn and above it costs nothing per request.
+  if (log.isLevelEnabled('info')) events.on('request-finished', ({ server, method, path, status, durationMs, bytes, session, aborted }) => {
     const record: Record<string, unknown> = { server, method, path, status, durationMs: Math.round(durationMs * 100) / 100, bytes };
     if (session) record.session = session;
     if (aborted) record.aborted = true;

@@ -28,12 +28,30 @@ export function createHostGuard(config: HostGuardConfig): HostGuard {
   const originRule = config.allowedOrigins ?? (loopbackDefault ? LOOPBACK_NAMES.flatMap((n) => [`http://${n}`, `https://${n}`]) : undefined);
   const hostAllowed = hostRule ? compileHostRule(hostRule) : undefined;
   const originAllowed = originRule ? compileOriginRule(originRule, config.allowedOrigins === undefined) : undefined;
+  const checkHost = (host: string | undefined) => (host === undefined || isValidHost(host)) && (!hostAllowed || hostAllowed(host));
+  const checkOrigin = (origin: string) => !originAllowed || originAllowed(origin);
+  // Clients send the same few Host and Origin values over and over: remember the verdicts.
+  const hosts = remembered(checkHost);
+  const origins = remembered(checkOrigin);
   return (headers) => {
-    if (headers.host !== undefined && !isValidHost(headers.host)) return 'Host';
-    if (hostAllowed && !hostAllowed(headers.host)) return 'Host';
+    if (!hosts(headers.host)) return 'Host';
     const origin = headers.origin;
-    if (originAllowed && origin !== undefined && !originAllowed(origin)) return 'Origin';
+    if (origin !== undefined && !origins(origin)) return 'Origin';
     return 'ok';
+  };
+}
+
+/** A pure string check, with its recent answers kept (bounded: cleared when full). */
+function remembered<T extends string | undefined>(check: (value: T) => boolean, size = 256): (value: T) => boolean {
+  const seen = new Map<T, boolean>();
+  return (value) => {
+    let verdict = seen.get(value);
+    if (verdict === undefined) {
+      verdict = check(value);
+      if (seen.size >= size) seen.clear();
+      seen.set(value, verdict);
+    }
+    return verdict;
   };
 }
 
