@@ -74,7 +74,13 @@ describe('metrics', () => {
   });
 
   it('flips server_up and server_ready on a kill, counts the restart with its reason, and flips back', async () => {
-    const pid = (await mux.status()).servers.find((s) => s.name === 'raw')!.pid!;
+    // The first restart is immediate; the second waits out the backoff, long enough to see.
+    const first = (await mux.status()).servers.find((s) => s.name === 'raw')!.pid!;
+    process.kill(first, 'SIGKILL');
+    const pid = await waitFor(async () => {
+      const s = (await mux.status()).servers.find((x) => x.name === 'raw')!;
+      return s.state === 'ready' && s.pid !== first ? s.pid! : undefined;
+    }, 'the first restart');
     process.kill(pid, 'SIGKILL');
     await waitFor(async () => {
       const text = await scrape(mux.adminUrl);
@@ -85,7 +91,7 @@ describe('metrics', () => {
       return sampleValue(text, 'mcpmux_server_up', { server: 'raw' }) === 1 && sampleValue(text, 'mcpmux_server_ready', { server: 'raw' }) === 1;
     }, 'up and ready to come back to 1');
     const text = await scrape(mux.adminUrl);
-    assert.equal(sampleValue(text, 'mcpmux_server_restarts_total', { server: 'raw', reason: 'crashed' }), 1);
+    assert.equal(sampleValue(text, 'mcpmux_server_restarts_total', { server: 'raw', reason: 'crashed' }), 2);
     assert.equal(sampleValue(text, 'mcpmux_server_ready', { server: 'math' }), 1, 'the neighbour never left');
   });
 

@@ -5,23 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { fixtureServer, startMcpmux, stopAll, type Mcpmux } from '../helpers/mcpmux.js';
 import { sampleValue, scrape } from '../helpers/metrics.js';
+import { rawExchange } from '../helpers/raw.js';
 import { waitFor } from '../helpers/wait.js';
-
-/** Sends raw bytes and reads the raw answer until the peer closes or `until` matches. */
-function rawExchange(port: number, text: string, until?: RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
-    let data = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk) => {
-      data += chunk;
-      if (until?.test(data)) socket.destroy();
-    });
-    socket.on('close', () => resolve(data));
-    socket.on('error', reject);
-    socket.setTimeout(5000, () => socket.destroy());
-  });
-}
 
 /** The body of a raw HTTP/1.1 answer, chunked encoding undone. */
 function bodyOf(raw: string): string {

@@ -3,32 +3,16 @@
  * the neighbour still serves and /healthz is still 200.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { connectClient, textOf } from '../helpers/mcp-client.js';
 import { fixtureServer, startMcpmux, stopAll, type Mcpmux } from '../helpers/mcpmux.js';
 import { ROOT } from '../helpers/paths.js';
+import { rawExchange, statusOf } from '../helpers/raw.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
-/** Sends raw bytes; resolves with what came back once the peer closes, or `until` matches. */
-function exchange(port: number, text: string | Buffer, until = /\r\n\r\n[\s\S]*\}$/): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(text));
-    let data = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk) => {
-      data += chunk;
-      if (until.test(data)) socket.destroy();
-    });
-    socket.on('close', () => resolve(data));
-    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? resolve(data) : reject(error)));
-    socket.setTimeout(8000, () => socket.destroy());
-  });
-}
-
-const statusOf = (answer: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
+const exchange = (port: number, text: string, until = /\r\n\r\n[\s\S]*\}$/) => rawExchange(port, text, until);
 
 describe('hostile requests', () => {
   let mux: Mcpmux;
