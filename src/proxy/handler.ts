@@ -19,7 +19,7 @@ import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type Forwar
 import { createTrustCheck, prepareRequestHeaders } from './headers.js';
 import { createHostGuard, isValidHost } from './host-guard.js';
 import { matchMetadataPath, rewriteResource } from './oauth-metadata.js';
-import { checkRequestTarget, createRouteTable, type RouteMatch } from './routes.js';
+import { checkRequestTarget, createRouteTable, type PathCheck, type RouteMatch } from './routes.js';
 
 export interface ProxyHandler {
   handle(req: IncomingMessage, res: ServerResponse): void;
@@ -123,11 +123,11 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
     return { server, port };
   }
 
-  function route(req: IncomingMessage, res: ServerResponse, state: RequestState): ProxyRoute | undefined {
+  /** Limits, guard, path check and route match, in that order; answers a refusal itself. */
+  function route(req: IncomingMessage, res: ServerResponse, state: RequestState, target: PathCheck): ProxyRoute | undefined {
     if (req.rawHeaders.length / 2 > limits.maxHeaderCount) return void sendHeadersTooLarge(res);
     const verdict = guard(req.headers);
     if (verdict !== 'ok') return void sendForbiddenHost(res, verdict);
-    const target = checkRequestTarget(req.url ?? '');
     if (!target.ok) return void sendBadPath(res, target.reason);
     const metadata = req.method === 'GET' || req.method === 'HEAD' ? matchMetadataPath(routes, target.path, target.query) : undefined;
     const match = metadata ?? routes.match(target.path, target.query);
@@ -145,13 +145,13 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
     const state: RequestState = { server: '', forwarded: false };
     (req as ProxiedRequest)[STATE] = state;
     const refusal = new RefusalResponse(req, socket);
-    const match = route(req, refusal, state);
+    const target = checkRequestTarget(req.url ?? '');
+    const match = route(req, refusal, state, target);
     if (!match) return;
     const server = supervisor.get(match.route.server)!;
     if (!server.config.allowUpgrade) return sendUpgradeRefused(refusal);
     const admitted = admit(req, match, refusal);
     if (!admitted) return;
-    const target = checkRequestTarget(req.url ?? '');
     state.forwarded = true;
     perServer.set(server.name, (perServer.get(server.name) ?? 0) + 1);
     events.emit('request-started', { server: server.name });
@@ -187,7 +187,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
         sendTooLarge(res, limits.maxBodyBytes);
         return discardBody(req);
       }
-      const match = route(req, res, state);
+      const match = route(req, res, state, target);
       if (!match) return;
       if (req.headers.upgrade !== undefined && !supervisor.get(match.route.server)!.config.allowUpgrade) return sendUpgradeRefused(res);
       const admitted = admit(req, match, res);
