@@ -113,12 +113,18 @@ export async function startMcpmux(config: unknown | { file: string }, options: S
   return mux;
 }
 
-/** For after() hooks: stops whatever a failed test left running. */
+/**
+ * For after() hooks: stops whatever a test left running. A stop that hangs gets a second SIGTERM
+ * (mcpmux's forced stop, which still kills every child's group) before SIGKILL, which would
+ * leave the children behind.
+ */
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map(async (mux) => {
-    const timer = setTimeout(() => mux.proc.kill('SIGKILL'), 15_000);
+    const force = setTimeout(() => mux.proc.kill('SIGTERM'), 15_000);
+    const kill = setTimeout(() => mux.proc.kill('SIGKILL'), 20_000);
     await mux.stop();
-    clearTimeout(timer);
+    clearTimeout(force);
+    clearTimeout(kill);
   }));
 }
 
