@@ -18,12 +18,12 @@ describe('sampleProcessGroups', () => {
   it('finds every process of a group, with its memory', async () => {
     const leader = spawn('sh', ['-c', 'sleep 30 & sleep 30 & wait'], { detached: true, stdio: 'ignore' });
     try {
+      // Polled until the two sleeps have exec'd: mid-exec, a process can briefly show no memory.
       const group = await waitFor(() => {
         const found = sampleProcessGroups(new Set([leader.pid!])).get(leader.pid!) ?? [];
-        return found.length === 3 ? found : undefined;
-      }, 'the group of three to be seen');
-      assert.equal(group.length, 3, 'sh and its two sleeps');
-      assert.ok(group.every((p) => p.rssBytes > 100_000), 'each process has resident memory');
+        return found.length === 3 && found.every((p) => p.rssBytes > 100_000) ? found : undefined;
+      }, 'sh and its two sleeps, each with resident memory');
+      assert.equal(group.length, 3);
     } finally {
       process.kill(-leader.pid!, 'SIGKILL');
     }
