@@ -196,8 +196,9 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       state.forwarded = true;
       perServer.set(server.name, (perServer.get(server.name) ?? 0) + 1);
       events.emit('request-started', { server: server.name });
-      const publicOrigin = match.metadata ? publicOriginOf(req, isTrusted(req.socket.remoteAddress)) : undefined;
-      prepareRequestHeaders(req, match.route.prefix, { trusted: isTrusted(req.socket.remoteAddress), forwardAuthorization: server.config.forwardAuthorization });
+      const trusted = isTrusted(req.socket.remoteAddress);
+      const publicOrigin = match.metadata ? publicOriginOf(req, trusted) : undefined;
+      prepareRequestHeaders(req, match.route.prefix, { trusted, forwardAuthorization: server.config.forwardAuthorization });
       req.url = match.childUrl;
       const body =
         req.headers['transfer-encoding'] !== undefined
@@ -210,13 +211,8 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       forwarderFor(server, port).forward(req, res, { body, rewriteJson });
     },
     handleContinue(req, res) {
-      // Expect: 100-continue: refuse a declared body over the limit before inviting it.
-      if (Number(req.headers['content-length'] ?? 0) > limits.maxBodyBytes) {
-        const state: RequestState = { server: '', forwarded: false };
-        track(req, res, req.url ?? '', state);
-        return sendTooLarge(res, limits.maxBodyBytes);
-      }
-      res.writeContinue();
+      // Expect: 100-continue: a declared body over the limit is not invited; handle() refuses it.
+      if (Number(req.headers['content-length'] ?? 0) <= limits.maxBodyBytes) res.writeContinue();
       this.handle(req, res);
     },
     handleUpgrade(req, socket, head) {

@@ -53,9 +53,10 @@ const byKind = (manifests: Manifest[], kind: string) => {
 };
 
 describe('the Helm chart', () => {
-  it('passes helm lint --strict, when helm is installed', () => {
+  it('passes helm lint --strict, when helm is installed', (t) => {
     const lint = lintChart();
-    if (lint) assert.equal(lint.status, 0, lint.output);
+    if (!lint) return t.skip('helm is not installed; the chart is rendered by test/helm/render.go instead');
+    assert.equal(lint.status, 0, lint.output);
   });
 
   it('renders valid Kubernetes manifests with the default values', async () => {
