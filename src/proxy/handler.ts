@@ -90,7 +90,12 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       res.off('close', done);
       socket.off('close', done);
       inFlight -= 1;
-      if (state.forwarded) perServer.set(state.server, (perServer.get(state.server) ?? 1) - 1);
+      const aborted = !res.writableFinished;
+      if (state.forwarded) {
+        perServer.set(state.server, (perServer.get(state.server) ?? 1) - 1);
+        // The client left before its answer was complete: the child's request is cut too.
+        if (aborted) abortUpstream(req);
+      }
       const now = performance.now();
       const headersAt = res[HEADERS_AT] ?? (res.headersSent ? now : undefined);
       const session = req.headers['mcp-session-id'];
@@ -104,7 +109,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
         bytes: socket.bytesWritten - bytesBefore,
         session: typeof session === 'string' ? session.slice(0, 8) : undefined,
         forwarded: state.forwarded,
-        aborted: !res.writableFinished,
+        aborted,
       });
     };
     res.once('close', done);
