@@ -1,0 +1,94 @@
+/**
+ * A histogram for the request hot path, exposed through a prom-client Registry beside prom-client's
+ * own metrics, in the same exposition. prom-client's Histogram.observe validates and hashes its
+ * labels, allocates a closure, and keys its buckets by number-turned-string on every call; here a
+ * caller holds its series (one per label set, made once) and an observation is a short scan over
+ * the bounds and three additions. Buckets are made cumulative at scrape time.
+ */
+import type { Metric, MetricValueWithName, Registry } from 'prom-client';
+
+/** What prom-client's Registry reads from a metric at scrape time. */
+interface MetricSnapshot {
+  name: string;
+  help: string;
+  type: string;
+  values: MetricValueWithName<string>[];
+  aggregator: string;
+}
+
+export interface HistogramSeries {
+  observe(value: number): void;
+}
+
+class Series implements HistogramSeries {
+  /** Observations per bucket, not cumulative; the last slot is above every bound (+Inf only). */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(
+    readonly labels: Readonly<Record<string, string>>,
+    private readonly bounds: readonly number[],
+  ) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+  observe(value: number): void {
+    if (!Number.isFinite(value)) return;
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]!) i++;
+    this.counts[i]! += 1;
+    this.sum += value;
+    this.count += 1;
+  }
+}
+
+export class SeriesHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly #series = new Set<Series>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bounds: readonly number[],
+    registers: readonly Registry[],
+  ) {
+    for (const registry of registers) registry.registerMetric(this as unknown as Metric);
+  }
+
+  /** A new series for these label values; keep it, and observe through it. */
+  series(labels: Readonly<Record<string, string>>): HistogramSeries {
+    const series = new Series(labels, this.bounds);
+    this.#series.add(series);
+    return series;
+  }
+
+  /** Drops every series whose labels match. */
+  remove(matches: (labels: Readonly<Record<string, string>>) => boolean): void {
+    for (const series of this.#series) if (matches(series.labels)) this.#series.delete(series);
+  }
+
+  reset(): void {
+    this.#series.clear();
+  }
+
+  get(): Promise<MetricSnapshot> {
+    const values: MetricValueWithName<string>[] = [];
+    const bucket = `${this.name}_bucket`;
+    for (const series of this.#series) {
+      let cumulative = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        cumulative += series.counts[i]!;
+        values.push({ metricName: bucket, labels: { le: this.bounds[i]!, ...series.labels }, value: cumulative });
+      }
+      values.push({ metricName: bucket, labels: { le: '+Inf', ...series.labels }, value: series.count });
+      values.push({ metricName: `${this.name}_sum`, labels: series.labels, value: series.sum });
+      values.push({ metricName: `${this.name}_count`, labels: series.labels, value: series.count });
+    }
+    return Promise.resolve({ name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator });
+  }
+
+  getForPromString(): Promise<MetricSnapshot> {
+    return this.get();
+  }
+}
