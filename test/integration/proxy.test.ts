@@ -55,6 +55,21 @@ describe('the proxy', () => {
     assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
   });
 
+  it('closes pooled connections to a child once idle for 3 to 4 s, before a child without a Keep-Alive hint would', async () => {
+    const own = await startMcpmux({ listen: { host: '127.0.0.1' }, servers: { raw: fixtureServer('raw-http', { prefix: '/raw' }) } });
+    await own.waitReady();
+    const direct = `http://127.0.0.1:${(await own.status()).servers[0]!.port}/connections`;
+    // Counted by the child while it answers this direct request, which is one of them.
+    const pooled = async () => ((await (await fetch(direct, { headers: { connection: 'close' } })).json()) as { open: number }).open - 1;
+    await Promise.all([1, 2, 3].map(() => fetch(`${own.publicUrl}/raw/headers`).then((res) => res.text())));
+    const used = performance.now();
+    assert.ok((await pooled()) >= 1, 'a connection stays pooled after its request');
+    await waitFor(async () => (await pooled()) === 0, 'the pooled connections to close', 8000, 100);
+    const idleMs = performance.now() - used;
+    assert.ok(idleMs >= 2500, `closed after ${idleMs.toFixed(0)} ms idle, not at once`);
+    await own.stop();
+  });
+
   it('routes to the longest matching prefix on whole segments', async () => {
     const deeper = (await (await fetch(`${mux.publicUrl}/raw/deeper/headers`)).json()) as { url: string; headers: Record<string, string> };
     assert.equal(deeper.headers['x-forwarded-prefix'], '/raw/deeper');
