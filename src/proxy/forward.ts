@@ -4,8 +4,9 @@
  * (callgrind, see the README's "Performance"), with the same transparency tests passing.
  * http-proxy-3 still carries Upgrade requests (WebSocket), socket to socket.
  *
- * - The request goes out with the headers the handler prepared (hop-by-hop and Connection-named
- *   removed) and its target verbatim, never re-serialised through a URL parser.
+ * - The request goes out with the raw header list the handler built (hop-by-hop and
+ *   Connection-named removed, the client's order and case kept) and its target verbatim, never
+ *   re-serialised through a URL parser.
  * - The response is written by mcpmux from the child's raw headers, without hop-by-hop headers;
  *   a status line or header that Node refuses to repeat becomes a 502, never a crash.
  * - A 101 answer to a request that asked for no upgrade becomes a 502, never a hang.
@@ -43,11 +44,14 @@ export interface ForwardOptions {
 
 export interface Forwarder {
   readonly port: number;
+  /** The child's Host header value. */
+  readonly host: string;
   /**
-   * Sends the request to the child and its answer to the client. The caller calls
-   * `abortUpstream(req)` when the client goes away before the answer is complete.
+   * Sends the request to the child, with these headers (a flat raw list, Host included), and its
+   * answer to the client. The caller calls `abortUpstream(req)` when the client goes away before
+   * the answer is complete.
    */
-  forward(req: http.IncomingMessage, res: http.ServerResponse, options?: ForwardOptions): void;
+  forward(req: http.IncomingMessage, res: http.ServerResponse, headers: string[], options?: ForwardOptions): void;
   /** Hands an Upgrade request (e.g. WebSocket) to the child, socket to socket. */
   upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Drops pooled connections to this child. Safe to call twice. */
@@ -92,11 +96,11 @@ export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTim
   let wsProxy: ProxyServer | undefined;
   return {
     port,
-    forward(req, res, options) {
-      req.headers.host = host;
+    host,
+    forward(req, res, headers, options) {
       let upstream: UpstreamRequest;
       try {
-        upstream = http.request({ host: CHILD_HOST, port, method: req.method, path: req.url, headers: req.headers, agent, timeout: timeoutMs }) as UpstreamRequest;
+        upstream = http.request({ host: CHILD_HOST, port, method: req.method, path: req.url, headers, agent, timeout: timeoutMs }) as UpstreamRequest;
       } catch (error) {
         hooks.onUpstreamError(new UpstreamError('other', { cause: error }), req, res);
         return;

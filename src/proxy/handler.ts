@@ -16,7 +16,7 @@ import {
   sendBadPath, sendBusy, sendForbiddenHost, sendHeadersTooLarge, sendNoRoute, sendNotReady, sendTooLarge, sendUnauthorized, sendUpgradeRefused, sendUpstreamError,
 } from './errors.js';
 import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
-import { createTrustCheck, prepareRequestHeaders } from './headers.js';
+import { buildRequestHeaders, createTrustCheck, toHeaderObject } from './headers.js';
 import { createHostGuard, isValidHost } from './host-guard.js';
 import { matchMetadataPath, rewriteResource } from './oauth-metadata.js';
 import { checkRequestTarget, createRouteTable, type PathCheck, type RouteMatch } from './routes.js';
@@ -171,11 +171,13 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       });
     });
     const value = req.headers.upgrade!;
-    prepareRequestHeaders(req, match.route.prefix, { trusted: isTrusted(req.socket.remoteAddress), forwardAuthorization: server.config.forwardAuthorization });
+    const forwarder = forwarderFor(server, admitted.port);
+    // http-proxy-3 carries the upgrade, and reads the headers as an object.
+    req.headers = toHeaderObject(buildRequestHeaders(req, match.route.prefix, forwarder.host, { trusted: isTrusted(req.socket.remoteAddress), forwardAuthorization: server.config.forwardAuthorization }));
     req.headers.connection = 'Upgrade';
     req.headers.upgrade = value;
     req.url = match.childUrl;
-    forwarderFor(server, admitted.port).upgrade(req, socket, head);
+    forwarder.upgrade(req, socket, head);
   }
 
   return {
@@ -203,7 +205,8 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       events.emit('request-started', { server: server.name });
       const trusted = isTrusted(req.socket.remoteAddress);
       const publicOrigin = match.metadata ? publicOriginOf(req, trusted) : undefined;
-      prepareRequestHeaders(req, match.route.prefix, { trusted, forwardAuthorization: server.config.forwardAuthorization });
+      const forwarder = forwarderFor(server, port);
+      const headers = buildRequestHeaders(req, match.route.prefix, forwarder.host, { trusted, forwardAuthorization: server.config.forwardAuthorization });
       req.url = match.childUrl;
       const body =
         req.headers['transfer-encoding'] !== undefined
@@ -213,7 +216,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
             })
           : undefined;
       const rewriteJson = publicOrigin ? (value: unknown) => rewriteResource(value, publicOrigin, match.route.prefix) : undefined;
-      forwarderFor(server, port).forward(req, res, { body, rewriteJson });
+      forwarder.forward(req, res, headers, body || rewriteJson ? { body, rewriteJson } : undefined);
     },
     handleContinue(req, res) {
       // Expect: 100-continue: a declared body over the limit is not invited; handle() refuses it.

@@ -36,40 +36,64 @@ export interface ForwardingPolicy {
   readonly forwardAuthorization: boolean;
 }
 
+/** Dropped from every forwarded request: mcpmux sets these itself, or they belong to this hop. */
+const REPLACED = new Set([...HOP_BY_HOP, 'host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-prefix']);
+/** Dropped from an untrusted peer's request: claims about hops before it that mcpmux cannot check. */
+const UNTRUSTED_CLAIMS = new Set(['forwarded', 'x-real-ip', 'x-forwarded-port']);
+
 /**
- * Rewrites an inbound request's headers in place for forwarding. From an untrusted peer, the
- * caller's own `X-Forwarded-*` and `Forwarded` are replaced, never appended to.
+ * The headers a request goes to its child with, as a flat raw list in the client's order and
+ * case: hop-by-hop and Connection-named headers removed; `Host` set to the child; X-Forwarded-*
+ * set, and from an untrusted peer its own `X-Forwarded-*` and `Forwarded` replaced, never
+ * appended to. A raw list goes out as it is; an object would be copied header by header.
  */
-export function prepareRequestHeaders(req: IncomingMessage, prefix: string, policy: ForwardingPolicy): void {
+export function buildRequestHeaders(req: IncomingMessage, prefix: string, host: string, policy: ForwardingPolicy): string[] {
   const headers: IncomingHttpHeaders = req.headers;
-  const chunked = headers['transfer-encoding'] !== undefined;
-  for (const token of connectionTokens(headers.connection)) if (!FRAMING.has(token)) delete headers[token];
-  for (const name of HOP_BY_HOP) delete headers[name];
-  // The client already got its 100 Continue from Node; the engine skips its hooks for Expect.
-  delete headers.expect;
+  const raw = req.rawHeaders;
+  const named = headers.connection === undefined ? undefined : connectionTokens(headers.connection).filter((token) => !FRAMING.has(token));
+  const out = ['Host', host];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (REPLACED.has(lower) || named?.includes(lower)) continue;
+    if (lower === 'authorization' && !policy.forwardAuthorization) continue;
+    if (!policy.trusted && UNTRUSTED_CLAIMS.has(lower)) continue;
+    out.push(name, raw[i + 1]!);
+  }
   // Node hands over the body de-chunked; a body without Content-Length is chunked again on the
   // way out, whatever the method, so it can never run unframed into the next pooled request.
-  if (chunked) headers['transfer-encoding'] = 'chunked';
-  if (!policy.forwardAuthorization) delete headers.authorization;
+  if (headers['transfer-encoding'] !== undefined) out.push('Transfer-Encoding', 'chunked');
   const peer = req.socket.remoteAddress ?? '';
   const ownPrefix = prefix === '/' ? '' : prefix;
+  let forwardedPrefix = ownPrefix;
   if (policy.trusted) {
     const forwardedFor = headers['x-forwarded-for'];
-    headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${peer}` : peer;
-    headers['x-forwarded-proto'] ??= 'http';
-    headers['x-forwarded-host'] ??= headers.host ?? '';
     const inbound = headers['x-forwarded-prefix'];
-    headers['x-forwarded-prefix'] = `${typeof inbound === 'string' ? inbound.replace(/\/$/, '') : ''}${ownPrefix}`;
+    forwardedPrefix = `${typeof inbound === 'string' ? inbound.replace(/\/$/, '') : ''}${ownPrefix}`;
+    out.push(
+      'X-Forwarded-For', forwardedFor ? `${forwardedFor}, ${peer}` : peer,
+      'X-Forwarded-Proto', first(headers['x-forwarded-proto']) ?? 'http',
+      'X-Forwarded-Host', first(headers['x-forwarded-host']) ?? headers.host ?? '',
+    );
   } else {
-    delete headers.forwarded;
-    delete headers['x-real-ip'];
-    delete headers['x-forwarded-port'];
-    headers['x-forwarded-for'] = peer;
-    headers['x-forwarded-proto'] = 'http';
-    headers['x-forwarded-host'] = headers.host ?? '';
-    headers['x-forwarded-prefix'] = ownPrefix;
+    out.push('X-Forwarded-For', peer, 'X-Forwarded-Proto', 'http', 'X-Forwarded-Host', headers.host ?? '');
   }
-  if (!headers['x-forwarded-prefix']) delete headers['x-forwarded-prefix'];
+  if (forwardedPrefix) out.push('X-Forwarded-Prefix', forwardedPrefix);
+  return out;
+}
+
+/** A raw header list as an object, repeats joined with ", " (for http-proxy-3, which reads one). */
+export function toHeaderObject(raw: readonly string[]): IncomingHttpHeaders {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    headers[name] = headers[name] === undefined ? raw[i + 1]! : `${headers[name]}, ${raw[i + 1]!}`;
+  }
+  return headers;
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** A matcher for `listen.trustedProxies` (IPs and CIDRs); IPv4-mapped IPv6 peers match IPv4 entries. */
