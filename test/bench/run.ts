@@ -6,15 +6,15 @@
  *   --out FILE    where the JSON goes (default test/bench/results/<date>.json)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import { ensureDebianCommand } from '../helpers/debian.js';
-import { MAIN, ROOT } from '../helpers/paths.js';
+import { MAIN, makeTempDir, ROOT } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
@@ -46,7 +46,7 @@ const answers = async (url: string) => (await fetch(url, { method: 'POST', heade
 interface Mux { proc: ChildProcess; publicUrl: string; adminUrl: string; }
 
 async function startMux(servers: Record<string, unknown>): Promise<Mux> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mcpmux-bench-'));
+  const dir = makeTempDir('mcpmux-bench-');
   const file = path.join(dir, 'mcpmux.json');
   writeFileSync(file, JSON.stringify({ listen: { host: '127.0.0.1', limits: { maxConnections: 20000 } }, servers }));
   const [publicPort, adminPort] = [await freePort(), await freePort()];
@@ -68,7 +68,7 @@ async function startNginx(jsonPort: number, ssePort: number): Promise<{ proc: Ch
   } catch {
     return undefined;
   }
-  const dir = mkdtempSync(path.join(tmpdir(), 'mcpmux-bench-nginx-'));
+  const dir = makeTempDir('mcpmux-bench-nginx-');
   const port = await freePort();
   const location = (name: string, upstream: string) =>
     `location /${name}/ { proxy_pass http://${upstream}/; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; proxy_read_timeout 1h; }`;

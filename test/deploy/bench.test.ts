@@ -4,15 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ROOT } from '../helpers/paths.js';
+import { makeTempDir, ROOT } from '../helpers/paths.js';
 
 describe('the benchmark', () => {
   it('runs in --quick mode and writes every result field as JSON', { timeout: 300_000 }, () => {
-    const out = path.join(mkdtempSync(path.join(tmpdir(), 'mcpmux-bench-test-')), 'results.json');
+    const out = path.join(makeTempDir('mcpmux-bench-test-'), 'results.json');
     const { NODE_TEST_CONTEXT: _, ...env } = process.env;
     const run = spawnSync(process.execPath, [path.join(ROOT, 'dist/test/bench/run.js'), '--quick', '--out', out], { cwd: ROOT, env, encoding: 'utf8', timeout: 280_000 });
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);

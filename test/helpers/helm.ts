@@ -3,12 +3,12 @@
  * the same engine (text/template + sprig + Helm's functions) built from Debian's Go packages.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { ensureDebianCommand, ensureDebianPaths } from './debian.js';
-import { ROOT } from './paths.js';
+import { makeTempDir, ROOT } from './paths.js';
 
 export const CHART = path.join(ROOT, 'deploy/helm/mcpmux');
 
@@ -30,7 +30,7 @@ function setUp(): { helm?: string; render?: string } {
     'golang-github-masterminds-sprig-dev': '/usr/share/gocode/src/github.com/Masterminds/sprig/functions.go',
     'golang-gopkg-yaml.v3-dev': '/usr/share/gocode/src/gopkg.in/yaml.v3/yaml.go',
   });
-  const out = path.join(mkdtempSync(path.join(tmpdir(), 'mcpmux-render-')), 'render');
+  const out = path.join(makeTempDir('mcpmux-render-'), 'render');
   execFileSync(go, ['build', '-o', out, path.join(ROOT, 'test/helm/render.go')], {
     env: { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: path.join(tmpdir(), 'mcpmux-gocache'), GOFLAGS: '' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -41,7 +41,7 @@ function setUp(): { helm?: string; render?: string } {
 
 /** Writes values (an object) to a temp file, for --values. */
 function valuesFile(values: unknown): string {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'mcpmux-values-')), 'values.yaml');
+  const file = path.join(makeTempDir('mcpmux-values-'), 'values.yaml');
   writeFileSync(file, stringify(values));
   return file;
 }

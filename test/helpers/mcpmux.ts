@@ -3,11 +3,10 @@
  * the actual ones are read from the `listening` log records.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { MAIN, ROOT, fixture as fixtureFile } from './paths.js';
+import { MAIN, ROOT, fixture as fixtureFile, makeTempDir } from './paths.js';
 import { waitFor } from './wait.js';
 
 export type LogRecord = Record<string, unknown> & { msg?: string; level?: string };
@@ -34,7 +33,7 @@ const running = new Set<Mcpmux>();
 
 /** Writes `config` (an object, written as JSON, which YAML reads too) to a temp file. */
 export function writeConfig(config: unknown, name = 'mcpmux.json'): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mcpmux-test-'));
+  const dir = makeTempDir('mcpmux-test-');
   const file = path.join(dir, name);
   writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
   return file;

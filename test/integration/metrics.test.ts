@@ -1,15 +1,14 @@
 /** /metrics after real traffic, checked by promtool and scraped by a real Prometheus. */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ensureDebianCommand } from '../helpers/debian.js';
 import { connectClient } from '../helpers/mcp-client.js';
 import { fixtureServer, startMcpmux, stopAll, type Mcpmux } from '../helpers/mcpmux.js';
 import { sampleValue, scrape } from '../helpers/metrics.js';
-import { ROOT } from '../helpers/paths.js';
+import { makeTempDir, ROOT } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -96,7 +95,7 @@ describe('metrics', () => {
   });
 
   it('is scraped by a real Prometheus: mcpmux_server_ready == 1 and up == 1', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'mcpmux-prom-'));
+    const dir = makeTempDir('mcpmux-prom-');
     const adminTarget = new URL(mux.adminUrl).host;
     writeFileSync(
       path.join(dir, 'prometheus.yml'),
