@@ -52,6 +52,8 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
   const authChecks = new Map<string, AuthCheck>(config.servers.filter((s) => s.auth).map((s) => [s.name, createAuthCheck(s.auth!)]));
   const forwarders = new Map<string, Forwarder>();
   const perServer = new Map<string, number>();
+  /** One frozen payload per server for the per-request `request-started` event: nothing to allocate. */
+  const startedPayloads = new Map(config.servers.map((s) => [s.name, Object.freeze({ server: s.name })]));
   let inFlight = 0;
 
   const hooks: ForwarderHooks = {
@@ -112,8 +114,9 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
         aborted,
       });
     };
-    res.once('close', done);
-    socket.once('close', done);
+    // on, not once: done() takes both off itself, and once would wrap each in a new closure.
+    res.on('close', done);
+    socket.on('close', done);
   }
 
   /** Auth, readiness and the in-flight cap, shared by plain and Upgrade requests; answers a refusal itself. */
@@ -159,7 +162,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
     if (!admitted) return;
     state.forwarded = true;
     perServer.set(server.name, (perServer.get(server.name) ?? 0) + 1);
-    events.emit('request-started', { server: server.name });
+    events.emit('request-started', startedPayloads.get(server.name)!);
     inFlight += 1;
     const started = performance.now();
     socket.once('close', () => {
@@ -202,7 +205,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       const { server, port } = admitted;
       state.forwarded = true;
       perServer.set(server.name, (perServer.get(server.name) ?? 0) + 1);
-      events.emit('request-started', { server: server.name });
+      events.emit('request-started', startedPayloads.get(server.name)!);
       const trusted = isTrusted(req.socket.remoteAddress);
       const publicOrigin = match.metadata ? publicOriginOf(req, trusted) : undefined;
       const forwarder = forwarderFor(server, port);
