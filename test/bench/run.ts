@@ -24,6 +24,7 @@ const ROUNDS = quick ? 1 : 3;
 const SSE_RUNS = quick ? 2 : 10;
 const IDLE_STREAMS = quick ? [100] : [1000, 9000];
 const CHILD = path.join(ROOT, 'dist/test/bench/child.js');
+const FLOOR = path.join(ROOT, 'dist/test/bench/floor.js');
 const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
 const CALL = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 2 } } });
 
@@ -175,11 +176,18 @@ async function main() {
     ...(nginx ? { nginx: { url: (kind: string) => `${nginx.url}/${kind}/mcp`, cpu: nginx.pids } } : {}),
   };
 
+  // The floor: the least a node:http proxy can do, in front of the JSON child (tools/call only).
+  const floorPort = await freePort();
+  const floor = spawn(process.execPath, [FLOOR, String(floorPort), String(child.json!.port)], { stdio: 'ignore' });
+  const floorUrl = `http://127.0.0.1:${floorPort}/json/mcp`;
+  await until(async () => answers(floorUrl));
+  const jsonTargets = { ...targets, 'node-floor': { url: (_kind: string) => floorUrl, cpu: () => [floor.pid!] } };
+
   // tools/call JSON at 1 and 50 connections, interleaved over rounds.
   const json: Record<string, Record<string, LoadResult[]>> = { '1': {}, '50': {} };
   for (let round = 0; round < ROUNDS; round++) {
     for (const connections of [1, 50]) {
-      for (const [name, target] of Object.entries(targets)) {
+      for (const [name, target] of Object.entries(jsonTargets)) {
         (json[connections]![name] ??= []).push(await load(target.url('json'), connections, target.cpu()));
       }
     }
@@ -198,11 +206,13 @@ async function main() {
   const pin = (cpu: string, pid: number) => execFileSync('taskset', ['-apc', cpu, String(pid)], { stdio: 'ignore' });
   let pinned: Record<string, LoadResult> | undefined;
   if (cpus().length >= 2) {
-    pin('0', mux.proc.pid!);
-    pin('0', child.json!.pid);
+    // Each proxy in turn on the child's core; the others stay there too, idle.
+    const proxies = [mux.proc.pid!, floor.pid!, ...(nginx?.pids() ?? [])];
+    for (const pid of [...proxies, child.json!.pid]) pin('0', pid);
     pin('1', process.pid);
-    pinned = { direct: await load(targets.direct!.url('json'), 50), mcpmux: await load(targets.mcpmux!.url('json'), 50, [mux.proc.pid!]) };
-    for (const pid of [mux.proc.pid!, child.json!.pid, process.pid]) pin(`0-${cpus().length - 1}`, pid);
+    pinned = {};
+    for (const [name, target] of Object.entries(jsonTargets)) pinned[name] = await load(target.url('json'), 50, target.cpu());
+    for (const pid of [...proxies, child.json!.pid, process.pid]) pin(`0-${cpus().length - 1}`, pid);
   }
   results.pinned50 = pinned;
 
@@ -238,6 +248,7 @@ async function main() {
 
   mux.proc.kill('SIGTERM');
   nginx?.proc.kill('SIGTERM');
+  floor.kill('SIGTERM');
 
   const checks = targetChecks(results);
   results.targets = checks;
@@ -279,18 +290,22 @@ function targetChecks(r: Record<string, any>): Check[] {
 function printReport(r: Record<string, any>, checks: Check[]) {
   const fmt = (n: number | undefined, d = 2) => (n === undefined || n === null || Number.isNaN(n) ? '-' : n.toFixed(d));
   console.log(`mcpmux bench — ${r.date}, ${r.node}, ${r.cpus} cores${r.quick ? ', QUICK' : ''}\n`);
-  console.log('scenario                 target   req/s      p50 ms  p99 ms  vs direct  CPU µs/req');
+  console.log('scenario                 target       req/s  p50 ms  p99 ms  vs direct  CPU µs/req');
   for (const c of ['1', '50']) {
     for (const [name, s] of Object.entries<any>(r.toolsCall[c])) {
-      console.log(`tools/call ${c.padEnd(2)} conn      ${name.padEnd(8)} ${fmt(s.rps, 0).padStart(8)}  ${fmt(s.p50).padStart(6)}  ${fmt(s.p99).padStart(6)}  ${fmt(s.rps / r.toolsCall[c].direct.rps).padStart(8)}x  ${fmt(s.cpuUsPerRequest, 0).padStart(9)}`);
+      console.log(`tools/call ${c.padEnd(2)} conn      ${name.padEnd(10)} ${fmt(s.rps, 0).padStart(8)}  ${fmt(s.p50).padStart(6)}  ${fmt(s.p99).padStart(6)}  ${fmt(s.rps / r.toolsCall[c].direct.rps).padStart(8)}x  ${fmt(s.cpuUsPerRequest, 0).padStart(9)}`);
     }
   }
-  if (r.pinned50) for (const [name, s] of Object.entries<any>(r.pinned50)) console.log(`tools/call 50, pinned  ${name.padEnd(8)} ${fmt(s.rps, 0).padStart(8)}  ${fmt(s.p50).padStart(6)}  ${fmt(s.p99).padStart(6)}  ${fmt(s.rps / r.pinned50.direct.rps).padStart(8)}x`);
+  if (r.pinned50) for (const [name, s] of Object.entries<any>(r.pinned50)) console.log(`tools/call 50, pinned  ${name.padEnd(10)} ${fmt(s.rps, 0).padStart(8)}  ${fmt(s.p50).padStart(6)}  ${fmt(s.p99).padStart(6)}  ${fmt(s.rps / r.pinned50.direct.rps).padStart(8)}x  ${fmt(s.cpuUsPerRequest, 0).padStart(9)}`);
   for (const [name, s] of Object.entries<any>(r.sse)) console.log(`SSE 100×10 ms           ${name.padEnd(8)} first ${fmt(s.first, 1)} ms, last ${fmt(s.last, 1)} ms`);
   for (const [n, bytes] of Object.entries<any>(r.idleStreamBytes)) console.log(`idle SSE streams ${n.padEnd(6)} mcpmux RSS ${fmt(bytes / 1024, 1)} KiB per stream`);
   console.log(`kill -9 to serving: ${fmt(r.recovery.killToServingMs, 0)} ms (child cold start ${fmt(r.recovery.childColdStartMs, 0)} ms)`);
   console.log(`cold start of 20 servers to /readyz: ${fmt(r.coldStart20Ms, 0)} ms\n`);
   for (const c of checks) console.log(`${c.pass === null ? 'SKIP' : c.pass ? 'PASS' : 'MISS'}  ${c.name}: ${fmt(c.value ?? undefined, 3)} (target ${c.target})`);
+  const floor1 = r.toolsCall['1']['node-floor'];
+  console.log(`INFO  against the node:http floor: CPU per request ${fmt(r.toolsCall['1'].mcpmux.cpuUsPerRequest / floor1.cpuUsPerRequest)}x at 1 conn, ` +
+    `p50 added ${fmt(r.toolsCall['1'].mcpmux.p50 - r.toolsCall['1'].direct.p50, 3)} ms (floor ${fmt(floor1.p50 - r.toolsCall['1'].direct.p50, 3)} ms)` +
+    (r.pinned50 ? `, pinned ${fmt(r.pinned50.mcpmux.rps / r.pinned50.direct.rps, 3)}x (floor ${fmt(r.pinned50['node-floor'].rps / r.pinned50.direct.rps, 3)}x)` : ''));
 }
 
 void main().catch((error) => {

@@ -1,5 +1,6 @@
 /**
- * `npm run bench --quick` works end to end and writes every field. No timing is asserted:
+ * `npm run bench --quick` and `npm run bench:instructions --quick` work end to end, and the bench
+ * writes every field. No timing is asserted:
  * performance is judged by the benchmark itself, not by the test suite.
  */
 import assert from 'node:assert/strict';
@@ -30,5 +31,14 @@ describe('the benchmark', () => {
     assert.deepEqual(Object.keys(results.recovery).sort(), ['childColdStartMs', 'killToServingMs']);
     assert.equal(results.targets.length, 8);
     for (const t of results.targets) assert.deepEqual(Object.keys(t).sort(), ['name', 'pass', 'target', 'value']);
+  });
+
+  it('counts instructions per request under callgrind, for mcpmux and the node:http floor (--quick)', { timeout: 400_000 }, () => {
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const run = spawnSync(process.execPath, [path.join(ROOT, 'dist/test/bench/instructions.js'), '--quick'], { cwd: ROOT, env, encoding: 'utf8', timeout: 380_000 });
+    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+    const count = (name: string) => Number(new RegExp(`^  ${name} +([\\d,]+)$`, 'm').exec(run.stdout)?.[1]?.replaceAll(',', ''));
+    for (const name of ['mcpmux', 'node-floor']) assert.ok(count(name) > 10_000, `${name}: ${run.stdout}`);
+    assert.match(run.stdout, /mcpmux \/ floor: \d+\.\d\dx/);
   });
 });
