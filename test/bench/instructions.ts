@@ -73,7 +73,7 @@ async function main() {
     return { argv: [process.execPath, FLOOR, String(port), String(childPort)], url: `http://127.0.0.1:${port}/json/mcp` };
   });
   child.kill('SIGTERM');
-  console.log(`instructions per proxied tools/call (user space, steady state, ${HIGH - LOW} requests):`);
+  console.log(`instructions per proxied tools/call (user space, steady state, ${HIGH - LOW} requests${flags.quick ? '; --quick: too few to mean much' : ''}):`);
   console.log(`  mcpmux      ${Math.round(mcpmux).toLocaleString('en')}`);
   console.log(`  node-floor  ${Math.round(floor).toLocaleString('en')}`);
   console.log(`  mcpmux / floor: ${(mcpmux / floor).toFixed(2)}x`);

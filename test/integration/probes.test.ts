@@ -9,7 +9,8 @@ describe('the mcp probe', () => {
 
   it('ends every session it opens, so probing leaks nothing in the child', async () => {
     const mux = await startMcpmux({
-      servers: { state: fixtureServer('stateful', { livenessProbe: { mcp: {}, periodSeconds: 0.05 }, readinessProbe: { mcp: {}, periodSeconds: 0.05 } }) },
+      // A generous timeout: this is about sessions left open, not speed, and CI may be busy.
+      servers: { state: fixtureServer('stateful', { livenessProbe: { mcp: {}, periodSeconds: 0.05, timeoutSeconds: 10 }, readinessProbe: { mcp: {}, periodSeconds: 0.05, timeoutSeconds: 10 } }) },
     });
     await mux.waitReady();
     const counts = () => mux.logs.filter((r) => r.server === 'state' && typeof r.msg === 'string' && r.msg.startsWith('sessions open: ')).map((r) => Number((r.msg as string).slice(15)));
