@@ -68,8 +68,13 @@ export class SeriesHistogram {
     for (const series of this.#series) if (matches(series.labels)) this.#series.delete(series);
   }
 
+  /** Zeroes every series; callers keep their handles, so no series is ever detached. */
   reset(): void {
-    this.#series.clear();
+    for (const series of this.#series) {
+      series.counts.fill(0);
+      series.sum = 0;
+      series.count = 0;
+    }
   }
 
   get(): Promise<MetricSnapshot> {

@@ -156,6 +156,7 @@ function onResponse(this: UpstreamRequest, upstreamRes: http.IncomingMessage): v
     res.writeHead(upstreamRes.statusCode ?? 502, filterResponseHeaders(upstreamRes.rawHeaders, upstreamRes.headers.connection));
   } catch (error) {
     upstreamRes.destroy();
+    if (!req.complete) discardBody(req);
     hooks.onUpstreamError(new UpstreamError('other', { cause: error }), req, res);
     return;
   }
@@ -197,9 +198,19 @@ function hasBody(req: http.IncomingMessage): boolean {
   return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
-/** A child that broke off mid-answer cuts the client's stream instead of leaving it hanging. */
+/**
+ * A child that broke off mid-answer cuts the client's stream instead of leaving it hanging. A
+ * child that answered before reading the whole upload gets its connection closed (it can never
+ * be reused: the rest of that body would be read as the next request), and the rest of the
+ * upload is read and dropped, so the client's connection serves its next request.
+ */
 function onUpstreamResponseClose(this: UpstreamResponse): void {
-  if (!this.complete) this[EXCHANGE].res.destroy();
+  const { req, res } = this[EXCHANGE];
+  if (!this.complete) res.destroy();
+  else if (!req.complete) {
+    discardBody(req);
+    abortUpstream(req);
+  }
 }
 
 function onUpstreamRequestError(this: UpstreamRequest, error: Error): void {

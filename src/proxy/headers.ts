@@ -40,6 +40,16 @@ export interface ForwardingPolicy {
 const REPLACED = new Set([...HOP_BY_HOP, 'host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-prefix']);
 /** Dropped from an untrusted peer's request: claims about hops before it that mcpmux cannot check. */
 const UNTRUSTED_CLAIMS = new Set(['forwarded', 'x-real-ip', 'x-forwarded-port']);
+/**
+ * Headers sent once, as Node's parser reads them: the value mcpmux checked (the first
+ * Authorization, say) is the only one the child gets, and repeated Cookie lines go out joined
+ * with "; " (RFC 6265 5.4). A bit each, so that no set is allocated per request.
+ */
+const ONCE = new Map(
+  ['authorization', 'content-type', 'content-length', 'user-agent', 'referer', 'if-modified-since', 'if-unmodified-since', 'from', 'max-forwards', 'cookie'].map((name, i) => [name, 1 << i]),
+);
+/** Methods Node sends without a body by default; any other bodiless request says Content-Length: 0. */
+const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
 
 /**
  * The headers a request goes to its child with, as a flat raw list in the client's order and
@@ -52,17 +62,25 @@ export function buildRequestHeaders(req: IncomingMessage, prefix: string, host: 
   const raw = req.rawHeaders;
   const named = headers.connection === undefined ? undefined : connectionTokens(headers.connection).filter((token) => !FRAMING.has(token));
   const out = ['Host', host];
+  let sent = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
     if (REPLACED.has(lower) || named?.includes(lower)) continue;
     if (lower === 'authorization' && !policy.forwardAuthorization) continue;
     if (!policy.trusted && UNTRUSTED_CLAIMS.has(lower)) continue;
-    out.push(name, raw[i + 1]!);
+    const once = ONCE.get(lower);
+    if (once === undefined) out.push(name, raw[i + 1]!);
+    else if (!(sent & once)) {
+      sent |= once;
+      out.push(name, headers[lower] as string);
+    }
   }
   // Node hands over the body de-chunked; a body without Content-Length is chunked again on the
   // way out, whatever the method, so it can never run unframed into the next pooled request.
   if (headers['transfer-encoding'] !== undefined) out.push('Transfer-Encoding', 'chunked');
+  // A request without a body says so, where Node would otherwise send an empty chunked one.
+  else if (headers['content-length'] === undefined && !BODYLESS_METHODS.has(req.method ?? 'GET')) out.push('Content-Length', '0');
   const peer = req.socket.remoteAddress ?? '';
   const ownPrefix = prefix === '/' ? '' : prefix;
   let forwardedPrefix = ownPrefix;

@@ -70,6 +70,54 @@ describe('the proxy', () => {
     await own.stop();
   });
 
+  it('serves the next request on a connection whose upload the child answered without reading', async () => {
+    const size = 3_000_000;
+    const answers = await new Promise<string>((resolve, reject) => {
+      const chunk = Buffer.alloc(64 * 1024, 97);
+      let sent = 0;
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.write(`POST /raw/early HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${size}\r\n\r\n`);
+        const pump = () => {
+          while (sent < size) {
+            const piece = chunk.subarray(0, Math.min(chunk.length, size - sent));
+            sent += piece.length;
+            if (!socket.write(piece)) return void socket.once('drain', pump);
+          }
+          socket.write('GET /raw/headers HTTP/1.1\r\nHost: localhost\r\n\r\n');
+        };
+        // The rest of the upload goes once the child's early answer is in.
+        sent = chunk.length;
+        socket.write(chunk);
+        socket.once('data', pump);
+      });
+      let data = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (text: string) => {
+        data += text;
+        if (/"rawHeaders"/.test(data)) {
+          socket.destroy();
+          resolve(data);
+        }
+      });
+      socket.on('error', reject);
+      socket.setTimeout(8000, () => {
+        socket.destroy();
+        resolve(data);
+      });
+    });
+    assert.match(answers, /^HTTP\/1\.1 200 OK[\s\S]*early/);
+    assert.match(answers, /"url":"\/headers"/, `the GET behind the upload was answered: ${answers.slice(0, 300)}`);
+  });
+
+  it('sends the child one Authorization, the one a client sent first, and says Content-Length: 0 for a bodiless POST', async () => {
+    const raw = await rawExchange(port, 'POST /raw/headers HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer first\r\nAuthorization: Bearer second\r\nConnection: close\r\n\r\n');
+    const seen = JSON.parse(bodyOf(raw)) as { rawHeaders: string[] };
+    const named = (name: string) => seen.rawHeaders.filter((_, i) => i % 2 === 1 && seen.rawHeaders[i - 1]!.toLowerCase() === name);
+    assert.deepEqual(named('authorization'), ['Bearer first']);
+    assert.deepEqual(named('content-length'), ['0']);
+    assert.deepEqual(named('transfer-encoding'), []);
+  });
+
   it('routes to the longest matching prefix on whole segments', async () => {
     const deeper = (await (await fetch(`${mux.publicUrl}/raw/deeper/headers`)).json()) as { url: string; headers: Record<string, string> };
     assert.equal(deeper.headers['x-forwarded-prefix'], '/raw/deeper');

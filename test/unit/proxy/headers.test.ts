@@ -1,21 +1,34 @@
 import assert from 'node:assert/strict';
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
+import net from 'node:net';
 import { describe, it } from 'node:test';
 import { buildRequestHeaders, filterResponseHeaders, toHeaderObject } from '../../../src/proxy/headers.js';
 
-/** A request as Node's parser hands it over: raw pairs, and the parsed object with repeats joined. */
-function inbound(raw: string[], remoteAddress = '127.0.0.1'): IncomingMessage {
-  const headers: Record<string, string> = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    headers[name] = headers[name] === undefined ? raw[i + 1]! : `${headers[name]}, ${raw[i + 1]!}`;
-  }
-  return { rawHeaders: raw, headers, socket: { remoteAddress } } as unknown as IncomingMessage;
+/**
+ * A request as Node's parser hands it over (raw pairs, and the parsed object in which some
+ * repeats are dropped and Cookie is joined with "; "), from a real parse of these header lines.
+ */
+async function inbound(raw: string[], remoteAddress = '127.0.0.1', method = 'GET'): Promise<IncomingMessage> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const seen = new Promise<IncomingMessage>((resolve) => server.once('request', (req: IncomingMessage, res: http.ServerResponse) => {
+    res.end();
+    resolve(req);
+  }));
+  const socket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  const lines = [];
+  for (let i = 0; i < raw.length; i += 2) lines.push(`${raw[i]}: ${raw[i + 1]}`);
+  socket.end(`${method} / HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
+  const req = await seen;
+  socket.destroy();
+  server.close();
+  // The peer address as a proxy in front would show it.
+  return Object.assign(Object.create(req) as IncomingMessage, { socket: { remoteAddress } });
 }
 
 describe('request headers', () => {
-  it('removes hop-by-hop and Connection-named headers, keeps chunked framing, replaces X-Forwarded-*, keeps order and case', () => {
-    const req = inbound([
+  it('removes hop-by-hop and Connection-named headers, keeps chunked framing, replaces X-Forwarded-*, keeps order and case', async () => {
+    const req = await inbound([
       'Host', 'localhost:8080',
       'Connection', 'keep-alive, X-Secret, Content-Length',
       'X-Secret', '1',
@@ -44,8 +57,8 @@ describe('request headers', () => {
     ]);
   });
 
-  it("appends to a trusted proxy's X-Forwarded-* and keeps its Forwarded", () => {
-    const req = inbound(['Host', 'mcpmux:8080', 'X-Forwarded-For', '1.2.3.4', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'mcp.example.com', 'X-Forwarded-Prefix', '/edge/', 'Forwarded', 'for=1.2.3.4'], '10.0.0.9');
+  it("appends to a trusted proxy's X-Forwarded-* and keeps its Forwarded", async () => {
+    const req = await inbound(['Host', 'mcpmux:8080', 'X-Forwarded-For', '1.2.3.4', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'mcp.example.com', 'X-Forwarded-Prefix', '/edge/', 'Forwarded', 'for=1.2.3.4'], '10.0.0.9');
     assert.deepEqual(buildRequestHeaders(req, '/math', '127.0.0.1:4000', { trusted: true, forwardAuthorization: false }), [
       'Host', '127.0.0.1:4000',
       'Forwarded', 'for=1.2.3.4',
@@ -56,16 +69,34 @@ describe('request headers', () => {
     ]);
   });
 
-  it('drops Authorization unless the server forwards it, and sends no empty X-Forwarded-Prefix at the root', () => {
-    const req = inbound(['Host', 'localhost', 'Authorization', 'Bearer t', 'Cookie', 'a=1', 'Cookie', 'b=2']);
+  it('drops Authorization unless the server forwards it, and sends no empty X-Forwarded-Prefix at the root', async () => {
+    const req = await inbound(['Host', 'localhost', 'Authorization', 'Bearer t', 'Cookie', 'a=1', 'Cookie', 'b=2']);
     assert.deepEqual(buildRequestHeaders(req, '/', '127.0.0.1:4000', { trusted: false, forwardAuthorization: false }), [
       'Host', '127.0.0.1:4000',
-      'Cookie', 'a=1',
-      'Cookie', 'b=2',
+      'Cookie', 'a=1; b=2',
       'X-Forwarded-For', '127.0.0.1',
       'X-Forwarded-Proto', 'http',
       'X-Forwarded-Host', 'localhost',
     ]);
+  });
+
+  it('sends a header Node reads once only once, with the value mcpmux checked; joins Cookie lines with "; "', async () => {
+    const req = await inbound(['Host', 'localhost', 'Authorization', 'Bearer good', 'Cookie', 'a=1', 'Authorization', 'Bearer forged', 'Content-Type', 'application/json', 'Cookie', 'b=2', 'Content-Type', 'text/plain', 'Accept', 'a', 'Accept', 'b']);
+    assert.deepEqual(buildRequestHeaders(req, '/', '127.0.0.1:4000', { trusted: false, forwardAuthorization: true }).slice(0, 12), [
+      'Host', '127.0.0.1:4000',
+      'Authorization', 'Bearer good',
+      'Cookie', 'a=1; b=2',
+      'Content-Type', 'application/json',
+      'Accept', 'a',
+      'Accept', 'b',
+    ]);
+  });
+
+  it('says Content-Length: 0 for a bodiless POST, and nothing for a GET', async () => {
+    const post = buildRequestHeaders(await inbound(['Host', 'localhost'], '127.0.0.1', 'POST'), '/', 'c', { trusted: false, forwardAuthorization: false });
+    assert.deepEqual(post.slice(2, 4), ['Content-Length', '0']);
+    const get = buildRequestHeaders(await inbound(['Host', 'localhost']), '/', 'c', { trusted: false, forwardAuthorization: false });
+    assert.ok(!get.includes('Content-Length'));
   });
 
   it('turns a raw list into an object for the Upgrade engine, repeats joined', () => {
