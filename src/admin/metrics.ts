@@ -157,8 +157,9 @@ export function createMetrics(events: Events, processes: ProcessSource): Metrics
   return {
     registry,
     removeServer(name) {
+      // The request counter and in-flight gauge are rebuilt from perServer at every scrape.
       perServer.delete(name);
-      for (const metric of [requests, inFlight, up, ready, restarts, probeDuration, probeFailures, upstreamErrors]) {
+      for (const metric of [up, ready, restarts, probeDuration, probeFailures, upstreamErrors]) {
         removeSeries(metric, name);
       }
       for (const histogram of [duration, firstByte]) histogram.remove((labels) => labels.server === name);

@@ -14,19 +14,16 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { ensureDebianCommand } from '../helpers/debian.js';
-import { MAIN, makeTempDir, ROOT } from '../helpers/paths.js';
+import { MAIN, makeTempDir } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
+import { CALL, CHILD, FLOOR, MCP_HEADERS } from './call.js';
 
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 // --quick: a handful of requests, to prove the script end to end; the count is then mostly warm-up.
 const [LOW, HIGH] = flags.quick ? [20, 60] : [1500, 3500];
-const CHILD = path.join(ROOT, 'dist/test/bench/child.js');
-const FLOOR = path.join(ROOT, 'dist/test/bench/floor.js');
-const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
-const CALL = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 2 } } });
 
 async function call(url: string): Promise<number> {
-  const res = await request(url, { method: 'POST', headers: HEADERS, body: CALL });
+  const res = await request(url, { method: 'POST', headers: MCP_HEADERS, body: CALL });
   await res.body.dump();
   return res.statusCode;
 }

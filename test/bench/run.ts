@@ -16,6 +16,7 @@ import { Agent, request } from 'undici';
 import { ensureDebianCommand } from '../helpers/debian.js';
 import { MAIN, makeTempDir, ROOT } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
+import { CALL, CHILD, FLOOR, MCP_HEADERS } from './call.js';
 
 const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
 const quick = flags.quick!;
@@ -23,10 +24,6 @@ const SECONDS = quick ? 1 : 5;
 const ROUNDS = quick ? 1 : 3;
 const SSE_RUNS = quick ? 2 : 10;
 const IDLE_STREAMS = quick ? [100] : [1000, 9000];
-const CHILD = path.join(ROOT, 'dist/test/bench/child.js');
-const FLOOR = path.join(ROOT, 'dist/test/bench/floor.js');
-const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-06-18' };
-const CALL = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 2 } } });
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const cpuSeconds = (pid: number) => {
