@@ -27,8 +27,11 @@ describe('under Node 24', () => {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     const count = (name: string) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(output)?.[1]);
     t.diagnostic(`Node 24 run: ${count('pass')} passed, ${count('fail')} failed`);
-    const failures = output.split('\n').filter((line) => /^\s*not ok /.test(line));
-    assert.deepEqual(failures, [], output.slice(-4000));
+    const lines = output.split('\n');
+    const failures = lines.filter((line) => /^\s*not ok /.test(line));
+    // Each failing test with the lines after it (its error), not the tail of a long run.
+    const details = lines.flatMap((line, i) => (/^\s*not ok /.test(line) ? lines.slice(i, i + 25) : [])).join('\n');
+    assert.deepEqual(failures, [], details);
     assert.equal(code, 0);
     assert.ok(count('pass') > 50, `the end-to-end tests ran (${count('pass')} passed)`);
   });

@@ -30,6 +30,7 @@ describe('the mcp probe', () => {
     }, 'liveness to restart the child', 10_000);
     assert.equal((restarted.lastExit as { reason: string }).reason, 'liveness-probe');
     const failures = mux.logs.filter((r) => r.msg === 'probe failed' && r.kind === 'mcp');
-    assert.ok(failures.every((r) => (r.durationMs as number) < 1000), 'each probe ends near its 0.3 s timeout');
+    // Bounded by the timeout, not by the child's hang (forever); the slack is for a busy CI machine.
+    assert.ok(failures.every((r) => (r.durationMs as number) < 3000), `each probe ends near its 0.3 s timeout: ${failures.map((r) => Math.round(r.durationMs as number)).join(', ')} ms`);
   });
 });
