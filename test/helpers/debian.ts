@@ -26,11 +26,14 @@ export function ensureDebianPaths(packages: Record<string, string>): void {
 function installDebianPackages(packages: string[]): void {
   if (process.getuid?.() !== 0) throw new Error(`this test needs Debian packages: run "apt-get install ${packages.join(' ')}" as root`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  // Test files run two at a time, and two of them may install at once: apt waits for the other's
+  // lock instead of failing at once (it did, on every fresh machine).
+  const wait = ['-o', 'DPkg::Lock::Timeout=600', '-o', 'Acquire::Lock::Timeout=600'];
   if (!updated) {
-    execFileSync('apt-get', ['update', '-qq'], { env, stdio: 'ignore', timeout: 300_000 });
+    execFileSync('apt-get', [...wait, 'update', '-qq'], { env, stdio: 'ignore', timeout: 600_000 });
     updated = true;
   }
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], { env, stdio: 'ignore', timeout: 600_000 });
+  execFileSync('apt-get', [...wait, 'install', '-y', '-qq', '--no-install-recommends', ...packages], { env, stdio: 'ignore', timeout: 900_000 });
 }
 
 function which(command: string): string | undefined {
