@@ -9,6 +9,7 @@ import type { ProbeOutcome } from './probe/result.js';
 export type ServerState = 'starting' | 'ready' | 'unready' | 'backoff' | 'stopping' | 'stopped' | 'failed';
 export type ProbeRole = 'startup' | 'readiness' | 'liveness';
 export type OutputStream = 'stdout' | 'stderr';
+export type ConnectionCloseReason = 'full' | 'per-client' | 'idle' | 'pipelined';
 
 export interface LifecycleEvents {
   'process-started': { server: string; pid: number; port: number };
@@ -18,9 +19,13 @@ export interface LifecycleEvents {
   'probe-result': { server: string; role: ProbeRole; kind: ProbeKind; outcome: ProbeOutcome; message: string; durationMs: number };
   'restart-scheduled': { server: string; delayMs: number; reason: string; attempt: number };
   'output': { server: string; stream: OutputStream; line: string; truncated: boolean };
+  /** Lines of a server's output dropped over its budget since the last report. */
+  'output-dropped': { server: string; lines: number };
   'upstream-error': { server: string; kind: string; message: string; responded: boolean };
   'request-started': { server: string };
   'request-finished': RequestRecord;
+  /** mcpmux closed a public connection to keep its limits: refused (`full`, `per-client`), or closed to admit another (`idle`), or pipelining too deep (`pipelined`). */
+  'connection-closed': { reason: ConnectionCloseReason };
   'listening': { listener: 'public' | 'admin'; host: string; port: number };
   'shutdown-step': { step: string; [key: string]: unknown };
   'internal-error': { where: string; error: unknown };

@@ -10,25 +10,28 @@
  */
 import type { ServerConfig, ProbeConfig } from '../config/schema.js';
 import { renderPort } from '../config/expand.js';
-import type { Events, ProbeRole, ServerState } from '../events.js';
+import type { Events, OutputStream, ProbeRole, ServerState } from '../events.js';
 import { probeKindOf, runProbe } from '../probe/run.js';
 import { ProbeWorker, type Verdict } from '../probe/worker.js';
 import { nextDelay, shouldResetAttempts } from './backoff.js';
-import { CHILD_HOST, findFreePort, isPortFree } from './ports.js';
+import { CHILD_HOST, describePortHolder, findFreePort, isPortFree } from './ports.js';
+import { LineBudget } from './output.js';
 import { killProcessGroup, spawnChild, stopProcessGroup, type ChildProcess } from './spawn.js';
 import { waitUntil } from './wait.js';
 
 const STDERR_TAIL_LINES = 20;
+/** How often a count of dropped output lines is reported while a flood goes on. */
+const DROPPED_REPORT_MS = 1000;
 
 /** Why a process ended: a bounded set, fit for a metric label. */
-export type ExitReason = 'exited' | 'crashed' | 'startup-probe' | 'liveness-probe' | 'spawn-failed' | 'stopped';
+export type ExitReason = 'exited' | 'crashed' | 'startup-probe' | 'liveness-probe' | 'spawn-failed' | 'port-in-use' | 'stopped';
 
 export interface LastExit {
   readonly code: number | null;
   readonly signal: string | null;
   readonly at: string;
   readonly reason: ExitReason;
-  /** Why the process could not be started, for `spawn-failed` (e.g. ENOENT). */
+  /** Why the process could not be started: for `spawn-failed` (e.g. ENOENT), `port-in-use` (who holds the port). */
   readonly error?: string;
   /** The last lines the process wrote to stderr. */
   readonly stderrTail: readonly string[];
@@ -64,6 +67,10 @@ export class ManagedServer {
   #attempt = 0;
   #lastExit: LastExit | null = null;
   #stderrTail: string[] = [];
+  /** The server's budget of output lines, across its processes. */
+  readonly #outputBudget = new LineBudget();
+  /** Reports dropped output once a second (see DROPPED_REPORT_MS); runs while a process does. */
+  #droppedReport: NodeJS.Timeout | undefined;
   #backoffTimer: NodeJS.Timeout | undefined;
   #stopRequested = false;
   #launching: Promise<void> | undefined;
@@ -149,36 +156,35 @@ export class ManagedServer {
     let port: number;
     let child: ChildProcess;
     this.#stderrTail = [];
+    if (this.config.port !== 'auto' && !(await this.#waitForFixedPort(this.config.port))) {
+      this.#failToStart('port-in-use', describePortHolder(this.config.port));
+      return;
+    }
     try {
-      port = this.config.port === 'auto' ? await findFreePort() : await this.#waitForFixedPort(this.config.port);
+      port = this.config.port === 'auto' ? await findFreePort() : this.config.port;
       child = await spawnChild({
         server: this.name,
         command: this.config.command,
         args: this.config.args.map((arg) => renderPort(arg, port)),
         cwd: this.config.cwd,
         env: this.#childEnv(port),
-        onLine: (stream, line, truncated) => {
-          if (stream === 'stderr') this.#rememberStderr(line);
-          this.#events.emit('output', { server: this.name, stream, line, truncated });
-        },
+        onLine: (stream, bytes, truncated) => this.#onOutput(stream, bytes, truncated),
+        budget: this.#outputBudget,
       });
     } catch (error) {
-      const cause = describeCause(error);
-      this.#events.emit('process-spawn-failed', { server: this.name, error: cause });
-      this.#recordExit({ code: null, signal: null }, 'spawn-failed', cause);
-      this.#afterExit(false, 'spawn-failed');
+      this.#failToStart('spawn-failed', describeCause(error));
       return;
     }
     if (this.#stopRequested) {
-      // stop() ran while we were spawning: end this process right away.
-      killProcessGroup(child.pid, 'SIGKILL');
-      await child.exited;
+      // stop() ran while we were spawning: end this process (its whole group) right away.
+      await stopProcessGroup(child, 0);
       this.#setState('stopped', 'stop requested');
       return;
     }
     const running: RunningProcess = { child, port, startedAt: Date.now(), workers: [], killReason: undefined };
     this.#process = running;
     this.#events.emit('process-started', { server: this.name, pid: child.pid, port });
+    this.#droppedReport ??= setInterval(() => this.#reportDropped(), DROPPED_REPORT_MS).unref();
     void child.exited.then((exit) => this.#onExit(running, exit));
     this.#startProbe(running, 'startup', this.config.startupProbe, 'failure', (verdict) => {
       if (verdict === 'success') this.#onStarted(running);
@@ -240,13 +246,26 @@ export class ManagedServer {
     await stopProcessGroup(running.child, graceSeconds);
   }
 
-  /** A fixed port may still be held by a dying group of the previous process: wait for it, bounded. */
-  async #waitForFixedPort(port: number): Promise<number> {
-    await waitUntil(() => isPortFree(port), this.config.terminationGracePeriodSeconds * 1000 + 1000, 50);
-    return port;
+  /** No process was started: recorded as an exit, logged, and restarted under the restart policy. */
+  #failToStart(reason: ExitReason, error: string): void {
+    this.#events.emit('process-spawn-failed', { server: this.name, error });
+    this.#recordExit({ code: null, signal: null }, reason, error);
+    this.#afterExit(false, reason);
+  }
+
+  /**
+   * A fixed port may still be held by a dying group of the previous process: wait for it, bounded
+   * (that group is SIGKILLed after its grace). False when it is still held: by something else then,
+   * and a process started now would only crash-loop on EADDRINUSE.
+   */
+  #waitForFixedPort(port: number): Promise<boolean> {
+    return waitUntil(() => isPortFree(port), this.config.terminationGracePeriodSeconds * 1000 + 1000, 50);
   }
 
   #onExit(running: RunningProcess, exit: { code: number | null; signal: string | null }): void {
+    clearInterval(this.#droppedReport);
+    this.#droppedReport = undefined;
+    this.#reportDropped();
     this.#stopWorkers(running);
     this.#process = undefined;
     // The leader died on its own; whatever is left in its group would be an orphan.
@@ -287,6 +306,19 @@ export class ManagedServer {
   #recordExit(exit: { code: number | null; signal: string | null }, reason: ExitReason, error?: string): void {
     const at = new Date().toISOString();
     this.#lastExit = { code: exit.code, signal: exit.signal, at, reason, ...(error ? { error } : {}), stderrTail: [...this.#stderrTail] };
+  }
+
+  /** A line of output, within the server's budget (spawn.ts hands over only those): a record. */
+  #onOutput(stream: OutputStream, bytes: Buffer, truncated: boolean): void {
+    const line = bytes.toString('utf8');
+    if (stream === 'stderr') this.#rememberStderr(line);
+    this.#events.emit('output', { server: this.name, stream, line, truncated });
+  }
+
+  /** Reports the lines dropped over the budget since the last report, if any. */
+  #reportDropped(): void {
+    const lines = this.#outputBudget.takeDropped();
+    if (lines > 0) this.#events.emit('output-dropped', { server: this.name, lines });
   }
 
   #rememberStderr(line: string): void {

@@ -1,17 +1,17 @@
 /**
- * The only file that imports execa. A child runs without a shell, as the leader of its own
- * process group (and session), with its output read line by line and never left to fill a pipe.
+ * With watchdog.ts, the only file that starts processes (and imports execa). A child runs without
+ * a shell, as the leader of its own process group (and session), with its output read line by
+ * line and never left to fill a pipe. Its group is registered with the watchdog from its spawn
+ * until it is gone, so it does not outlive mcpmux even when mcpmux is SIGKILLed.
  */
-import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import { finished as streamFinished } from 'node:stream/promises';
 import { execa } from 'execa';
 import { waitUntil } from './wait.js';
 import { SpawnError } from '../errors.js';
 import type { OutputStream } from '../events.js';
-
-/** A longer line is cut here and reported as truncated; the rest of it, up to the newline, is dropped. */
-export const MAX_LINE_BYTES = 16 * 1024;
+import { readLines, type LineBudget } from './output.js';
+import { registerGroup, unregisterGroup } from './watchdog.js';
 /** How long an exit waits for the child's pipes to drain when a grandchild keeps them open. */
 const OUTPUT_DRAIN_MS = 100;
 
@@ -21,7 +21,10 @@ export interface SpawnOptions {
   readonly args: readonly string[];
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
-  readonly onLine: (stream: OutputStream, line: string, truncated: boolean) => void;
+  /** One line of output: a view of its bytes, valid only during the call (see output.ts). */
+  readonly onLine: (stream: OutputStream, line: Buffer, truncated: boolean) => void;
+  /** The lines of output handed to onLine are taken from this budget; the rest are counted in it. */
+  readonly budget?: LineBudget;
 }
 
 export interface ProcessExit {
@@ -52,12 +55,14 @@ export async function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
     forceKillAfterDelay: false,
     windowsHide: true,
   });
-  readLines(subprocess.stdout, (line, truncated) => options.onLine('stdout', line, truncated));
-  readLines(subprocess.stderr, (line, truncated) => options.onLine('stderr', line, truncated));
+  readLines(subprocess.stdout, (line, truncated) => options.onLine('stdout', line, truncated), options.budget);
+  readLines(subprocess.stderr, (line, truncated) => options.onLine('stderr', line, truncated), options.budget);
   if (subprocess.pid === undefined) {
     const result = await subprocess;
     throw new SpawnError(options.server, { cause: result });
   }
+  // The child leads its own group: its pid is the group's id.
+  registerGroup(subprocess.pid);
   // 'exit', not execa's own promise: that one waits for the pipes to close, and a grandchild that
   // inherited them would hide the leader's death for as long as it lives. The pipes get a short
   // while to drain, so the last lines (a crash message) are read before the exit is reported.
@@ -76,33 +81,6 @@ export async function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
 
 function finished(stream: Readable): Promise<void> {
   return streamFinished(stream).catch(() => undefined);
-}
-
-/** Splits a stream into lines, consuming it as fast as it comes so that a child never blocks on a full pipe. */
-export function readLines(stream: Readable, onLine: (line: string, truncated: boolean) => void): void {
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
-  let dropping = false;
-  const emit = (line: string, truncated: boolean) => onLine(line.endsWith('\r') ? line.slice(0, -1) : line, truncated);
-  stream.on('data', (chunk: Buffer) => {
-    let text = pending + decoder.write(chunk);
-    let newline: number;
-    while ((newline = text.indexOf('\n')) !== -1) {
-      if (!dropping) emit(text.slice(0, newline), false);
-      dropping = false;
-      text = text.slice(newline + 1);
-    }
-    if (!dropping && text.length > MAX_LINE_BYTES) {
-      emit(text.slice(0, MAX_LINE_BYTES), true);
-      dropping = true;
-    }
-    pending = dropping ? '' : text;
-  });
-  stream.on('end', () => {
-    const rest = pending + decoder.end();
-    if (rest && !dropping) emit(rest, false);
-  });
-  stream.on('error', () => undefined);
 }
 
 /** Signals a whole process group. Returns false when the group is already gone. */
@@ -127,9 +105,18 @@ export function isProcessGroupAlive(pid: number): boolean {
 
 /**
  * Stops a whole process group: SIGTERM, then SIGKILL once `graceSeconds` pass with any member left.
- * Resolves when the leader has exited and no member of the group is left (bounded after SIGKILL).
+ * Resolves when the leader has exited and no member of the group is left (bounded after SIGKILL),
+ * and takes the group off the watchdog's list then: it is gone, or SIGKILLed, which nothing escapes.
  */
 export async function stopProcessGroup(child: ChildProcess, graceSeconds: number): Promise<void> {
+  try {
+    await stopGroup(child, graceSeconds);
+  } finally {
+    unregisterGroup(child.pid);
+  }
+}
+
+async function stopGroup(child: ChildProcess, graceSeconds: number): Promise<void> {
   let leaderExited = false;
   void child.exited.then(() => (leaderExited = true));
   const gone = () => leaderExited && !isProcessGroupAlive(child.pid);

@@ -1,5 +1,9 @@
-/** A fixed port still held by a dying process group does not make the restarted process fail. */
+/**
+ * A fixed port still held by a dying process group does not make the restarted process fail; one
+ * held by something else (an orphan of an earlier run) is reported, with who holds it.
+ */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { startMcpmux, stopAll } from '../helpers/mcpmux.js';
 import { fixture } from '../helpers/paths.js';
@@ -41,5 +45,36 @@ describe('a fixed port', () => {
     assert.equal(status.restarts, 1, 'no restart failed on a port still in use');
     assert.ok(!mux.logs.some((r) => typeof r.msg === 'string' && r.msg.includes('EADDRINUSE')));
     assert.equal((await fetch(`${mux.publicUrl}/fixed/`)).status, 200);
+  });
+
+  it('says which process holds the port instead of starting a process to crash on it, and starts once it is free', async () => {
+    const port = await freePort();
+    const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${port}, '127.0.0.1', () => console.log('listening'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve, reject) => {
+        holder.stdout.once('data', resolve);
+        holder.once('exit', reject);
+      });
+      const mux = await startMcpmux({
+        listen: { host: '127.0.0.1' },
+        servers: {
+          fixed: { command: process.execPath, args: [fixture('raw-http')], port, terminationGracePeriodSeconds: 0.5, backoff: { initialSeconds: 0.1, maxSeconds: 0.2 } },
+        },
+      });
+      const held = `port ${port} is held by pid ${holder.pid} (node), not a process of this mcpmux: an orphan of an earlier run?`;
+      const lastExit = await waitFor(async () => {
+        const exit = (await mux.status()).servers[0]!.lastExit as { reason: string; error: string } | null;
+        return exit?.reason === 'port-in-use' ? exit : undefined;
+      }, 'the server to record port-in-use', 10_000);
+      assert.equal(lastExit.error, held);
+      await mux.waitForLog((r) => r.server === 'fixed' && r.level === 'error' && r.error === held, 'a log record naming the holder');
+      assert.ok(!mux.logs.some((r) => r.msg === 'process started' && r.server === 'fixed'), 'no process was started to crash on the port');
+
+      holder.kill('SIGKILL');
+      await waitFor(async () => (await mux.status()).servers[0]!.state === 'ready', 'the server to start once the port is free', 10_000);
+      assert.equal(await (await fetch(`${mux.publicUrl}/fixed/early`)).text(), 'early');
+    } finally {
+      holder.kill('SIGKILL');
+    }
   });
 });

@@ -1,0 +1,157 @@
+/**
+ * A child's output: split into lines as bytes, cut at MAX_LINE_BYTES however the bytes arrive, and
+ * held to a per-server budget of lines, so that a child flooding its pipes can neither grow
+ * mcpmux's memory nor take its CPU from the other servers. The pipes are always read as fast as
+ * they fill: a child never blocks on a full pipe, its extra lines are dropped and counted.
+ */
+import type { Readable } from 'node:stream';
+
+/** A longer line is cut here and reported as truncated; the rest of it, up to the newline, is dropped. */
+export const MAX_LINE_BYTES = 16 * 1024;
+
+/** Lines a server may log at once, and then per second: journald's idea (10,000 per 30 s), a little looser. */
+export const OUTPUT_BURST_LINES = 10_000;
+export const OUTPUT_LINES_PER_SECOND = 1_000;
+
+/** How long reading waits after a chunk that arrived with the budget spent. */
+const FLOOD_PAUSE_MS = 10;
+
+const NEWLINE = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Splits a stream into lines, consuming it as fast as it comes. `onLine` gets a view of the line's
+ * bytes (without the newline or a trailing CR), valid only during the call; `truncated` marks a
+ * line that was cut at MAX_LINE_BYTES. With a `budget`, a line is handed over only while the
+ * budget lasts; a chunk that arrives with the budget spent is only counted, line by line, which
+ * keeps a flood at its cheapest.
+ */
+export function readLines(stream: Readable, onLine: (line: Buffer, truncated: boolean) => void, budget?: LineBudget): void {
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let dropping = false;
+  const emit = (line: Buffer, truncated: boolean) => {
+    if (budget && !budget.take()) return;
+    const end = !truncated && line.length > 0 && line[line.length - 1] === CR ? line.length - 1 : line.length;
+    onLine(end === line.length ? line : line.subarray(0, end), truncated);
+  };
+  /** Adds bytes to the line being built; cuts it once it reaches the limit. */
+  const append = (bytes: Buffer) => {
+    if (dropping || bytes.length === 0) return;
+    const room = MAX_LINE_BYTES - pendingBytes;
+    if (bytes.length < room) {
+      pending.push(bytes);
+      pendingBytes += bytes.length;
+      return;
+    }
+    pending.push(bytes.subarray(0, room));
+    emit(Buffer.concat(pending, MAX_LINE_BYTES), true);
+    pending = [];
+    pendingBytes = 0;
+    dropping = true;
+  };
+  const endLine = () => {
+    if (!dropping) emit(pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes), false);
+    pending = [];
+    pendingBytes = 0;
+    dropping = false;
+  };
+  stream.on('data', (chunk: Buffer) => {
+    let start = 0;
+    let newline: number;
+    if (budget && !budget.hasToken()) {
+      let lines = 0;
+      while ((newline = chunk.indexOf(NEWLINE, start)) !== -1) {
+        lines += 1;
+        start = newline + 1;
+      }
+      budget.drop(lines);
+      if (lines > 0) {
+        pending = [];
+        pendingBytes = 0;
+        dropping = false;
+      }
+      if (start < chunk.length) append(Buffer.from(chunk.subarray(start)));
+      // A flood: the next read waits a moment. Up to 64 KiB (a pipe's worth) is read per pause,
+      // which bounds the CPU a flood takes; a child writing less than that per pause never blocks.
+      stream.pause();
+      setTimeout(resume, FLOOD_PAUSE_MS, stream).unref();
+      return;
+    }
+    while ((newline = chunk.indexOf(NEWLINE, start)) !== -1) {
+      if (pendingBytes === 0 && !dropping) {
+        // The common case: a whole line inside one chunk, handed over as a view.
+        if (newline - start < MAX_LINE_BYTES) emit(chunk.subarray(start, newline), false);
+        else emit(chunk.subarray(start, start + MAX_LINE_BYTES), true);
+      } else {
+        append(chunk.subarray(start, newline));
+        endLine();
+      }
+      start = newline + 1;
+    }
+    // The start of a line that goes on in the next chunk: copied, since the chunk may be reused.
+    if (start < chunk.length) append(Buffer.from(chunk.subarray(start)));
+  });
+  stream.on('end', () => {
+    if (pendingBytes > 0) endLine();
+  });
+  stream.on('error', () => undefined);
+}
+
+function resume(stream: Readable): void {
+  stream.resume();
+}
+
+/** A token bucket of lines. `now` is in milliseconds; tests pass their own clock. */
+export class LineBudget {
+  readonly #burst: number;
+  readonly #perMs: number;
+  readonly #now: () => number;
+  #tokens: number;
+  #at: number;
+  /** Lines refused since the last `takeDropped()`. */
+  #dropped = 0;
+
+  constructor(options: { burst?: number; perSecond?: number; now?: () => number } = {}) {
+    this.#burst = options.burst ?? OUTPUT_BURST_LINES;
+    this.#perMs = (options.perSecond ?? OUTPUT_LINES_PER_SECOND) / 1000;
+    this.#now = options.now ?? Date.now;
+    this.#tokens = this.#burst;
+    this.#at = this.#now();
+  }
+
+  /** True when one more line may be logged now; false counts it as dropped. */
+  take(): boolean {
+    this.#refill();
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return true;
+    }
+    this.#dropped += 1;
+    return false;
+  }
+
+  /** True when a line may be logged now; refills first. Counts nothing. */
+  hasToken(): boolean {
+    this.#refill();
+    return this.#tokens >= 1;
+  }
+
+  /** Counts lines dropped without asking (a chunk that arrived with the budget spent). */
+  drop(lines: number): void {
+    this.#dropped += lines;
+  }
+
+  /** The lines dropped since the last call, and resets the count. */
+  takeDropped(): number {
+    const dropped = this.#dropped;
+    this.#dropped = 0;
+    return dropped;
+  }
+
+  #refill(): void {
+    const now = this.#now();
+    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#at) * this.#perMs);
+    this.#at = now;
+  }
+}
