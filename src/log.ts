@@ -4,6 +4,10 @@
  */
 import { pino, type Logger } from 'pino';
 import type { Events } from './events.js';
+import type { LogDestination } from './log-destination.js';
+
+/** A client-controlled field (the path) is cut here in the access log: a record stays small. */
+export const MAX_LOGGED_PATH = 1024;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -11,15 +15,18 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
-/** JSON lines on stdout; `pretty` (pino-pretty, loaded only then) is for humans at a terminal. */
-export async function createLogger(level: LogLevel = 'info', format: LogFormat = 'json'): Promise<Logger> {
+/**
+ * JSON lines on `destination` (stdout, bounded; see log-destination.ts); `pretty` (pino-pretty,
+ * loaded only then) is for humans at a terminal, and writes to it directly.
+ */
+export async function createLogger(level: LogLevel = 'info', format: LogFormat = 'json', destination?: LogDestination): Promise<Logger> {
   const options = {
     level,
     base: { name: 'mcpmux' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  if (format === 'json') return pino(options);
+  if (format === 'json') return destination ? pino(options, destination) : pino(options);
   const { default: pretty } = await import('pino-pretty');
   return pino({ ...options, formatters: {} }, pretty({ colorize: process.stdout.isTTY, ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss.l' }));
 }
@@ -29,6 +36,7 @@ export function subscribeLogging(events: Events, log: Logger): void {
   events.on('output', ({ server, stream, line, truncated }) => {
     log.info(truncated ? { server, stream, truncated } : { server, stream }, line);
   });
+  events.on('output-dropped', ({ server, lines }) => log.warn({ server, dropped: lines }, 'output dropped: the server wrote more lines than its budget'));
   events.on('process-started', ({ server, pid, port }) => log.info({ server, pid, port }, 'process started'));
   events.on('process-spawn-failed', ({ server, error }) => log.error({ server, error }, 'process could not be started'));
   events.on('process-exited', ({ server, pid, code, signal, expected }) =>
@@ -46,7 +54,8 @@ export function subscribeLogging(events: Events, log: Logger): void {
   events.on('upstream-error', (fields) => log.warn(fields, 'upstream error'));
   // The access log is built only when it is written: at warn and above it costs nothing per request.
   if (log.isLevelEnabled('info')) events.on('request-finished', ({ server, method, path, status, durationMs, bytes, session, aborted }) => {
-    const record: Record<string, unknown> = { server, method, path, status, durationMs: Math.round(durationMs * 100) / 100, bytes };
+    const logged = path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path;
+    const record: Record<string, unknown> = { server, method, path: logged, status, durationMs: Math.round(durationMs * 100) / 100, bytes };
     if (session) record.session = session;
     if (aborted) record.aborted = true;
     log.info(record, 'request');

@@ -6,10 +6,15 @@ import { loadConfigFile } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { ConfigError, McpmuxError, UsageError } from './errors.js';
 import { createLogger } from './log.js';
+import { createLogDestination, type LogDestination } from './log-destination.js';
 
 const EXIT_OK = 0;
 const EXIT_FATAL = 1;
 const EXIT_USAGE = 2;
+/** How long an exit waits for stdout to take the last records: a stalled reader never holds a stop. */
+const LOG_FLUSH_MS = 1000;
+
+let logDestination: LogDestination | undefined;
 
 async function main(): Promise<number> {
   let command: Command;
@@ -50,7 +55,8 @@ export function formatPlan(config: Config): string {
 }
 
 async function run(config: Config, command: Command): Promise<number> {
-  const log = await createLogger(command.logLevel, command.logFormat);
+  logDestination = createLogDestination();
+  const log = await createLogger(command.logLevel, command.logFormat, logDestination);
   log.info({ config: config.source, servers: config.servers.map((s) => s.name), pid: process.pid }, 'starting');
   if (process.pid === 1) {
     log.warn('running as PID 1: orphaned grandchildren will not be reaped; run mcpmux under tini (the image does, or docker run --init)');
@@ -79,11 +85,12 @@ async function run(config: Config, command: Command): Promise<number> {
   process.on('SIGHUP', () => log.warn('SIGHUP: config reload is not supported yet; nothing changed'));
   process.on('uncaughtException', (error) => {
     log.fatal({ err: error }, 'uncaught exception: stopping');
-    void (app?.forceStop() ?? Promise.resolve()).finally(() => process.exit(EXIT_FATAL));
+    void (app?.forceStop() ?? Promise.resolve()).finally(() => exit(EXIT_FATAL));
   });
 
   try {
-    app = await startApp(config, log);
+    const destination = logDestination;
+    app = await startApp(config, log, { droppedLogRecords: () => destination.dropped });
   } catch (error) {
     if (error instanceof McpmuxError) {
       log.fatal({ err: error, code: error.code }, error.message);
@@ -98,10 +105,12 @@ async function run(config: Config, command: Command): Promise<number> {
   return exitCode;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error) => {
-    process.stderr.write(`mcpmux: fatal: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exit(EXIT_FATAL);
-  },
-);
+/** Exits once stdout has taken the last records, or LOG_FLUSH_MS has passed. */
+function exit(code: number): void {
+  void (logDestination?.flush(LOG_FLUSH_MS) ?? Promise.resolve()).finally(() => process.exit(code));
+}
+
+main().then(exit, (error) => {
+  process.stderr.write(`mcpmux: fatal: ${(error as Error)?.stack ?? String(error)}\n`);
+  exit(EXIT_FATAL);
+});
