@@ -2,6 +2,7 @@
  * Composition root: supervisor + proxy + admin.
  * Stop order: readyz 503 -> delay -> stop accepting -> drain in-flight -> stop children -> close admin.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -11,6 +12,7 @@ import type { Config } from './config/schema.js';
 import { ListenError } from './errors.js';
 import { createEvents, type Events } from './events.js';
 import { subscribeLogging } from './log.js';
+import { fitConnectionsToFiles, readOpenFileLimit } from './proxy/connections.js';
 import { createProxyHandler } from './proxy/handler.js';
 import { Supervisor } from './supervisor/supervisor.js';
 import { waitUntil } from './supervisor/wait.js';
@@ -26,14 +28,27 @@ export interface App {
   forceStop(): Promise<void>;
 }
 
-export async function startApp(config: Config, log: Logger): Promise<App> {
+/** Connections the admin listener takes at once: probes and scrapes need a few. */
+const ADMIN_MAX_CONNECTIONS = 128;
+
+/** What the app reads from outside it, for the metrics. */
+export interface AppSources {
+  /** Log records dropped because stdout could not keep up. */
+  readonly droppedLogRecords?: () => number;
+}
+
+export async function startApp(config: Config, log: Logger, sources: AppSources = {}): Promise<App> {
   const events = createEvents();
   subscribeLogging(events, log);
-  const supervisor = new Supervisor(config.servers, events);
-  const metrics = createMetrics(events, () => supervisor.statuses());
-  const proxy = createProxyHandler({ config, supervisor, events });
-  let stopping = false;
   const { limits } = config.listen;
+  const maxConnections = fitConnections(limits.maxConnections, config.servers.length, log);
+  const supervisor = new Supervisor(config.servers, events);
+  const proxy = createProxyHandler({ config, supervisor, events, maxConnections });
+  const metrics = createMetrics(events, () => supervisor.statuses(), {
+    openConnections: () => proxy.connections.open,
+    droppedLogRecords: sources.droppedLogRecords,
+  });
+  let stopping = false;
   const publicServer = http.createServer(
     {
       keepAliveTimeout: 65_000,
@@ -46,10 +61,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     },
     proxy.handle,
   );
-  publicServer.maxConnections = limits.maxConnections;
+  // Slots are kept by the proxy's connection gate: idle connections make room for new ones.
+  publicServer.on('connection', proxy.connections.admit);
   publicServer.on('upgrade', proxy.handleUpgrade);
   publicServer.on('checkContinue', (req, res) => proxy.handleContinue(req, res));
   const adminServer = http.createServer(createAdminHandler({ supervisor, registry: metrics.registry, isStopping: () => stopping }));
+  adminServer.maxConnections = ADMIN_MAX_CONNECTIONS;
 
   const publicPort = await listen(publicServer, 'public', config.listen.host, config.listen.port, events);
   const adminPort = await listen(adminServer, 'admin', config.admin.host, config.admin.port, events).catch((error) => {
@@ -132,6 +149,28 @@ export function drainBudgetMs(config: Pick<Config, 'shutdown' | 'servers'>): num
   const budgetMs = config.shutdown.gracePeriodSeconds * 1000;
   const childGraceMs = Math.max(0, ...config.servers.map((s) => s.terminationGracePeriodSeconds * 1000));
   return Math.max(budgetMs - childGraceMs, budgetMs / 2);
+}
+
+/**
+ * maxConnections, lowered to what the open-file limit holds (with a warning): past it, accepts and
+ * connects to children would fail with EMFILE, and /healthz with them.
+ */
+function fitConnections(maxConnections: number, servers: number, log: Logger): number {
+  let limitsText = '';
+  try {
+    limitsText = readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return maxConnections;
+  }
+  const fileLimit = readOpenFileLimit(limitsText);
+  const { fits, reserved } = fitConnectionsToFiles(maxConnections, fileLimit, servers);
+  if (fits < maxConnections) {
+    log.warn(
+      { maxConnections, fileLimit, reserved, lowered: fits },
+      `the open-file limit (${fileLimit}) cannot hold listen.limits.maxConnections (${maxConnections}): each takes two descriptors; using ${fits}. Raise the limit (ulimit -n) to keep ${maxConnections}`,
+    );
+  }
+  return fits;
 }
 
 function listen(server: http.Server, name: 'public' | 'admin', host: string, port: number, events: Events): Promise<number> {

@@ -41,7 +41,13 @@ export function normalizeMethod(method: string | undefined): string {
   return method && KNOWN_METHODS.has(method) ? method : 'other';
 }
 
-export function createMetrics(events: Events, processes: ProcessSource): Metrics {
+/** Counts kept elsewhere, read at scrape time. */
+export interface MetricSources {
+  readonly openConnections?: () => number;
+  readonly droppedLogRecords?: (() => number) | undefined;
+}
+
+export function createMetrics(events: Events, processes: ProcessSource, sources: MetricSources = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -94,6 +100,24 @@ export function createMetrics(events: Events, processes: ProcessSource): Metrics
   const probeFailures = new Counter({ name: 'mcpmux_probe_failures_total', help: 'Probes that failed, by probe (startup, readiness, liveness).', labelNames: ['server', 'probe'], registers });
   const upstreamErrors = new Counter({ name: 'mcpmux_upstream_errors_total', help: 'Forwarding failures, by kind (connect, reset, timeout, other).', labelNames: ['server', 'kind'], registers });
 
+  const outputDropped = new Counter({ name: 'mcpmux_server_output_dropped_lines_total', help: "Lines of a server's stdout and stderr dropped over its budget of lines.", labelNames: ['server'], registers });
+  const connectionsClosed = new Counter({
+    name: 'mcpmux_connections_closed_total',
+    help: 'Public connections mcpmux refused or closed to keep its limits, by reason (full, per-client, idle, pipelined).',
+    labelNames: ['reason'],
+    registers,
+  });
+  const { openConnections, droppedLogRecords } = sources;
+  if (openConnections) {
+    new Gauge({ name: 'mcpmux_connections_open', help: 'Connections open on the public listener.', registers, collect() {
+      this.set(openConnections());
+    } });
+  }
+  new Counter({ name: 'mcpmux_log_records_dropped_total', help: "mcpmux's own log records dropped because stdout could not keep up.", registers, collect() {
+    this.reset();
+    this.inc(droppedLogRecords?.() ?? 0);
+  } });
+
   const cpuTotals = new Map<string, CpuTotal>();
   const sampleGroups = () => {
     const live = processes().filter((p): p is { name: string; pid: number } => p.pid !== null);
@@ -145,6 +169,8 @@ export function createMetrics(events: Events, processes: ProcessSource): Metrics
     if (outcome === 'failure') probeFailures.inc({ server, probe: role });
   });
   events.on('upstream-error', ({ server, kind }) => upstreamErrors.inc({ server, kind }));
+  events.on('output-dropped', ({ server, lines }) => outputDropped.inc({ server }, lines));
+  events.on('connection-closed', ({ reason }) => connectionsClosed.inc({ reason }));
   events.on('request-started', ({ server }) => void (seriesOf(server).inFlight += 1));
   events.on('request-finished', ({ server, method, status, durationMs, firstByteMs, forwarded }) => {
     const series = methodSeries(server, normalizeMethod(method));
@@ -159,7 +185,7 @@ export function createMetrics(events: Events, processes: ProcessSource): Metrics
     removeServer(name) {
       // The request counter and in-flight gauge are rebuilt from perServer at every scrape.
       perServer.delete(name);
-      for (const metric of [up, ready, restarts, probeDuration, probeFailures, upstreamErrors]) {
+      for (const metric of [up, ready, restarts, probeDuration, probeFailures, upstreamErrors, outputDropped]) {
         removeSeries(metric, name);
       }
       for (const histogram of [duration, firstByte]) histogram.remove((labels) => labels.server === name);

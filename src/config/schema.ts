@@ -130,6 +130,8 @@ export const configSchema = z.strictObject({
           headersTimeoutSeconds: z.number().positive().default(10),
           requestTimeoutSeconds: z.number().positive().default(60),
           maxConnections: z.number().int().min(1).default(4096),
+          /** Connections one client address may hold; trusted proxies are exempt. Unset: no cap. */
+          maxConnectionsPerClient: z.number().int().min(1).optional(),
         })
         .prefault({}),
     })

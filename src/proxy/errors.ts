@@ -64,3 +64,8 @@ export function sendUpstreamError(res: ServerResponse, server: string, kind: Ups
   if (kind === 'timeout') sendJsonRpcError(res, 504, `Server ${server} did not answer in time`);
   else sendJsonRpcError(res, 502, `Server ${server} could not be reached`);
 }
+
+/** RFC 9112 3.2: more than one Host line is a 400; which one a child would believe is anyone's guess. */
+export function sendDuplicateHost(res: ServerResponse): void {
+  sendJsonRpcError(res, 400, 'Bad request: more than one Host header', { connection: 'close' });
+}

@@ -75,9 +75,27 @@ const EXCHANGE = Symbol('mcpmux.exchange');
 /** What the shared listeners need to find from an upstream request. */
 interface Exchange {
   readonly req: http.IncomingMessage;
-  readonly res: http.ServerResponse & { [HEADERS_AT]?: number };
+  readonly res: http.ServerResponse & { [HEADERS_AT]?: number; [PENDING_HEAD]?: PendingHead };
   readonly hooks: ForwarderHooks;
   readonly rewrite: ((value: unknown) => unknown) | undefined;
+  /** The child's answer, once its headers are in. */
+  answer: http.IncomingMessage | undefined;
+  /** upstreamTimeoutSeconds, in ms. */
+  readonly timeoutMs: number | undefined;
+  /** Runs from the end of the upload to the answer's headers, when upstreamTimeoutSeconds is set. */
+  headTimer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The child's status and headers, held back until the first byte of its body (or its end): until
+ * then, nothing has reached the client, and a child that breaks off (a reset, a bad chunk) still
+ * gets the client a 502 instead of a bare reset. A stream's headers go out at once.
+ */
+const PENDING_HEAD = Symbol('mcpmux.pendingHead');
+interface PendingHead {
+  readonly status: number;
+  readonly headers: string[];
+  readonly exchange: Exchange;
 }
 type UpstreamRequest = http.ClientRequest & { [EXCHANGE]: Exchange };
 type UpstreamResponse = http.IncomingMessage & { [EXCHANGE]: Exchange };
@@ -105,14 +123,19 @@ export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTim
         hooks.onUpstreamError(new UpstreamError('other', { cause: error }), req, res);
         return;
       }
-      upstream[EXCHANGE] = { req, res, hooks, rewrite: options?.rewriteJson };
+      upstream[EXCHANGE] = { req, res, hooks, rewrite: options?.rewriteJson, answer: undefined, timeoutMs, headTimer: undefined };
       (req as ForwardedRequest)[UPSTREAM] = upstream;
       upstream.on('response', onResponse);
       upstream.on('error', onUpstreamRequestError);
       // Without a listener, Node leaves a request that got a 101 hanging.
       upstream.on('upgrade', onUnexpectedUpgrade);
-      // Idle time between bytes from the child; lifted once the answer turns out to be a stream.
-      if (timeoutMs !== undefined) upstream.on('timeout', onTimeout);
+      if (timeoutMs !== undefined) {
+        // Idle time between bytes from the child; lifted once the answer turns out to be a stream.
+        upstream.on('timeout', onTimeout);
+        // And from the end of the upload to the answer's headers, which 1xx trickles do not reset.
+        upstream.on('finish', startHeadTimer);
+        upstream.on('close', clearHeadTimer);
+      }
       const body = options?.body ?? (hasBody(req) ? req : undefined);
       if (body) relay(body, upstream);
       else upstream.end();
@@ -147,23 +170,42 @@ function sweepIdleSockets(agent: http.Agent): NodeJS.Timeout {
 }
 
 function onResponse(this: UpstreamRequest, upstreamRes: http.IncomingMessage): void {
-  const { req, res, hooks, rewrite } = this[EXCHANGE];
+  const exchange = this[EXCHANGE];
+  const { res, rewrite } = exchange;
+  exchange.answer = upstreamRes;
+  clearHeadTimer.call(this);
   res[HEADERS_AT] = performance.now();
   const streaming = isEventStream(upstreamRes.headers['content-type']);
   if (streaming) upstreamRes.socket.setTimeout(0);
-  if (rewrite) return void rewriteResponse(upstreamRes, this[EXCHANGE]);
+  if (rewrite) return void rewriteResponse(upstreamRes, exchange);
+  (upstreamRes as UpstreamResponse)[EXCHANGE] = exchange;
+  upstreamRes.on('close', onUpstreamResponseClose);
+  res[PENDING_HEAD] = { status: upstreamRes.statusCode ?? 502, headers: filterResponseHeaders(upstreamRes.rawHeaders, upstreamRes.headers.connection), exchange };
+  if (streaming) {
+    if (!commitHead(res)) return;
+    res.flushHeaders();
+  }
+  relay(upstreamRes, res);
+}
+
+/**
+ * Writes the held-back status and headers. A status line or header that Node refuses to repeat
+ * ends the exchange with a 502 (nothing reached the client yet); returns false then.
+ */
+function commitHead(res: http.ServerResponse & { [PENDING_HEAD]?: PendingHead }): boolean {
+  const { status, headers, exchange } = res[PENDING_HEAD]!;
+  res[PENDING_HEAD] = undefined;
   try {
-    res.writeHead(upstreamRes.statusCode ?? 502, filterResponseHeaders(upstreamRes.rawHeaders, upstreamRes.headers.connection));
+    res.writeHead(status, headers);
+    return true;
   } catch (error) {
-    upstreamRes.destroy();
+    const { req, hooks, answer } = exchange;
+    answer?.off('close', onUpstreamResponseClose);
+    answer?.destroy();
     if (!req.complete) discardBody(req);
     hooks.onUpstreamError(new UpstreamError('other', { cause: error }), req, res);
-    return;
+    return false;
   }
-  if (streaming) res.flushHeaders();
-  (upstreamRes as UpstreamResponse)[EXCHANGE] = this[EXCHANGE];
-  upstreamRes.on('close', onUpstreamResponseClose);
-  relay(upstreamRes, res);
 }
 
 const SINK = Symbol('mcpmux.relaySink');
@@ -181,11 +223,15 @@ function relay(source: Readable, sink: Writable): void {
 }
 
 function relayChunk(this: RelaySource, chunk: Buffer): void {
-  if (!this[SINK].write(chunk)) this.pause();
+  const sink = this[SINK] as Writable & { [PENDING_HEAD]?: PendingHead };
+  if (sink[PENDING_HEAD] && !commitHead(sink as http.ServerResponse)) return;
+  if (!sink.write(chunk)) this.pause();
 }
 
 function relayEnd(this: RelaySource): void {
-  this[SINK].end();
+  const sink = this[SINK] as Writable & { [PENDING_HEAD]?: PendingHead };
+  if (sink[PENDING_HEAD] && !commitHead(sink as http.ServerResponse)) return;
+  sink.end();
 }
 
 function relayDrain(this: RelaySink): void {
@@ -205,20 +251,32 @@ function hasBody(req: http.IncomingMessage): boolean {
  * upload is read and dropped, so the client's connection serves its next request.
  */
 function onUpstreamResponseClose(this: UpstreamResponse): void {
-  const { req, res } = this[EXCHANGE];
-  if (!this.complete) res.destroy();
-  else if (!req.complete) {
+  const { req, res, hooks } = this[EXCHANGE];
+  if (!this.complete) {
+    // Nothing of the answer reached the client yet: it gets a 502, not a bare reset.
+    if ((res as Exchange['res'])[PENDING_HEAD]) {
+      (res as Exchange['res'])[PENDING_HEAD] = undefined;
+      if (!req.complete) discardBody(req);
+      hooks.onUpstreamError(new UpstreamError('reset', { cause: new Error('the child broke off before the body of its answer') }), req, res);
+    } else res.destroy();
+  } else if (!req.complete) {
     discardBody(req);
     abortUpstream(req);
   }
 }
 
 function onUpstreamRequestError(this: UpstreamRequest, error: Error): void {
-  const { req, res, hooks } = this[EXCHANGE];
+  const { req, res, hooks, answer } = this[EXCHANGE];
   // The rest of an upload is read and dropped, so that the answer is not stuck behind it.
   if (!req.complete) discardBody(req);
   // The client went away (abortUpstream), or already has its whole answer (a 413): nothing to report.
   if (req.socket.destroyed || res.writableEnded) return;
+  // A child that answered early and then broke off the upload: its whole answer still goes out.
+  if (answer?.complete) return;
+  if ((res as Exchange['res'])[PENDING_HEAD]) {
+    (res as Exchange['res'])[PENDING_HEAD] = undefined;
+    answer?.off('close', onUpstreamResponseClose);
+  }
   hooks.onUpstreamError(new UpstreamError(classifyUpstreamError(error), { cause: error }), req, res);
 }
 
@@ -230,6 +288,20 @@ function onUnexpectedUpgrade(this: UpstreamRequest, _upgradeRes: http.IncomingMe
 
 function onTimeout(this: UpstreamRequest): void {
   this.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' }));
+}
+
+function startHeadTimer(this: UpstreamRequest): void {
+  const exchange = this[EXCHANGE];
+  if (exchange.answer || exchange.timeoutMs === undefined) return;
+  exchange.headTimer = setTimeout(expireHead, exchange.timeoutMs, this);
+}
+
+function clearHeadTimer(this: UpstreamRequest): void {
+  clearTimeout(this[EXCHANGE].headTimer);
+}
+
+function expireHead(upstream: UpstreamRequest): void {
+  if (!upstream[EXCHANGE].answer) onTimeout.call(upstream);
 }
 
 async function rewriteResponse(upstreamRes: http.IncomingMessage, { req, res, hooks, rewrite }: Exchange): Promise<void> {

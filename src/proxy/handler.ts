@@ -12,12 +12,13 @@ import type { ManagedServer } from '../supervisor/managed-server.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { bearerChallenge, createAuthCheck, type AuthCheck } from './auth.js';
 import { discardBody, limitBody } from './body-limit.js';
+import { createConnectionGate, type ConnectionGate } from './connections.js';
 import {
-  sendBadPath, sendBusy, sendForbiddenHost, sendHeadersTooLarge, sendNoRoute, sendNotReady, sendTooLarge, sendUnauthorized, sendUpgradeRefused, sendUpstreamError,
+  sendBadPath, sendBusy, sendDuplicateHost, sendForbiddenHost, sendHeadersTooLarge, sendNoRoute, sendNotReady, sendTooLarge, sendUnauthorized, sendUpgradeRefused, sendUpstreamError,
 } from './errors.js';
 import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
 import { buildRequestHeaders, createTrustCheck, toHeaderObject } from './headers.js';
-import { createHostGuard, isValidHost } from './host-guard.js';
+import { createHostGuard, hasRepeatedHost, isValidHost } from './host-guard.js';
 import { matchMetadataPath, rewriteResource } from './oauth-metadata.js';
 import { checkRequestTarget, createRouteTable, type PathCheck, type RouteMatch } from './routes.js';
 
@@ -28,6 +29,8 @@ export interface ProxyHandler {
   /** For the server's 'upgrade' event: forwarded only to servers that allow it. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   readonly inFlight: number;
+  /** The public listener's connections: admit each through `connections.admit` ('connection' event). */
+  readonly connections: ConnectionGate;
   /** Drops every pooled upstream connection. */
   close(): void;
 }
@@ -36,6 +39,8 @@ export interface ProxyHandler {
 interface RequestState {
   server: string;
   forwarded: boolean;
+  /** It has its connection's turn (pipelined requests run one at a time). */
+  entered: boolean;
 }
 const STATE = Symbol('mcpmux.request');
 type ProxiedRequest = IncomingMessage & { [STATE]?: RequestState };
@@ -43,12 +48,21 @@ type TimedResponse = ServerResponse & { [HEADERS_AT]?: number };
 /** A route match; `metadata` marks an RFC 9728 metadata request, which needs no token. */
 type ProxyRoute = RouteMatch & { metadata?: boolean };
 
-export function createProxyHandler(deps: { config: Config; supervisor: Supervisor; events: Events }): ProxyHandler {
+export function createProxyHandler(deps: { config: Config; supervisor: Supervisor; events: Events; maxConnections?: number }): ProxyHandler {
   const { config, supervisor, events } = deps;
   const { limits } = config.listen;
   const routes = createRouteTable(config.servers.map((s) => ({ prefix: s.prefix, server: s.name })));
   const guard = createHostGuard(config.listen);
   const isTrusted = createTrustCheck(config.listen.trustedProxies);
+  const connections = createConnectionGate(
+    { maxConnections: deps.maxConnections ?? limits.maxConnections, maxConnectionsPerClient: limits.maxConnectionsPerClient },
+    isTrusted,
+    {
+      onRefused: (reason) => events.emit('connection-closed', { reason: reason === 'full' ? 'full' : 'per-client' }),
+      onEvicted: () => events.emit('connection-closed', { reason: 'idle' }),
+      onPipelineOverflow: () => events.emit('connection-closed', { reason: 'pipelined' }),
+    },
+  );
   const authChecks = new Map<string, AuthCheck>(config.servers.filter((s) => s.auth).map((s) => [s.name, createAuthCheck(s.auth!)]));
   const forwarders = new Map<string, Forwarder>();
   const perServer = new Map<string, number>();
@@ -92,6 +106,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       res.off('close', done);
       socket.off('close', done);
       inFlight -= 1;
+      if (state.entered) connections.leave(socket);
       const aborted = !res.writableFinished;
       if (state.forwarded) {
         perServer.set(state.server, (perServer.get(state.server) ?? 1) - 1);
@@ -134,6 +149,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
   /** Limits, guard, path check and route match, in that order; answers a refusal itself. */
   function route(req: IncomingMessage, res: ServerResponse, state: RequestState, target: PathCheck): ProxyRoute | undefined {
     if (req.rawHeaders.length / 2 > limits.maxHeaderCount) return void sendHeadersTooLarge(res);
+    if (hasRepeatedHost(req.rawHeaders)) return void sendDuplicateHost(res);
     const verdict = guard(req.headers);
     if (verdict !== 'ok') return void sendForbiddenHost(res, verdict);
     if (!target.ok) return void sendBadPath(res, target.reason);
@@ -150,8 +166,10 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
    * own the socket, so no ServerResponse can be bound to it.
    */
   function upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    const state: RequestState = { server: '', forwarded: false };
+    const state: RequestState = { server: '', forwarded: false, entered: true };
     (req as ProxiedRequest)[STATE] = state;
+    // The connection is a tunnel from here on: never idle, never handed another request.
+    connections.enter(socket);
     const refusal = new RefusalResponse(req, socket);
     const target = checkRequestTarget(req.url ?? '');
     const match = route(req, refusal, state, target);
@@ -188,38 +206,15 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       return inFlight;
     },
     handle(req, res) {
-      const state: RequestState = { server: '', forwarded: false };
+      const state: RequestState = { server: '', forwarded: false, entered: false };
       (req as ProxiedRequest)[STATE] = state;
       const target = checkRequestTarget(req.url ?? '');
       track(req, res, target.ok ? target.path : '', state);
-      const declared = Number(req.headers['content-length'] ?? 0);
-      if (declared > limits.maxBodyBytes) {
-        sendTooLarge(res, limits.maxBodyBytes);
-        return discardBody(req);
-      }
-      const match = route(req, res, state, target);
-      if (!match) return;
-      if (req.headers.upgrade !== undefined && !supervisor.get(match.route.server)!.config.allowUpgrade) return sendUpgradeRefused(res);
-      const admitted = admit(req, match, res);
-      if (!admitted) return;
-      const { server, port } = admitted;
-      state.forwarded = true;
-      perServer.set(server.name, (perServer.get(server.name) ?? 0) + 1);
-      events.emit('request-started', startedPayloads.get(server.name)!);
-      const trusted = isTrusted(req.socket.remoteAddress);
-      const publicOrigin = match.metadata ? publicOriginOf(req, trusted) : undefined;
-      const forwarder = forwarderFor(server, port);
-      const headers = buildRequestHeaders(req, match.route.prefix, forwarder.host, { trusted, forwardAuthorization: server.config.forwardAuthorization });
-      req.url = match.childUrl;
-      const body =
-        req.headers['transfer-encoding'] !== undefined
-          ? limitBody(req, limits.maxBodyBytes, () => {
-              abortUpstream(req);
-              sendTooLarge(res, limits.maxBodyBytes);
-            })
-          : undefined;
-      const rewriteJson = publicOrigin ? (value: unknown) => rewriteResource(value, publicOrigin, match.route.prefix) : undefined;
-      forwarder.forward(req, res, headers, body || rewriteJson ? { body, rewriteJson } : undefined);
+      if (connections.enter(req.socket)) return serve(req, res, state, target);
+      // A pipelined request: it starts when the one before it on this connection is done. Until
+      // then, its records name the route it is for (its client may leave before its turn).
+      if (target.ok) state.server = routes.match(target.path, target.query)?.route.server ?? '';
+      connections.wait(req.socket, () => serve(req, res, state, target));
     },
     handleContinue(req, res) {
       // Expect: 100-continue: a declared body over the limit is not invited; handle() refuses it.
@@ -234,11 +229,46 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
         socket.destroy();
       }
     },
+    connections,
     close() {
       for (const forwarder of forwarders.values()) forwarder.close();
       forwarders.clear();
     },
   };
+
+  /** One request, once it has its connection's turn: body limit, route, admission, forward. */
+  function serve(req: IncomingMessage, res: ServerResponse, state: RequestState, target: PathCheck): void {
+    state.entered = true;
+    state.server = '';
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limits.maxBodyBytes) {
+      sendTooLarge(res, limits.maxBodyBytes);
+      return discardBody(req);
+    }
+    const match = route(req, res, state, target);
+    if (!match) return;
+    if (req.headers.upgrade !== undefined && !supervisor.get(match.route.server)!.config.allowUpgrade) return sendUpgradeRefused(res);
+    const admitted = admit(req, match, res);
+    if (!admitted) return;
+    const { server, port } = admitted;
+    state.forwarded = true;
+    perServer.set(server.name, (perServer.get(server.name) ?? 0) + 1);
+    events.emit('request-started', startedPayloads.get(server.name)!);
+    const trusted = isTrusted(req.socket.remoteAddress);
+    const publicOrigin = match.metadata ? publicOriginOf(req, trusted) : undefined;
+    const forwarder = forwarderFor(server, port);
+    const headers = buildRequestHeaders(req, match.route.prefix, forwarder.host, { trusted, forwardAuthorization: server.config.forwardAuthorization });
+    req.url = match.childUrl;
+    const body =
+      req.headers['transfer-encoding'] !== undefined
+        ? limitBody(req, limits.maxBodyBytes, () => {
+            abortUpstream(req);
+            sendTooLarge(res, limits.maxBodyBytes);
+          })
+        : undefined;
+    const rewriteJson = publicOrigin ? (value: unknown) => rewriteResource(value, publicOrigin, match.route.prefix) : undefined;
+    forwarder.forward(req, res, headers, body || rewriteJson ? { body, rewriteJson } : undefined);
+  }
 }
 
 /**

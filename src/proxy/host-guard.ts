@@ -111,3 +111,16 @@ export function splitHost(value: string): { name: string; port: string | undefin
   const colon = value.lastIndexOf(':');
   return colon === -1 ? { name: value, port: undefined } : { name: value.slice(0, colon), port: value.slice(colon + 1) };
 }
+
+/** True when the request carries more than one Host line (Node's parser keeps the first and says nothing). */
+export function hasRepeatedHost(rawHeaders: readonly string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
+}

@@ -3,9 +3,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { ensureDebianCommand } from '../helpers/debian.js';
 import { connectClient, textOf } from '../helpers/mcp-client.js';
 import { fixtureServer, startMcpmux, stopAll, type Mcpmux } from '../helpers/mcpmux.js';
+import { sampleValue, scrape } from '../helpers/metrics.js';
 import { ROOT } from '../helpers/paths.js';
+import { rawExchange, statusOf } from '../helpers/raw.js';
 import { waitFor } from '../helpers/wait.js';
 
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
@@ -83,32 +86,106 @@ describe('slow clients and large bodies', () => {
   });
 });
 
+/** Opens a connection to mcpmux's public port. */
+function open(port: number): Promise<net.Socket> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+    socket.on('error', () => undefined);
+  });
+}
+
+/** A keep-alive connection that has had one whole request and answer, and sits idle. */
+async function idleConnection(port: number): Promise<net.Socket> {
+  const socket = await open(port);
+  const answered = new Promise((resolve) => socket.once('data', resolve));
+  socket.write('GET /raw/headers HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  await answered;
+  return socket;
+}
+
+/** A connection busy with an SSE stream that never ends. */
+async function busyConnection(port: number): Promise<net.Socket> {
+  const socket = await open(port);
+  const answered = new Promise((resolve) => socket.once('data', resolve));
+  socket.write('GET /raw/hold HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  await answered;
+  return socket;
+}
+
+const isClosed = (socket: net.Socket) => socket.destroyed || socket.readyState === 'closed' || socket.readableEnded;
+
 describe('the connection cap', () => {
   after(stopAll);
 
-  it('refuses connections past maxConnections, and takes new ones once some close', async () => {
+  it('refuses a connection past maxConnections when every slot is busy, and takes new ones once some close', async () => {
     const mux = await startMcpmux({ listen: { host: '127.0.0.1', limits: { maxConnections: 5 } }, servers: { raw: fixtureServer('raw-http') } });
     await mux.waitReady();
     const port = Number(new URL(mux.publicUrl).port);
-    const open = () =>
-      new Promise<net.Socket>((resolve) => {
-        const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
-        socket.on('error', () => undefined);
-      });
-    // Five keep-alive connections, each proven accepted by a full request and answer.
-    const held = await Promise.all(
-      Array.from({ length: 5 }, async () => {
-        const socket = await open();
-        const answered = new Promise((resolve) => socket.once('data', resolve));
-        socket.write('GET /raw/headers HTTP/1.1\r\nHost: localhost\r\n\r\n');
-        await answered;
-        return socket;
-      }),
-    );
-    const extra = await open();
-    await waitFor(() => extra.destroyed || extra.readyState === 'closed' || extra.readableEnded, 'the sixth connection to be closed by mcpmux', 3000);
+    const held = await Promise.all(Array.from({ length: 5 }, () => busyConnection(port)));
+    const extra = await open(port);
+    await waitFor(() => isClosed(extra), 'the sixth connection to be closed by mcpmux', 3000);
+    assert.ok(held.every((s) => !isClosed(s)), 'no busy connection was closed to make room');
+    assert.equal(sampleValue(await scrape(mux.adminUrl), 'mcpmux_connections_closed_total', { reason: 'full' }), 1);
     held.forEach((s) => s.destroy());
     await waitFor(async () => (await fetch(`${mux.publicUrl}/raw/headers`)).status === 200, 'a connection to be taken again');
   });
-});
 
+  it('closes the longest-idle keep-alive connection to serve a new client, when one client holds every slot', async () => {
+    const mux = await startMcpmux({ listen: { host: '127.0.0.1', limits: { maxConnections: 50 } }, servers: { raw: fixtureServer('raw-http') } });
+    await mux.waitReady();
+    const port = Number(new URL(mux.publicUrl).port);
+    const hog: net.Socket[] = [];
+    for (let i = 0; i < 50; i++) hog.push(await idleConnection(port));
+    assert.equal(sampleValue(await scrape(mux.adminUrl), 'mcpmux_connections_open'), 50);
+    // A new client opens 20 keep-alive connections of its own: each one is served.
+    const newcomer: net.Socket[] = [];
+    for (let i = 0; i < 20; i++) newcomer.push(await idleConnection(port));
+    await waitFor(() => hog.filter(isClosed).length === 20, 'the hog to lose 20 connections', 3000);
+    assert.deepEqual(hog.map(isClosed), [...Array(20).fill(true), ...Array(30).fill(false)], 'the longest idle went first');
+    assert.equal(sampleValue(await scrape(mux.adminUrl), 'mcpmux_connections_closed_total', { reason: 'idle' }), 20);
+    newcomer.forEach((s) => s.destroy());
+    hog.forEach((s) => s.destroy());
+  });
+
+  it('caps connections per client address, with trusted proxies exempt', async () => {
+    const capped = await startMcpmux({ listen: { host: '127.0.0.1', limits: { maxConnectionsPerClient: 3 } }, servers: { raw: fixtureServer('raw-http') } });
+    const exempt = await startMcpmux({ listen: { host: '127.0.0.1', trustedProxies: ['127.0.0.1'], limits: { maxConnectionsPerClient: 3 } }, servers: { raw: fixtureServer('raw-http') } });
+    await Promise.all([capped.waitReady(), exempt.waitReady()]);
+    for (const [mux, refused] of [[capped, true], [exempt, false]] as const) {
+      const port = Number(new URL(mux.publicUrl).port);
+      const held = await Promise.all(Array.from({ length: 3 }, () => busyConnection(port)));
+      const fourth = await open(port);
+      fourth.write('GET /raw/headers HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      if (refused) {
+        await waitFor(() => isClosed(fourth), 'the fourth connection from one address to be refused', 3000);
+        assert.equal(sampleValue(await scrape(mux.adminUrl), 'mcpmux_connections_closed_total', { reason: 'per-client' }), 1);
+      } else {
+        await new Promise((resolve) => fourth.once('data', resolve));
+        assert.ok(!isClosed(fourth), 'a trusted proxy carries many clients: no cap');
+      }
+      [...held, fourth].forEach((s) => s.destroy());
+    }
+  });
+
+  it('lowers maxConnections to what the open-file limit holds, says so, and keeps /healthz answering', async () => {
+    const prlimit = ensureDebianCommand('prlimit', 'util-linux');
+    const mux = await startMcpmux({ listen: { host: '127.0.0.1' }, servers: { raw: fixtureServer('raw-http') } }, { wrapper: [prlimit, '--nofile=1024:1024', '--'] });
+    await mux.waitReady();
+    const warning = await mux.waitForLog((r) => r.lowered !== undefined, 'the warning about the open-file limit');
+    assert.equal(warning.level, 'warn');
+    assert.equal(warning.fileLimit, 1024);
+    assert.equal(warning.maxConnections, 4096);
+    const lowered = warning.lowered as number;
+    assert.ok(lowered > 300 && lowered < 512, `lowered to ${lowered}`);
+    // Every slot busy with a stream: children and the admin listener still have descriptors.
+    const port = Number(new URL(mux.publicUrl).port);
+    const held: net.Socket[] = [];
+    for (let i = 0; i < lowered; i++) held.push(await busyConnection(port));
+    const extra = await open(port);
+    await waitFor(() => isClosed(extra), 'a connection past the lowered cap to be refused', 3000);
+    assert.equal((await fetch(`${mux.adminUrl}/healthz`)).status, 200);
+    assert.equal(sampleValue(await scrape(mux.adminUrl), 'mcpmux_upstream_errors_total', { server: 'raw', kind: 'connect' }), undefined, 'no connect to the child failed (EMFILE)');
+    held.forEach((s) => s.destroy());
+    await waitFor(async () => (await fetch(`${mux.publicUrl}/raw/headers`)).status === 200, 'the public port to serve again');
+  });
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createHostGuard, splitHost, type HostGuardConfig } from '../../../src/proxy/host-guard.js';
+import { createHostGuard, hasRepeatedHost, splitHost, type HostGuardConfig } from '../../../src/proxy/host-guard.js';
 
 describe('the Host/Origin guard', () => {
   const cases: [string, HostGuardConfig, Record<string, string>, string][] = [
@@ -32,4 +32,16 @@ describe('the Host/Origin guard', () => {
     assert.deepEqual(splitHost('[::1]'), { name: '[::1]', port: undefined });
     assert.deepEqual(splitHost('a:1'), { name: 'a', port: '1' });
   });
+});
+
+describe('repeated Host lines', () => {
+  const cases: [string, string[], boolean][] = [
+    ['one Host', ['Host', 'a', 'Accept', '*/*'], false],
+    ['no Host', ['Accept', '*/*'], false],
+    ['two Host lines, any case', ['Host', 'a', 'Accept', '*/*', 'hOST', 'b'], true],
+    ['a header whose name only starts with host', ['Host', 'a', 'Hostname', 'b'], false],
+  ];
+  for (const [name, raw, expected] of cases) {
+    it(name, () => assert.equal(hasRepeatedHost(raw), expected));
+  }
 });
