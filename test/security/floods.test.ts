@@ -60,7 +60,13 @@ describe('floods', () => {
     mux.proc.stdout.pause(); // the log collector stalls
     const request = `GET /nope/${'a'.repeat(15_000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
     const flood = floodPipelined(port, request, { connections: 20, depth: 10, durationMs: 5000 });
+    const health = (async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 10; i++) statuses.push((await fetch(`${mux.adminUrl}/healthz`, { signal: AbortSignal.timeout(5000) })).status);
+      return statuses;
+    })();
     const neighbour = await callNeighbour(mux, flood);
+    assert.deepEqual(await health, Array(10).fill(200), '/healthz answers under the flood');
     const { requests, answered } = await flood;
     const peakGrowth = memoryOf(pid).peak - before;
     const dropped = sampleValue(await scrape(mux.adminUrl), 'mcpmux_log_records_dropped_total')!;

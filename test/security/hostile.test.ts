@@ -67,6 +67,7 @@ describe('hostile requests', () => {
     ['a POST to the metadata path (only GET and HEAD reach it, without a token)', 'POST /.well-known/oauth-protected-resource/raw/mcp HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n', 404],
     ['a declared body over the limit, behind Expect: 100-continue', `POST /raw/headers HTTP/1.1\r\nHost: localhost\r\n${auth}Content-Length: 2000\r\nExpect: 100-continue\r\n\r\n`, 413],
     ['the admin /metrics on the public port', 'GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n', 404],
+    ['two Host lines, the second one foreign', `GET /raw/headers HTTP/1.1\r\nHost: localhost\r\n${auth}Host: attacker.example\r\n\r\n`, 400],
   ];
   for (const [name, request, status] of cases) {
     it(`answers ${status} to ${name}`, async () => {
