@@ -115,6 +115,8 @@ export function createConnectionGate(limits: ConnectionLimits, isTrusted: (addre
       socket[STATE] = { address, capped, active: false, waiting: undefined, released: false };
       idle.add(socket);
       socket.on('close', onClose);
+      // Each request in flight or waiting on it listens for its close (handler.ts): up to MAX_PIPELINED + 1.
+      socket.setMaxListeners(MAX_PIPELINED + 8);
     },
     enter(socket: TrackedSocket) {
       const state = socket[STATE];

@@ -7,24 +7,26 @@
  * - The request goes out with the raw header list the handler built (hop-by-hop and
  *   Connection-named removed, the client's order and case kept) and its target verbatim, never
  *   re-serialised through a URL parser.
- * - The response is written by mcpmux from the child's raw headers, without hop-by-hop headers;
- *   a status line or header that Node refuses to repeat becomes a 502, never a crash.
+ * - The response is written by mcpmux from the child's raw headers, without hop-by-hop headers,
+ *   held back until its body starts (see HeldHead); a status line or header that Node refuses to
+ *   repeat becomes a 502, never a crash.
  * - A 101 answer to a request that asked for no upgrade becomes a 502, never a hang.
- * - Bodies are relayed chunk by chunk with backpressure, as `pipe` does, but with three shared
- *   listeners instead of pipe's ten closures (pipeline is worse still: an AbortController and a
- *   DOMException per response, measured at ~30 µs). A request without a body sends none.
+ * - Bodies are relayed chunk by chunk with backpressure (relay.ts). A request without a body sends none.
+ * - With upstreamTimeoutSeconds: idle time between the child's bytes, and the time from the end of
+ *   the upload to the answer's headers, which 1xx interim answers do not reset.
  * - A child breaking off cuts the client's stream; a client leaving is reported by the caller
  *   through `abortUpstream`, which destroys the upstream request.
  * Per request, the engine allocates no closures: its listeners are shared functions that find
  * their request through symbols.
  */
 import http from 'node:http';
-import type { Socket } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { ProxyServer } from 'http-proxy-3';
 import { UpstreamError, type UpstreamErrorKind } from '../errors.js';
 import { discardBody } from './body-limit.js';
 import { filterResponseHeaders } from './headers.js';
+import { createPool } from './pool.js';
+import { HELD, relay, type Held } from './relay.js';
 import { CHILD_HOST } from '../supervisor/ports.js';
 
 /** Set on a response when the child's headers were written to it: the time to first byte. */
@@ -58,14 +60,6 @@ export interface Forwarder {
   close(): void;
 }
 
-/**
- * Pooled connections left idle for this many sweeps in a row (between 3 and 4 s) are closed, before
- * a child that sends no Keep-Alive hint (uvicorn: 5 s) closes them under a request that reuses one.
- * A sweep, not the agent's `timeout`: that one arms a timer on every socket and refreshes it on
- * every read and write, measured at ~6 % of a proxied request. Busy connections are never swept.
- */
-const IDLE_SWEEPS = 3;
-const SWEEP_MS = 1000;
 /** Answers buffered for rewriting are at most this big; a larger one is a 502. */
 const MAX_REWRITE_BYTES = 1024 * 1024;
 
@@ -75,7 +69,7 @@ const EXCHANGE = Symbol('mcpmux.exchange');
 /** What the shared listeners need to find from an upstream request. */
 interface Exchange {
   readonly req: http.IncomingMessage;
-  readonly res: http.ServerResponse & { [HEADERS_AT]?: number; [PENDING_HEAD]?: PendingHead };
+  readonly res: http.ServerResponse & { [HEADERS_AT]?: number; [HELD]?: HeldHead | undefined };
   readonly hooks: ForwarderHooks;
   readonly rewrite: ((value: unknown) => unknown) | undefined;
   /** The child's answer, once its headers are in. */
@@ -87,12 +81,11 @@ interface Exchange {
 }
 
 /**
- * The child's status and headers, held back until the first byte of its body (or its end): until
- * then, nothing has reached the client, and a child that breaks off (a reset, a bad chunk) still
- * gets the client a 502 instead of a bare reset. A stream's headers go out at once.
+ * The child's status and headers, held back (relay.ts's HELD) until the first byte of its body or
+ * its end: until then, nothing has reached the client, and a child that breaks off (a reset, a bad
+ * chunk) still gets the client a 502 instead of a bare reset. A stream's headers go out at once.
  */
-const PENDING_HEAD = Symbol('mcpmux.pendingHead');
-interface PendingHead {
+interface HeldHead extends Held {
   readonly status: number;
   readonly headers: string[];
   readonly exchange: Exchange;
@@ -107,8 +100,8 @@ export function abortUpstream(req: http.IncomingMessage): void {
 }
 
 export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTimeoutSeconds?: number): Forwarder {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' });
-  const sweep = sweepIdleSockets(agent);
+  const pool = createPool();
+  const { agent } = pool;
   const host = `${CHILD_HOST}:${port}`;
   const timeoutMs = upstreamTimeoutSeconds === undefined ? undefined : upstreamTimeoutSeconds * 1000;
   let wsProxy: ProxyServer | undefined;
@@ -148,25 +141,9 @@ export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTim
       });
     },
     close() {
-      clearInterval(sweep);
-      agent.destroy();
+      pool.close();
     },
   };
-}
-
-/** Closes pooled connections that moved no byte for IDLE_SWEEPS sweeps in a row. */
-function sweepIdleSockets(agent: http.Agent): NodeJS.Timeout {
-  const seen = new WeakMap<Socket, { bytes: number; sweeps: number }>();
-  return setInterval(() => {
-    for (const sockets of Object.values(agent.freeSockets)) {
-      for (const socket of sockets ?? []) {
-        const bytes = socket.bytesRead + socket.bytesWritten;
-        const last = seen.get(socket);
-        if (last?.bytes !== bytes) seen.set(socket, { bytes, sweeps: 0 });
-        else if (++last.sweeps >= IDLE_SWEEPS) socket.destroy();
-      }
-    }
-  }, SWEEP_MS).unref();
 }
 
 function onResponse(this: UpstreamRequest, upstreamRes: http.IncomingMessage): void {
@@ -180,7 +157,7 @@ function onResponse(this: UpstreamRequest, upstreamRes: http.IncomingMessage): v
   if (rewrite) return void rewriteResponse(upstreamRes, exchange);
   (upstreamRes as UpstreamResponse)[EXCHANGE] = exchange;
   upstreamRes.on('close', onUpstreamResponseClose);
-  res[PENDING_HEAD] = { status: upstreamRes.statusCode ?? 502, headers: filterResponseHeaders(upstreamRes.rawHeaders, upstreamRes.headers.connection), exchange };
+  res[HELD] = { status: upstreamRes.statusCode ?? 502, headers: filterResponseHeaders(upstreamRes.rawHeaders, upstreamRes.headers.connection), exchange, commit: commitHead };
   if (streaming) {
     if (!commitHead(res)) return;
     res.flushHeaders();
@@ -192,9 +169,10 @@ function onResponse(this: UpstreamRequest, upstreamRes: http.IncomingMessage): v
  * Writes the held-back status and headers. A status line or header that Node refuses to repeat
  * ends the exchange with a 502 (nothing reached the client yet); returns false then.
  */
-function commitHead(res: http.ServerResponse & { [PENDING_HEAD]?: PendingHead }): boolean {
-  const { status, headers, exchange } = res[PENDING_HEAD]!;
-  res[PENDING_HEAD] = undefined;
+function commitHead(sink: Writable): boolean {
+  const res = sink as Exchange['res'];
+  const { status, headers, exchange } = res[HELD]!;
+  res[HELD] = undefined;
   try {
     res.writeHead(status, headers);
     return true;
@@ -206,36 +184,6 @@ function commitHead(res: http.ServerResponse & { [PENDING_HEAD]?: PendingHead })
     hooks.onUpstreamError(new UpstreamError('other', { cause: error }), req, res);
     return false;
   }
-}
-
-const SINK = Symbol('mcpmux.relaySink');
-const SOURCE = Symbol('mcpmux.relaySource');
-type RelaySource = Readable & { [SINK]: Writable };
-type RelaySink = Writable & { [SOURCE]: Readable };
-
-/** `source.pipe(sink)` without its per-call closures; teardown is the forwarder's. */
-function relay(source: Readable, sink: Writable): void {
-  (source as RelaySource)[SINK] = sink;
-  (sink as RelaySink)[SOURCE] = source;
-  source.on('data', relayChunk);
-  source.on('end', relayEnd);
-  sink.on('drain', relayDrain);
-}
-
-function relayChunk(this: RelaySource, chunk: Buffer): void {
-  const sink = this[SINK] as Writable & { [PENDING_HEAD]?: PendingHead };
-  if (sink[PENDING_HEAD] && !commitHead(sink as http.ServerResponse)) return;
-  if (!sink.write(chunk)) this.pause();
-}
-
-function relayEnd(this: RelaySource): void {
-  const sink = this[SINK] as Writable & { [PENDING_HEAD]?: PendingHead };
-  if (sink[PENDING_HEAD] && !commitHead(sink as http.ServerResponse)) return;
-  sink.end();
-}
-
-function relayDrain(this: RelaySink): void {
-  this[SOURCE].resume();
 }
 
 /** A request with a body says so: Content-Length above 0, or Transfer-Encoding (RFC 9112 6.3). */
@@ -254,8 +202,8 @@ function onUpstreamResponseClose(this: UpstreamResponse): void {
   const { req, res, hooks } = this[EXCHANGE];
   if (!this.complete) {
     // Nothing of the answer reached the client yet: it gets a 502, not a bare reset.
-    if ((res as Exchange['res'])[PENDING_HEAD]) {
-      (res as Exchange['res'])[PENDING_HEAD] = undefined;
+    if ((res as Exchange['res'])[HELD]) {
+      (res as Exchange['res'])[HELD] = undefined;
       if (!req.complete) discardBody(req);
       hooks.onUpstreamError(new UpstreamError('reset', { cause: new Error('the child broke off before the body of its answer') }), req, res);
     } else res.destroy();
@@ -273,8 +221,8 @@ function onUpstreamRequestError(this: UpstreamRequest, error: Error): void {
   if (req.socket.destroyed || res.writableEnded) return;
   // A child that answered early and then broke off the upload: its whole answer still goes out.
   if (answer?.complete) return;
-  if ((res as Exchange['res'])[PENDING_HEAD]) {
-    (res as Exchange['res'])[PENDING_HEAD] = undefined;
+  if ((res as Exchange['res'])[HELD]) {
+    (res as Exchange['res'])[HELD] = undefined;
     answer?.off('close', onUpstreamResponseClose);
   }
   hooks.onUpstreamError(new UpstreamError(classifyUpstreamError(error), { cause: error }), req, res);

@@ -3,7 +3,7 @@
  * forward. It counts requests in flight so that a graceful stop can drain them, and reports every
  * answered request as a `request-finished` event (access log, metrics).
  */
-import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.js';
@@ -20,6 +20,7 @@ import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type Forwar
 import { buildRequestHeaders, createTrustCheck, toHeaderObject } from './headers.js';
 import { createHostGuard, hasRepeatedHost, isValidHost } from './host-guard.js';
 import { matchMetadataPath, rewriteResource } from './oauth-metadata.js';
+import { RefusalResponse } from './refusal-response.js';
 import { checkRequestTarget, createRouteTable, type PathCheck, type RouteMatch } from './routes.js';
 
 export interface ProxyHandler {
@@ -283,29 +284,3 @@ function publicOriginOf(req: IncomingMessage, trusted: boolean): string | undefi
   const proto = trusted ? first(req.headers['x-forwarded-proto']) : undefined;
   return `${proto === 'https' ? 'https' : 'http'}://${host}`;
 }
-
-/**
- * A response written straight to a socket that an Upgrade came in on: enough of ServerResponse
- * for the refusals in proxy/errors.ts. It ends with the socket closed.
- */
-class RefusalResponse extends ServerResponse {
-  readonly #socket: Socket;
-  constructor(req: IncomingMessage, socket: Socket) {
-    super(req);
-    this.#socket = socket;
-  }
-  override writeHead(status: number, headers?: unknown): this {
-    const lines = [`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}`, 'connection: close'];
-    for (const [name, value] of Object.entries((headers ?? {}) as Record<string, string | number>)) if (name.toLowerCase() !== 'connection') lines.push(`${name}: ${value}`);
-    this.#head = `${lines.join('\r\n')}\r\n\r\n`;
-    return this;
-  }
-  #head = '';
-  override end(body?: unknown): this {
-    if (this.#socket.writable) this.#socket.end(this.#head + (typeof body === 'string' ? body : ''));
-    this.#socket.destroySoon();
-    return this;
-  }
-}
-
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 431: 'Request Header Fields Too Large', 503: 'Service Unavailable' };

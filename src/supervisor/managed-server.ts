@@ -10,18 +10,15 @@
  */
 import type { ServerConfig, ProbeConfig } from '../config/schema.js';
 import { renderPort } from '../config/expand.js';
-import type { Events, OutputStream, ProbeRole, ServerState } from '../events.js';
+import type { Events, ProbeRole, ServerState } from '../events.js';
 import { probeKindOf, runProbe } from '../probe/run.js';
 import { ProbeWorker, type Verdict } from '../probe/worker.js';
 import { nextDelay, shouldResetAttempts } from './backoff.js';
 import { CHILD_HOST, describePortHolder, findFreePort, isPortFree } from './ports.js';
-import { LineBudget } from './output.js';
+import { ServerOutput } from './output.js';
 import { killProcessGroup, spawnChild, stopProcessGroup, type ChildProcess } from './spawn.js';
 import { waitUntil } from './wait.js';
 
-const STDERR_TAIL_LINES = 20;
-/** How often a count of dropped output lines is reported while a flood goes on. */
-const DROPPED_REPORT_MS = 1000;
 
 /** Why a process ended: a bounded set, fit for a metric label. */
 export type ExitReason = 'exited' | 'crashed' | 'startup-probe' | 'liveness-probe' | 'spawn-failed' | 'port-in-use' | 'stopped';
@@ -66,11 +63,8 @@ export class ManagedServer {
   #restarts = 0;
   #attempt = 0;
   #lastExit: LastExit | null = null;
-  #stderrTail: string[] = [];
-  /** The server's budget of output lines, across its processes. */
-  readonly #outputBudget = new LineBudget();
-  /** Reports dropped output once a second (see DROPPED_REPORT_MS); runs while a process does. */
-  #droppedReport: NodeJS.Timeout | undefined;
+  /** Its output: records within a budget, across its processes, and the tail of stderr. */
+  readonly #output: ServerOutput;
   #backoffTimer: NodeJS.Timeout | undefined;
   #stopRequested = false;
   #launching: Promise<void> | undefined;
@@ -80,6 +74,7 @@ export class ManagedServer {
   constructor(config: ServerConfig, events: Events) {
     this.config = config;
     this.#events = events;
+    this.#output = new ServerOutput(config.name, events);
   }
 
   get name(): string {
@@ -155,7 +150,7 @@ export class ManagedServer {
     this.#setState('starting', this.#restarts === 0 ? 'first start' : `restart ${this.#restarts}`);
     let port: number;
     let child: ChildProcess;
-    this.#stderrTail = [];
+    this.#output.clearTail();
     if (this.config.port !== 'auto' && !(await this.#waitForFixedPort(this.config.port))) {
       this.#failToStart('port-in-use', describePortHolder(this.config.port));
       return;
@@ -168,8 +163,8 @@ export class ManagedServer {
         args: this.config.args.map((arg) => renderPort(arg, port)),
         cwd: this.config.cwd,
         env: this.#childEnv(port),
-        onLine: (stream, bytes, truncated) => this.#onOutput(stream, bytes, truncated),
-        budget: this.#outputBudget,
+        onLine: this.#output.onLine,
+        budget: this.#output.budget,
       });
     } catch (error) {
       this.#failToStart('spawn-failed', describeCause(error));
@@ -184,7 +179,7 @@ export class ManagedServer {
     const running: RunningProcess = { child, port, startedAt: Date.now(), workers: [], killReason: undefined };
     this.#process = running;
     this.#events.emit('process-started', { server: this.name, pid: child.pid, port });
-    this.#droppedReport ??= setInterval(() => this.#reportDropped(), DROPPED_REPORT_MS).unref();
+    this.#output.startReports();
     void child.exited.then((exit) => this.#onExit(running, exit));
     this.#startProbe(running, 'startup', this.config.startupProbe, 'failure', (verdict) => {
       if (verdict === 'success') this.#onStarted(running);
@@ -263,9 +258,7 @@ export class ManagedServer {
   }
 
   #onExit(running: RunningProcess, exit: { code: number | null; signal: string | null }): void {
-    clearInterval(this.#droppedReport);
-    this.#droppedReport = undefined;
-    this.#reportDropped();
+    this.#output.stopReports();
     this.#stopWorkers(running);
     this.#process = undefined;
     // The leader died on its own; whatever is left in its group would be an orphan.
@@ -305,25 +298,7 @@ export class ManagedServer {
 
   #recordExit(exit: { code: number | null; signal: string | null }, reason: ExitReason, error?: string): void {
     const at = new Date().toISOString();
-    this.#lastExit = { code: exit.code, signal: exit.signal, at, reason, ...(error ? { error } : {}), stderrTail: [...this.#stderrTail] };
-  }
-
-  /** A line of output, within the server's budget (spawn.ts hands over only those): a record. */
-  #onOutput(stream: OutputStream, bytes: Buffer, truncated: boolean): void {
-    const line = bytes.toString('utf8');
-    if (stream === 'stderr') this.#rememberStderr(line);
-    this.#events.emit('output', { server: this.name, stream, line, truncated });
-  }
-
-  /** Reports the lines dropped over the budget since the last report, if any. */
-  #reportDropped(): void {
-    const lines = this.#outputBudget.takeDropped();
-    if (lines > 0) this.#events.emit('output-dropped', { server: this.name, lines });
-  }
-
-  #rememberStderr(line: string): void {
-    this.#stderrTail.push(line);
-    if (this.#stderrTail.length > STDERR_TAIL_LINES) this.#stderrTail.shift();
+    this.#lastExit = { code: exit.code, signal: exit.signal, at, reason, ...(error ? { error } : {}), stderrTail: this.#output.stderrTail() };
   }
 
   /** The allow-listed part of mcpmux's environment, PORT and HOST, then the server's own env. */

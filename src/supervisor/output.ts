@@ -5,6 +5,7 @@
  * they fill: a child never blocks on a full pipe, its extra lines are dropped and counted.
  */
 import type { Readable } from 'node:stream';
+import type { Events, OutputStream } from '../events.js';
 
 /** A longer line is cut here and reported as truncated; the rest of it, up to the newline, is dropped. */
 export const MAX_LINE_BYTES = 16 * 1024;
@@ -12,6 +13,11 @@ export const MAX_LINE_BYTES = 16 * 1024;
 /** Lines a server may log at once, and then per second: journald's idea (10,000 per 30 s), a little looser. */
 export const OUTPUT_BURST_LINES = 10_000;
 export const OUTPUT_LINES_PER_SECOND = 1_000;
+
+/** Lines of stderr kept for /status's lastExit.stderrTail. */
+const STDERR_TAIL_LINES = 20;
+/** How often a count of dropped lines is reported while a flood goes on. */
+const DROPPED_REPORT_MS = 1000;
 
 /** How long reading waits after a chunk that arrived with the budget spent. */
 const FLOOD_PAUSE_MS = 10;
@@ -153,5 +159,60 @@ export class LineBudget {
     const now = this.#now();
     this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#at) * this.#perMs);
     this.#at = now;
+  }
+}
+
+/**
+ * One server's output, across its processes: each line within its budget becomes an `output`
+ * event, the lines past it are reported as `output-dropped` once a second while a process runs,
+ * and the last lines of stderr are kept for /status.
+ */
+export class ServerOutput {
+  /** For spawnChild: the lines handed to onLine are taken from it. */
+  readonly budget = new LineBudget();
+  readonly #server: string;
+  readonly #events: Events;
+  #tail: string[] = [];
+  #reports: NodeJS.Timeout | undefined;
+
+  constructor(server: string, events: Events) {
+    this.#server = server;
+    this.#events = events;
+  }
+
+  /** For spawnChild: one line within the budget. */
+  readonly onLine = (stream: OutputStream, bytes: Buffer, truncated: boolean): void => {
+    const line = bytes.toString('utf8');
+    if (stream === 'stderr') {
+      this.#tail.push(line);
+      if (this.#tail.length > STDERR_TAIL_LINES) this.#tail.shift();
+    }
+    this.#events.emit('output', { server: this.#server, stream, line, truncated });
+  };
+
+  /** A new process starts with an empty tail. */
+  clearTail(): void {
+    this.#tail = [];
+  }
+
+  stderrTail(): readonly string[] {
+    return [...this.#tail];
+  }
+
+  /** While a process runs, dropped lines are reported once a second. */
+  startReports(): void {
+    this.#reports ??= setInterval(() => this.#reportDropped(), DROPPED_REPORT_MS).unref();
+  }
+
+  /** The process ended: what it dropped since the last report is reported now. */
+  stopReports(): void {
+    clearInterval(this.#reports);
+    this.#reports = undefined;
+    this.#reportDropped();
+  }
+
+  #reportDropped(): void {
+    const lines = this.budget.takeDropped();
+    if (lines > 0) this.#events.emit('output-dropped', { server: this.#server, lines });
   }
 }

@@ -1,0 +1,47 @@
+/**
+ * `source.pipe(sink)` without pipe's per-call closures: bytes relayed chunk by chunk with
+ * backpressure, by three shared listeners that find their pair through symbols (pipe makes ten
+ * closures per call; pipeline an AbortController and a DOMException, measured at ~30 µs).
+ * Teardown is the caller's.
+ *
+ * A sink may carry something `HELD` back until the first byte (a response's status and headers):
+ * it is committed before the first chunk or the end, and a commit that fails stops the relay.
+ */
+import type { Readable, Writable } from 'node:stream';
+
+export const HELD = Symbol('mcpmux.held');
+
+/** What a sink holds back until its first byte. `commit` returns false when the exchange is over. */
+export interface Held {
+  commit(sink: Writable): boolean;
+}
+
+const SINK = Symbol('mcpmux.relaySink');
+const SOURCE = Symbol('mcpmux.relaySource');
+type HoldingSink = Writable & { [HELD]?: Held | undefined };
+type RelaySource = Readable & { [SINK]: HoldingSink };
+type RelaySink = Writable & { [SOURCE]: Readable };
+
+export function relay(source: Readable, sink: Writable): void {
+  (source as RelaySource)[SINK] = sink;
+  (sink as RelaySink)[SOURCE] = source;
+  source.on('data', relayChunk);
+  source.on('end', relayEnd);
+  sink.on('drain', relayDrain);
+}
+
+function relayChunk(this: RelaySource, chunk: Buffer): void {
+  const sink = this[SINK];
+  if (sink[HELD] && !sink[HELD].commit(sink)) return;
+  if (!sink.write(chunk)) this.pause();
+}
+
+function relayEnd(this: RelaySource): void {
+  const sink = this[SINK];
+  if (sink[HELD] && !sink[HELD].commit(sink)) return;
+  sink.end();
+}
+
+function relayDrain(this: RelaySink): void {
+  this[SOURCE].resume();
+}
