@@ -94,23 +94,19 @@ function open(port: number): Promise<net.Socket> {
   });
 }
 
-/** A keep-alive connection that has had one whole request and answer, and sits idle. */
-async function idleConnection(port: number): Promise<net.Socket> {
+/** A connection whose first request to `path` has been answered (its first bytes at least). */
+async function connectionAfter(port: number, path: string): Promise<net.Socket> {
   const socket = await open(port);
   const answered = new Promise((resolve) => socket.once('data', resolve));
-  socket.write('GET /raw/headers HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
   await answered;
   return socket;
 }
 
+/** A keep-alive connection that has had one whole request and answer, and sits idle. */
+const idleConnection = (port: number) => connectionAfter(port, '/raw/headers');
 /** A connection busy with an SSE stream that never ends. */
-async function busyConnection(port: number): Promise<net.Socket> {
-  const socket = await open(port);
-  const answered = new Promise((resolve) => socket.once('data', resolve));
-  socket.write('GET /raw/hold HTTP/1.1\r\nHost: localhost\r\n\r\n');
-  await answered;
-  return socket;
-}
+const busyConnection = (port: number) => connectionAfter(port, '/raw/hold');
 
 const isClosed = (socket: net.Socket) => socket.destroyed || socket.readyState === 'closed' || socket.readableEnded;
 
