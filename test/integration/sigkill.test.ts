@@ -21,9 +21,9 @@ const config = {
   },
 };
 
-/** mcpmux's watchdog: its child whose command line ends with the watchdog's $0. */
+/** mcpmux's running watchdog: its child, not a zombie, whose command line ends with the watchdog's $0. */
 function watchdogOf(mux: Mcpmux): ProcInfo | undefined {
-  return listProcs().find((p) => p.ppid === mux.proc.pid && commandLine(p.pid).at(-1) === WATCHDOG_NAME);
+  return listProcs().find((p) => p.ppid === mux.proc.pid && p.state !== 'Z' && commandLine(p.pid).at(-1) === WATCHDOG_NAME);
 }
 
 function commandLine(pid: number): string[] {
@@ -76,8 +76,11 @@ describe('mcpmux SIGKILLed', () => {
     assert.ok(first, 'mcpmux has started its watchdog');
 
     process.kill(first.pid, 'SIGKILL');
-    const second = await waitFor(() => watchdogOf(mux), 'a new watchdog', 5000);
-    assert.notEqual(second.pid, first.pid);
+    // The killed one may linger a moment (a zombie until mcpmux reaps it, or still dying).
+    const second = await waitFor(() => {
+      const found = watchdogOf(mux);
+      return found && found.pid !== first.pid && found;
+    }, 'a new watchdog', 5000);
     assert.ok((await mux.status()).servers.every((s) => s.state === 'ready'), 'the servers did not notice');
 
     mux.proc.kill('SIGKILL');

@@ -69,29 +69,19 @@ describe('the engine, against children that misbehave', () => {
     assert.match(answer, /\r\n\r\nnope!/);
   });
 
-  it('passes on an early answer without a body when the child resets the upload right after it', async () => {
-    const port = await proxyTo((socket) => {
-      socket.write('HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n');
-      setTimeout(() => socket.resetAndDestroy(), 5);
-    });
-    for (let i = 0; i < 10; i++) {
-      const answer = await exchange(port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3000000\r\nConnection: close\r\n\r\n', 3_000_000);
-      assert.match(answer, /^HTTP\/1\.1 431 /, `try ${i}: ${JSON.stringify(answer.slice(0, 80))}`);
-    }
-  });
-
-  it('never leaves a bare reset when the reset follows the early answer at once: the whole answer, or a 502', async () => {
-    const port = await proxyTo((socket) => {
-      socket.write('HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 5\r\nConnection: close\r\n\r\nnope!');
-      socket.resetAndDestroy();
-    });
-    const seen = new Set<string>();
-    for (let i = 0; i < 20; i++) {
-      const answer = await exchange(port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3000000\r\nConnection: close\r\n\r\n', 3_000_000);
-      const whole431 = /^HTTP\/1\.1 431 [^]*\r\n\r\nnope!/.test(answer);
-      const is502 = /^HTTP\/1\.1 502 /.test(answer);
-      assert.ok(whole431 || is502, `try ${i}: ${JSON.stringify(answer.slice(0, 80))}`);
-      seen.add(whole431 ? '431' : '502');
+  it('never leaves a bare reset when the reset follows an early answer within a few ms: the whole answer, or a 502', async () => {
+    for (const [body, delayMs] of [['nope!', 0], ['', 0], ['', 1], ['', 5]] as const) {
+      const port = await proxyTo((socket) => {
+        socket.write(`HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+        if (delayMs === 0) socket.resetAndDestroy();
+        else setTimeout(() => socket.resetAndDestroy(), delayMs);
+      });
+      // The answer races the reset, which may discard it before it is read: either is right, a bare reset never is.
+      for (let i = 0; i < 10; i++) {
+        const answer = await exchange(port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3000000\r\nConnection: close\r\n\r\n', 3_000_000);
+        const whole431 = new RegExp(`^HTTP/1\\.1 431 [^]*\r\n\r\n${body}$`).test(answer);
+        assert.ok(whole431 || /^HTTP\/1\.1 502 /.test(answer), `${delayMs} ms, try ${i}: ${JSON.stringify(answer.slice(0, 80))}`);
+      }
     }
   });
 
