@@ -88,8 +88,9 @@ describe('slow clients and large bodies', () => {
 
 /** Opens a connection to mcpmux's public port. */
 function open(port: number): Promise<net.Socket> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+    socket.once('error', reject);
     socket.on('error', () => undefined);
   });
 }
@@ -97,10 +98,25 @@ function open(port: number): Promise<net.Socket> {
 /** A connection whose first request to `path` has been answered (its first bytes at least). */
 async function connectionAfter(port: number, path: string): Promise<net.Socket> {
   const socket = await open(port);
-  const answered = new Promise((resolve) => socket.once('data', resolve));
+  const answered = firstBytes(socket, `an answer to GET ${path}`);
   socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
   await answered;
   return socket;
+}
+
+/** Resolves with the first bytes the socket reads; fails if it closes first or nothing comes in 5 s. */
+function firstBytes(socket: net.Socket, what: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${what} within 5 s`)), 5000);
+    socket.once('data', (data: Buffer) => {
+      clearTimeout(timer);
+      resolve(data);
+    });
+    socket.once('close', () => {
+      clearTimeout(timer);
+      reject(new Error(`the connection closed before ${what}`));
+    });
+  });
 }
 
 /** A keep-alive connection that has had one whole request and answer, and sits idle. */
@@ -156,7 +172,7 @@ describe('the connection cap', () => {
         await waitFor(() => isClosed(fourth), 'the fourth connection from one address to be refused', 3000);
         assert.equal(sampleValue(await scrape(mux.adminUrl), 'mcpmux_connections_closed_total', { reason: 'per-client' }), 1);
       } else {
-        await new Promise((resolve) => fourth.once('data', resolve));
+        await firstBytes(fourth, 'an answer on the fourth connection');
         assert.ok(!isClosed(fourth), 'a trusted proxy carries many clients: no cap');
       }
       [...held, fourth].forEach((s) => s.destroy());
