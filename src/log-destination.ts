@@ -72,16 +72,9 @@ export function createLogDestination(stream: Writable = process.stdout, maxBuffe
     async flush(timeoutMs) {
       report();
       writeBatch();
-      if (broken || stream.writableLength === 0) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, timeoutMs);
-        function done() {
-          clearTimeout(timer);
-          stream.off('drain', done);
-          resolve();
-        }
-        stream.on('drain', done);
-      });
+      // Polled, not 'drain': that comes only after a write that found the buffer over its mark.
+      const deadline = Date.now() + timeoutMs;
+      while (!broken && stream.writableLength > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     },
   };
 }
