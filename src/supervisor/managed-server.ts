@@ -15,6 +15,7 @@ import { probeKindOf, runProbe } from '../probe/run.js';
 import { ProbeWorker, type Verdict } from '../probe/worker.js';
 import { nextDelay, shouldResetAttempts } from './backoff.js';
 import { CHILD_HOST, describePortHolder, findFreePort, isPortFree } from './ports.js';
+import { buildChildEnv } from './child-env.js';
 import { ServerOutput } from './output.js';
 import { killProcessGroup, spawnChild, stopProcessGroup, type ChildProcess } from './spawn.js';
 import { waitUntil } from './wait.js';
@@ -162,7 +163,7 @@ export class ManagedServer {
         command: this.config.command,
         args: this.config.args.map((arg) => renderPort(arg, port)),
         cwd: this.config.cwd,
-        env: this.#childEnv(port),
+        env: buildChildEnv(this.config, port),
         onLine: this.#output.onLine,
         budget: this.#output.budget,
       });
@@ -299,19 +300,6 @@ export class ManagedServer {
   #recordExit(exit: { code: number | null; signal: string | null }, reason: ExitReason, error?: string): void {
     const at = new Date().toISOString();
     this.#lastExit = { code: exit.code, signal: exit.signal, at, reason, ...(error ? { error } : {}), stderrTail: this.#output.stderrTail() };
-  }
-
-  /** The allow-listed part of mcpmux's environment, PORT and HOST, then the server's own env. */
-  #childEnv(port: number): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const name of this.config.inheritEnv) {
-      const value = process.env[name];
-      if (value !== undefined) env[name] = value;
-    }
-    env.PORT = String(port);
-    env.HOST = CHILD_HOST;
-    for (const [key, value] of Object.entries(this.config.env)) env[key] = renderPort(value, port);
-    return env;
   }
 
   #setState(to: ServerState, reason: string): void {
