@@ -7,6 +7,33 @@ import { existsSync } from 'node:fs';
 
 let updated = false;
 
+/**
+ * Every Debian package the suite (and `npm run bench`) uses, with a file each one installs:
+ * test/setup.ts installs the missing ones once, serially, before any test runs.
+ */
+export const SUITE_PACKAGES: Readonly<Record<string, string>> = {
+  'util-linux': '/usr/bin/prlimit',
+  tini: '/usr/bin/tini',
+  prometheus: '/usr/bin/promtool',
+  'nginx-light': '/usr/sbin/nginx',
+  valgrind: '/usr/bin/valgrind',
+  // The chart renderer (test/helm/render.go), used when helm itself is not installed.
+  'golang-go': '/usr/bin/go',
+  'golang-github-masterminds-sprig-dev': '/usr/share/gocode/src/github.com/Masterminds/sprig/functions.go',
+  'golang-gopkg-yaml.v3-dev': '/usr/share/gocode/src/gopkg.in/yaml.v3/yaml.go',
+};
+
+/** The chart renderer's packages: not needed where helm itself is installed. */
+const RENDERER_PACKAGES = new Set(['golang-go', 'golang-github-masterminds-sprig-dev', 'golang-gopkg-yaml.v3-dev']);
+
+/** The suite's packages that are not installed yet. */
+export function missingSuitePackages(): string[] {
+  const helm = which('helm') !== undefined;
+  return Object.entries(SUITE_PACKAGES)
+    .filter(([pkg, marker]) => !existsSync(marker) && !(helm && RENDERER_PACKAGES.has(pkg)))
+    .map(([pkg]) => pkg);
+}
+
 /** Returns the path of `command`, installing Debian package `pkg` first when it is missing. */
 export function ensureDebianCommand(command: string, pkg: string): string {
   const found = which(command);
@@ -23,8 +50,13 @@ export function ensureDebianPaths(packages: Record<string, string>): void {
   if (missing.length > 0) installDebianPackages(missing);
 }
 
-function installDebianPackages(packages: string[]): void {
-  if (process.getuid?.() !== 0) throw new Error(`this test needs Debian packages: run "apt-get install ${packages.join(' ')}" as root`);
+/** The one line that tells a user who is not root what to install. */
+export function installAdvice(packages: readonly string[]): string {
+  return `the tests need these Debian packages: sudo apt-get install --no-install-recommends ${packages.join(' ')}`;
+}
+
+export function installDebianPackages(packages: string[]): void {
+  if (process.getuid?.() !== 0) throw new Error(installAdvice(packages));
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   // Test files run two at a time, and two of them may install at once: apt waits for the other's
   // lock instead of failing at once (it did, on every fresh machine).
