@@ -12,6 +12,8 @@ import { parse } from 'yaml';
 import { writeConfig } from '../helpers/mcpmux.js';
 import { CHART, lintChart, mergedValues, renderChart, renderNotes, type Manifest } from '../helpers/helm.js';
 import { MAIN } from '../helpers/paths.js';
+import { serverSchema } from '../../src/config/schema.js';
+import { CHART_SCHEMA, chartSchemaText } from '../helm/schema.js';
 
 /** Every optional piece switched on. */
 const ALL_ON = {
@@ -162,6 +164,42 @@ describe('the Helm chart', () => {
       assert.equal(validate(mergedValues(values)), false, `${JSON.stringify(values)} is rejected`);
       assert.ok(validate.errors!.some((e) => e.instancePath.startsWith(at)), `${JSON.stringify(values)}: ${JSON.stringify(validate.errors)}`);
     }
+  });
+
+  it("generates the servers and shutdown parts of values.schema.json from mcpmux's own config schema (run npm run chart:schema after changing it)", () => {
+    assert.equal(readFileSync(CHART_SCHEMA, 'utf8'), chartSchemaText(), 'values.schema.json has drifted from src/config/schema.ts: run npm run chart:schema');
+  });
+
+  it('accepts a server that sets every field mcpmux accepts, and renders it into a ConfigMap that passes mcpmux check', () => {
+    const every = {
+      command: 'node',
+      args: ['dist/servers/echo/main.js'],
+      cwd: '/app',
+      env: { MODE: 'every' },
+      port: 8123,
+      prefix: '/every',
+      startupProbe: { tcpSocket: {}, periodSeconds: 0.1, failureThreshold: 300 },
+      readinessProbe: { httpGet: { path: '/healthz', httpHeaders: [{ name: 'X-Probe', value: '1' }] }, periodSeconds: 5 },
+      livenessProbe: { mcp: { path: '/mcp' }, initialDelaySeconds: 1, periodSeconds: 10, timeoutSeconds: 2, successThreshold: 1, failureThreshold: 3 },
+      restartPolicy: 'OnFailure',
+      backoff: { initialSeconds: 1, maxSeconds: 10, resetAfterSeconds: 30 },
+      terminationGracePeriodSeconds: 5,
+      auth: { bearerTokens: [{ env: 'EVERY_TOKEN' }], resourceMetadataUrl: 'https://mcp.example.com/.well-known/oauth-protected-resource/every/mcp' },
+      forwardAuthorization: true,
+      maxInFlight: 8,
+      upstreamTimeoutSeconds: 30,
+      allowUpgrade: true,
+      inheritEnv: ['PATH', 'HOME'],
+    };
+    assert.deepEqual(Object.keys(every).sort(), Object.keys(serverSchema.shape).sort(), 'the server sets every field of the config schema');
+    const values = mergedValues({ servers: { every } });
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(CHART_SCHEMA, 'utf8')));
+    assert.equal(validate(values), true, JSON.stringify(validate.errors));
+    const config = parse(byKind(renderChart({ servers: { every } }), 'ConfigMap').data['mcpmux.yaml']);
+    assert.deepEqual(config.servers.every, every);
+    const check = spawnSync(process.execPath, [MAIN, 'check', '--config', writeConfig(config, 'mcpmux.yaml')], { encoding: 'utf8', env: { ...process.env, EVERY_TOKEN: 'a-token-of-24-characters' } });
+    assert.equal(check.status, 0, check.stderr);
+    assert.match(check.stdout, /^ {2}every {2}\/every {2}port 8123 /m);
   });
 
   it('runs as non-root with a read-only root, no privilege escalation, all capabilities dropped, and /tmp writable', () => {
