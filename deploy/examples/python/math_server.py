@@ -1,9 +1,9 @@
-"""The seed's math server, as a FastMCP app serving streamable HTTP at /mcp on $HOST:$PORT."""
+"""The seed's math server on the Python MCP SDK 2.x: streamable HTTP at /mcp on $HOST:$PORT."""
 import os
 
-from mcp.server.fastmcp import FastMCP
+from mcp.server.mcpserver import MCPServer
 
-mcp = FastMCP("Math", host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8000")))
+mcp = MCPServer("Math")
 
 
 @mcp.tool()
@@ -13,4 +13,4 @@ def add_two(m: int, n: int) -> int:
 
 
 if __name__ == "__main__":
-    mcp.run(transport="streamable-http")
+    mcp.run(transport="streamable-http", host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8000")))
