@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { connectClient, textOf } from '../helpers/mcp-client.js';
 import { fixtureServer, startMcpmux, stopAll, type Mcpmux } from '../helpers/mcpmux.js';
+import { sampleValue, scrape } from '../helpers/metrics.js';
 import { waitFor } from '../helpers/wait.js';
 
 const PROTOCOL = '2025-06-18';
@@ -31,9 +32,14 @@ describe('a stateful server with sessions', () => {
   });
 
   it('keeps the GET SSE stream open and delivers server notifications on it', async () => {
+    const inFlight = async () => sampleValue(await scrape(mux.adminUrl), 'mcpmux_requests_in_flight', { server: 'state' }) ?? 0;
+    await waitFor(async () => (await inFlight()) === 0, 'the streams of earlier clients to be closed');
     const { client } = await connectClient(url);
     const received: unknown[] = [];
     client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void received.push(n.params.data));
+    // The client opens its GET stream on its own after connecting; a message sent before it is
+    // open has nowhere to go, so the broadcast waits for the stream to be in flight at mcpmux.
+    await waitFor(async () => (await inFlight()) >= 1, 'the GET stream to be open');
     await client.callTool({ name: 'broadcast', arguments: { message: 'one' } });
     await waitFor(() => received.includes('one'), 'the first notification on the GET stream');
     await client.callTool({ name: 'broadcast', arguments: { message: 'two' } });
