@@ -59,7 +59,7 @@ describe('floods', () => {
 
     mux.proc.stdout.pause(); // the log collector stalls
     const request = `GET /nope/${'a'.repeat(15_000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
-    const flood = floodPipelined(port, request, { connections: 20, depth: 10, durationMs: 5000 });
+    const flood = floodPipelined(port, request, { connections: 20, depth: 10, durationMs: 3000 });
     const health = (async () => {
       const statuses: number[] = [];
       for (let i = 0; i < 10; i++) statuses.push((await fetch(`${mux.adminUrl}/healthz`, { signal: AbortSignal.timeout(5000) })).status);
@@ -100,9 +100,9 @@ describe('floods', () => {
     const pid = mux.proc.pid!;
     const before = memoryOf(pid).rss;
     const cpuBefore = cpuSecondsOf(pid);
-    const window = new Promise((resolve) => setTimeout(resolve, 5000));
+    const window = new Promise((resolve) => setTimeout(resolve, 3000));
     const neighbour = await callNeighbour(mux, window);
-    const cpu = (cpuSecondsOf(pid) - cpuBefore) / 5;
+    const cpu = (cpuSecondsOf(pid) - cpuBefore) / 3;
     const peakGrowth = memoryOf(pid).peak - before;
     const dropped = async () => sampleValue(await scrape(mux.adminUrl), 'mcpmux_server_output_dropped_lines_total', { server: 'flood' }) ?? 0;
     await waitFor(async () => (await dropped()) > 100_000, 'the dropped lines to be counted');
