@@ -42,6 +42,8 @@ export interface ForwardOptions {
   readonly body?: Readable;
   /** Buffer the child's JSON answer (small, e.g. OAuth metadata) and rewrite it before sending. */
   readonly rewriteJson?: (value: unknown) => unknown;
+  /** This is the one retry of a request whose pooled connection failed before any answer. */
+  readonly retried?: boolean;
 }
 
 export interface Forwarder {
@@ -76,6 +78,8 @@ interface Exchange {
   answer: http.IncomingMessage | undefined;
   /** upstreamTimeoutSeconds, in ms. */
   readonly timeoutMs: number | undefined;
+  /** Sends the request again on another connection: set for a bodiless GET, HEAD or OPTIONS not yet retried. */
+  retry: (() => void) | undefined;
   /** Runs from the end of the upload to the answer's headers, when upstreamTimeoutSeconds is set. */
   headTimer: NodeJS.Timeout | undefined;
 }
@@ -116,7 +120,10 @@ export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTim
         hooks.onUpstreamError(new UpstreamError('other', { cause: error }), req, res);
         return;
       }
-      upstream[EXCHANGE] = { req, res, hooks, rewrite: options?.rewriteJson, answer: undefined, timeoutMs, headTimer: undefined };
+      // A pooled connection the child closed without saying so fails at once; an idempotent request
+      // without a body then goes again once, as nginx's proxy_next_upstream does.
+      const retry = retryable(req, options) ? () => this.forward(req, res, headers, { ...options, retried: true }) : undefined;
+      upstream[EXCHANGE] = { req, res, hooks, rewrite: options?.rewriteJson, answer: undefined, timeoutMs, retry, headTimer: undefined };
       (req as ForwardedRequest)[UPSTREAM] = upstream;
       upstream.on('response', onResponse);
       upstream.on('error', onUpstreamRequestError);
@@ -186,6 +193,18 @@ function commitHead(sink: Writable): boolean {
   }
 }
 
+/** GET, HEAD and OPTIONS without a body, not retried yet: safe to send again. */
+function retryable(req: http.IncomingMessage, options: ForwardOptions | undefined): boolean {
+  const method = req.method;
+  return (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') && !options?.retried && !options?.body && !hasBody(req);
+}
+
+/** What a pooled connection that the child closed under us fails with. */
+function isStaleConnection(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || error.message === 'socket hang up';
+}
+
 /** A request with a body says so: Content-Length above 0, or Transfer-Encoding (RFC 9112 6.3). */
 function hasBody(req: http.IncomingMessage): boolean {
   const length = req.headers['content-length'];
@@ -214,7 +233,12 @@ function onUpstreamResponseClose(this: UpstreamResponse): void {
 }
 
 function onUpstreamRequestError(this: UpstreamRequest, error: Error): void {
-  const { req, res, hooks, answer } = this[EXCHANGE];
+  const exchange = this[EXCHANGE];
+  const { req, res, hooks, answer, retry } = exchange;
+  if (retry && !answer && this.reusedSocket && !req.socket.destroyed && isStaleConnection(error)) {
+    exchange.retry = undefined;
+    return retry();
+  }
   // The rest of an upload is read and dropped, so that the answer is not stuck behind it.
   if (!req.complete) discardBody(req);
   // The client went away (abortUpstream), or already has its whole answer (a 413): nothing to report.

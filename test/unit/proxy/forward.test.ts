@@ -103,6 +103,24 @@ describe('the engine, against children that misbehave', () => {
     assert.doesNotMatch(answer, /502/);
   });
 
+  it('sends a GET again on a fresh connection when the pooled one was closed by the child without a word, and never a POST', async () => {
+    // Answers the first request on each connection; a second one on the same connection gets a reset.
+    const port = await proxyTo((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      socket.once('data', () => socket.resetAndDestroy());
+    });
+    for (let i = 0; i < 5; i++) {
+      const answer = await exchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      assert.match(answer, /^HTTP\/1\.1 200 /, `GET ${i}: ${JSON.stringify(answer.slice(0, 40))}`);
+    }
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const answer = await exchange(port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n', 2);
+      statuses.push(Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]));
+    }
+    assert.ok(statuses.includes(502), `a POST is never sent twice: ${statuses.join(', ')}`);
+  });
+
   it('answers 504 when a child sends only 102 Processing past upstreamTimeoutSeconds', async () => {
     let timer: NodeJS.Timeout | undefined;
     const port = await proxyTo((socket) => {
