@@ -15,25 +15,21 @@
  * Per request this costs a symbol lookup and a flag; a closure is made only for a request that waits.
  */
 import type { Socket } from 'node:net';
+import type { ConnectionCloseReason } from '../events.js';
 
 /** Requests that may wait behind the one in progress on one connection. */
 export const MAX_PIPELINED = 32;
-
-export type RefusalReason = 'full' | 'client';
 
 export interface ConnectionLimits {
   readonly maxConnections: number;
   readonly maxConnectionsPerClient?: number | undefined;
 }
 
-export interface ConnectionHooks {
-  /** A new connection was refused: every slot busy, or its client at its own cap. */
-  onRefused?(reason: RefusalReason): void;
-  /** An idle connection was closed to make room for a new one. */
-  onEvicted?(): void;
-  /** A connection was closed for pipelining more than MAX_PIPELINED requests. */
-  onPipelineOverflow?(): void;
-}
+/**
+ * mcpmux closed a connection to keep its limits: refused (`full`, `per-client`), closed while
+ * idle to admit a new one (`idle`), or pipelining past MAX_PIPELINED (`pipelined`).
+ */
+export type OnConnectionClosed = (reason: ConnectionCloseReason) => void;
 
 export interface ConnectionGate {
   /** For the server's 'connection' event: admits the socket, or destroys it. */
@@ -64,7 +60,7 @@ interface ConnectionState {
 const STATE = Symbol('mcpmux.connection');
 type TrackedSocket = Socket & { [STATE]?: ConnectionState };
 
-export function createConnectionGate(limits: ConnectionLimits, isTrusted: (address: string | undefined) => boolean, hooks: ConnectionHooks = {}): ConnectionGate {
+export function createConnectionGate(limits: ConnectionLimits, isTrusted: (address: string | undefined) => boolean, onClosed: OnConnectionClosed = () => undefined): ConnectionGate {
   /** Idle connections, longest idle first (a Set keeps insertion order). */
   const idle = new Set<TrackedSocket>();
   const perClient = new Map<string, number>();
@@ -96,19 +92,19 @@ export function createConnectionGate(limits: ConnectionLimits, isTrusted: (addre
       const address = socket.remoteAddress ?? '';
       const capped = perClientCap !== undefined && !isTrusted(address);
       if (capped && (perClient.get(address) ?? 0) >= perClientCap) {
-        hooks.onRefused?.('client');
+        onClosed('per-client');
         return void socket.destroy();
       }
       if (open >= limits.maxConnections) {
         const oldest = idle.values().next().value;
         if (!oldest) {
-          hooks.onRefused?.('full');
+          onClosed('full');
           return void socket.destroy();
         }
         // Its 'close' comes later: the slot is given back now.
         release(oldest);
         oldest.destroy();
-        hooks.onEvicted?.();
+        onClosed('idle');
       }
       open += 1;
       if (capped) perClient.set(address, (perClient.get(address) ?? 0) + 1);
@@ -132,7 +128,7 @@ export function createConnectionGate(limits: ConnectionLimits, isTrusted: (addre
       if (socket.destroyed) return;
       const waiting = (state.waiting ??= []);
       if (waiting.length >= MAX_PIPELINED) {
-        hooks.onPipelineOverflow?.();
+        onClosed('pipelined');
         return void socket.destroy();
       }
       waiting.push(start);

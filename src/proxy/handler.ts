@@ -58,11 +58,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
   const connections = createConnectionGate(
     { maxConnections: deps.maxConnections ?? limits.maxConnections, maxConnectionsPerClient: limits.maxConnectionsPerClient },
     isTrusted,
-    {
-      onRefused: (reason) => events.emit('connection-closed', { reason: reason === 'full' ? 'full' : 'per-client' }),
-      onEvicted: () => events.emit('connection-closed', { reason: 'idle' }),
-      onPipelineOverflow: () => events.emit('connection-closed', { reason: 'pipelined' }),
-    },
+    (reason) => events.emit('connection-closed', { reason }),
   );
   const authChecks = new Map<string, AuthCheck>(config.servers.filter((s) => s.auth).map((s) => [s.name, createAuthCheck(s.auth!)]));
   const forwarders = new Map<string, Forwarder>();
