@@ -2,10 +2,10 @@
  * Runs once before the suite (`npm test`, and so `.ci/run`): installs every Debian package the
  * tests use that is missing, in one apt-get, so that no two test files ever install at once.
  * Not root and something missing: one line says what to install, and the run stops (exit 1).
- * Then the Python seed test's venv, also once.
+ * Then the Python example tests' venv, also once.
  */
 import { installAdvice, installDebianPackages, missingSuitePackages } from './helpers/debian.js';
-import { ensurePythonMcp } from './helpers/python.js';
+import { ensurePythonVenv } from './helpers/python.js';
 
 const missing = missingSuitePackages();
 if (missing.length > 0) {
@@ -24,5 +24,5 @@ if (missing.length > 0) {
   process.stdout.write(`installed in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 }
 
-// The Python seed test's venv (the MCP SDK 2.x from pip), made here once rather than in a test.
-ensurePythonMcp();
+// The Python example tests' venv (the MCP SDK 2.x and FastAPI, from pip), made here once rather than in a test.
+ensurePythonVenv();

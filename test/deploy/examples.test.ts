@@ -1,7 +1,7 @@
-/** Every example config shipped in deploy/ passes `mcpmux check`. */
+/** Every example config shipped in deploy/ passes `mcpmux check`, and a test runs each one. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { MAIN, ROOT } from '../helpers/paths.js';
@@ -13,7 +13,7 @@ const configs = [
 
 describe('the example configs', () => {
   it('are all there', () => {
-    assert.deepEqual(configs.sort(), ['deploy/docker/mcpmux.yaml', 'deploy/examples/default.yaml', 'deploy/examples/npm-servers.yaml', 'deploy/examples/python-fastmcp.yaml', 'deploy/examples/seed.yaml']);
+    assert.deepEqual(configs.sort(), ['deploy/docker/mcpmux.yaml', 'deploy/examples/default.yaml', 'deploy/examples/npm-servers.yaml', 'deploy/examples/python-fastapi.yaml', 'deploy/examples/python-fastmcp.yaml', 'deploy/examples/seed.yaml']);
   });
   for (const config of configs) {
     it(`${config} passes mcpmux check`, () => {
@@ -22,4 +22,22 @@ describe('the example configs', () => {
       assert.match(result.stdout, /config is valid/);
     });
   }
+
+  it('are each run by a test, and each Python file by an example', () => {
+    const tests = testSources().filter((file) => !file.endsWith('examples.test.ts')).map((file) => readFileSync(file, 'utf8'));
+    const unrun = configs.filter((config) => !tests.some((source) => source.includes(path.basename(config))));
+    assert.deepEqual(unrun, [], 'no test names these configs');
+    const examples = configs.map((config) => readFileSync(path.join(ROOT, config), 'utf8'));
+    const scripts = readdirSync(path.join(ROOT, 'deploy/examples/python')).filter((f) => f.endsWith('.py'));
+    const unused = scripts.filter((script) => !examples.some((example) => example.includes(script.replace(/\.py$/, ''))));
+    assert.deepEqual(unused, [], 'no example config runs these scripts');
+  });
 });
+
+function testSources(dir = path.join(ROOT, 'test')): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return testSources(full);
+    return entry.name.endsWith('.ts') ? [full] : [];
+  });
+}

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const MAIN = path.join(ROOT, 'dist/src/main.js');
 export const DEFAULT_CONFIG = path.join(ROOT, 'deploy/examples/default.yaml');
+export const SEED_CONFIG = path.join(ROOT, 'deploy/examples/seed.yaml');
 
 /** The compiled path of a fixture in test/fixtures/. */
 export function fixture(name: string): string {

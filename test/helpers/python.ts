@@ -1,28 +1,44 @@
 /**
- * Python with the MCP SDK 2.x, for the Python seed test: a venv made once in a cache folder beside
- * the system's temp files, with `pip install` from the machine's package index (uv is not
- * installable here; the examples show uv for users).
+ * Python with the MCP SDK 2.x and FastAPI, for the Python example tests: a venv made once in a
+ * cache folder beside the system's temp files, with `pip install` from the machine's package
+ * index (uv is not installable here; the examples show uv for users).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-/** The SDK range the Python examples are written for. */
-export const PYTHON_MCP_SPEC = 'mcp>=2,<3';
+/** The package ranges the Python examples are written for, as their `uv run --with` pins them. */
+export const PYTHON_PACKAGES = ['mcp>=2,<3', 'fastapi>=0.115,<1'] as const;
 
-/** The venv's python, with `mcp` 2.x importable. */
-export function ensurePythonMcp(): string {
+/** The venv's bin folder, with `mcp` 2.x and FastAPI importable (uvicorn comes with `mcp`). */
+export function ensurePythonVenv(): string {
   const venv = path.join(tmpdir(), 'mcpmux-pyvenv-mcp2');
-  const python = path.join(venv, 'bin', 'python');
-  if (hasMcp2(python)) return python;
+  const bin = path.join(venv, 'bin');
+  if (hasPackages(bin)) return bin;
   rmSync(venv, { recursive: true, force: true });
   execFileSync('python3', ['-m', 'venv', venv], { stdio: 'ignore', timeout: 120_000 });
-  execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--retries', '1', PYTHON_MCP_SPEC], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
-  if (!hasMcp2(python)) throw new Error(`pip installed "${PYTHON_MCP_SPEC}" into ${venv}, but mcp.server.mcpserver does not import`);
-  return python;
+  execFileSync(path.join(bin, 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--retries', '1', ...PYTHON_PACKAGES], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
+  if (!hasPackages(bin)) throw new Error(`pip installed ${PYTHON_PACKAGES.join(' ')} into ${venv}, but mcp.server.mcpserver, fastapi or uvicorn does not import`);
+  return bin;
 }
 
-function hasMcp2(python: string): boolean {
-  return spawnSync(python, ['-c', 'import mcp.server.mcpserver, mcp.client'], { stdio: 'ignore' }).status === 0;
+function hasPackages(bin: string): boolean {
+  return spawnSync(path.join(bin, 'python'), ['-c', 'import mcp.server.mcpserver, mcp.client, fastapi, uvicorn'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * A server of an example, `uv run --with SPEC… COMMAND ARGS…`, as the same command from the venv:
+ * COMMAND ARGS… with COMMAND from `bin`. Throws if the example pins other packages than the venv has.
+ */
+export function withoutUv(server: { command: string; args: string[] }, bin: string): { command: string; args: string[] } {
+  const [run, ...rest] = server.args;
+  if (server.command !== 'uv' || run !== 'run') throw new Error(`expected "uv run …", got "${server.command} ${server.args.join(' ')}"`);
+  while (rest[0] === '--with') {
+    const spec = rest[1]!;
+    if (!(PYTHON_PACKAGES as readonly string[]).includes(spec)) throw new Error(`the example pins "${spec}"; the test venv has ${PYTHON_PACKAGES.join(', ')}`);
+    rest.splice(0, 2);
+  }
+  const [command, ...args] = rest;
+  return { command: path.join(bin, command!), args };
 }

@@ -1,18 +1,19 @@
 /**
  * The seed case from the original report: /echo/mcp and /math/mcp behind one port, each its own
- * process with its own lifespan; no 307, no "Task group is not initialized".
+ * process with its own lifespan; no 307, no "Task group is not initialized". Runs
+ * deploy/examples/seed.yaml as it ships.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connectClient, textOf } from '../helpers/mcp-client.js';
 import { startMcpmux, stopAll, type Mcpmux } from '../helpers/mcpmux.js';
-import { DEFAULT_CONFIG } from '../helpers/paths.js';
+import { SEED_CONFIG } from '../helpers/paths.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 
 describe('the seed case: echo and math behind one port', () => {
   let mux: Mcpmux;
   before(async () => {
-    mux = await startMcpmux({ file: DEFAULT_CONFIG });
+    mux = await startMcpmux({ file: SEED_CONFIG });
     await mux.waitReady();
   });
   after(stopAll);
