@@ -3,18 +3,22 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BUNDLED_CONFIG } from './config/load.js';
+import { BRIDGE_USAGE, parseBridgeCommand, type BridgeCommand } from './bridge/options.js';
 import { UsageError } from './errors.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 
 export const USAGE = `Usage:
   mcpmux [--config FILE] [--port N] [--admin-port N] [--log-level LEVEL] [--log-format json|pretty]
   mcpmux check [--config FILE]
+${BRIDGE_USAGE}
 
 Config is looked for in this order: --config, $MCPMUX_CONFIG, ./mcpmux.yaml, the bundled default.
 Log levels: ${LOG_LEVELS.join(', ')}.`;
 
 export interface Command {
-  readonly action: 'run' | 'check' | 'help';
+  readonly action: 'run' | 'check' | 'help' | 'bridge';
+  /** With `bridge`. */
+  readonly bridge?: BridgeCommand;
   readonly configFile: string;
   readonly listenPort?: number;
   readonly adminPort?: number;
@@ -23,6 +27,12 @@ export interface Command {
 }
 
 export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Command {
+  if (argv[0] === 'bridge') {
+    const bridge = parseBridgeCommand(argv.slice(1), env, cwd);
+    const logLevel = (bridge.logLevel ?? env.LOG_LEVEL ?? 'info') as LogLevel;
+    if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+    return { action: 'bridge', bridge, configFile: '', logLevel, logFormat: 'json' };
+  }
   let parsed;
   try {
     parsed = parseArgs({

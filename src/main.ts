@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** CLI: parse args, load config, build the app, wire signals to app.stop(). */
 import { startApp, type App } from './app.js';
+import { runBridge } from './bridge/run.js';
 import { parseCommand, USAGE, type Command } from './cli.js';
 import { loadConfigFile } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -24,6 +25,10 @@ async function main(): Promise<number> {
     if (command.action === 'help') {
       process.stdout.write(`${USAGE}\n`);
       return EXIT_OK;
+    }
+    if (command.action === 'bridge') {
+      logDestination = createLogDestination();
+      return runBridge(command.bridge!.options, (await createLogger(command.logLevel, 'json', logDestination)).child({ component: 'bridge' }));
     }
     config = loadConfigFile(command.configFile, { overrides: { listenPort: command.listenPort, adminPort: command.adminPort } });
   } catch (error) {

@@ -28,11 +28,11 @@ const CR = 0x0d;
 /**
  * Splits a stream into lines, consuming it as fast as it comes. `onLine` gets a view of the line's
  * bytes (without the newline or a trailing CR), valid only during the call; `truncated` marks a
- * line that was cut at MAX_LINE_BYTES. With a `budget`, a line is handed over only while the
- * budget lasts; a chunk that arrives with the budget spent is only counted, line by line, which
- * keeps a flood at its cheapest.
+ * line that was cut at `maxLineBytes` (MAX_LINE_BYTES unless given). With a `budget`, a line is
+ * handed over only while the budget lasts; a chunk that arrives with the budget spent is only
+ * counted, line by line, which keeps a flood at its cheapest.
  */
-export function readLines(stream: Readable, onLine: (line: Buffer, truncated: boolean) => void, budget?: LineBudget): void {
+export function readLines(stream: Readable, onLine: (line: Buffer, truncated: boolean) => void, budget?: LineBudget, maxLineBytes = MAX_LINE_BYTES): void {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let dropping = false;
@@ -44,14 +44,14 @@ export function readLines(stream: Readable, onLine: (line: Buffer, truncated: bo
   /** Adds bytes to the line being built; cuts it once it reaches the limit. */
   const append = (bytes: Buffer) => {
     if (dropping || bytes.length === 0) return;
-    const room = MAX_LINE_BYTES - pendingBytes;
+    const room = maxLineBytes - pendingBytes;
     if (bytes.length < room) {
       pending.push(bytes);
       pendingBytes += bytes.length;
       return;
     }
     pending.push(bytes.subarray(0, room));
-    emit(Buffer.concat(pending, MAX_LINE_BYTES), true);
+    emit(Buffer.concat(pending, maxLineBytes), true);
     pending = [];
     pendingBytes = 0;
     dropping = true;
@@ -87,8 +87,8 @@ export function readLines(stream: Readable, onLine: (line: Buffer, truncated: bo
     while ((newline = chunk.indexOf(NEWLINE, start)) !== -1) {
       if (pendingBytes === 0 && !dropping) {
         // The common case: a whole line inside one chunk, handed over as a view.
-        if (newline - start < MAX_LINE_BYTES) emit(chunk.subarray(start, newline), false);
-        else emit(chunk.subarray(start, start + MAX_LINE_BYTES), true);
+        if (newline - start < maxLineBytes) emit(chunk.subarray(start, newline), false);
+        else emit(chunk.subarray(start, start + maxLineBytes), true);
       } else {
         append(chunk.subarray(start, newline));
         endLine();

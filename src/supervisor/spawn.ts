@@ -4,7 +4,7 @@
  * line and never left to fill a pipe. Its group is registered with the watchdog from its spawn
  * until it is gone, so it does not outlive mcpmux even when mcpmux is SIGKILLed.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { finished as streamFinished } from 'node:stream/promises';
 import { execa } from 'execa';
 import { waitUntil } from './wait.js';
@@ -25,6 +25,11 @@ export interface SpawnOptions {
   readonly onLine: (stream: OutputStream, line: Buffer, truncated: boolean) => void;
   /** The lines of output handed to onLine are taken from this budget; the rest are counted in it. */
   readonly budget?: LineBudget;
+  /**
+   * stdin and stdout as a protocol channel (a stdio MCP server): stdin is a pipe, and each stdout
+   * line, cut at `maxLineBytes` and outside any budget, goes to `onLine` here instead.
+   */
+  readonly protocol?: { readonly maxLineBytes: number; readonly onLine: (line: Buffer, truncated: boolean) => void };
 }
 
 export interface ProcessExit {
@@ -36,6 +41,8 @@ export interface ChildProcess {
   readonly pid: number;
   /** Resolves once the process has exited (its output may still be flowing from grandchildren). Never rejects. */
   readonly exited: Promise<ProcessExit>;
+  /** The child's stdin, with `protocol` only. */
+  readonly stdin?: Writable;
 }
 
 /** Starts a child. Throws SpawnError when it could not be started at all (ENOENT, EACCES, bad cwd). */
@@ -46,7 +53,7 @@ export async function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
     // The child's whole environment is what the caller built: nothing of mcpmux's leaks by default.
     extendEnv: false,
     detached: true,
-    stdin: 'ignore',
+    stdin: options.protocol ? 'pipe' : 'ignore',
     stdout: 'pipe',
     stderr: 'pipe',
     buffer: false,
@@ -55,7 +62,8 @@ export async function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
     forceKillAfterDelay: false,
     windowsHide: true,
   });
-  readLines(subprocess.stdout, (line, truncated) => options.onLine('stdout', line, truncated), options.budget);
+  if (options.protocol) readLines(subprocess.stdout, options.protocol.onLine, undefined, options.protocol.maxLineBytes);
+  else readLines(subprocess.stdout, (line, truncated) => options.onLine('stdout', line, truncated), options.budget);
   readLines(subprocess.stderr, (line, truncated) => options.onLine('stderr', line, truncated), options.budget);
   if (subprocess.pid === undefined) {
     const result = await subprocess;
@@ -76,7 +84,9 @@ export async function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
       });
     }),
   );
-  return { pid: subprocess.pid, exited };
+  // A child that exits or closes stdin makes writes fail with EPIPE: its exit tells the story.
+  subprocess.stdin?.on('error', () => undefined);
+  return { pid: subprocess.pid, exited, stdin: subprocess.stdin ?? undefined };
 }
 
 function finished(stream: Readable): Promise<void> {

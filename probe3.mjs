@@ -1,0 +1,13 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+const c = new Client({name:'t',version:'1'});
+const t = new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:18111/mcp`));
+await c.connect(t);
+const {tools} = await c.listTools();
+console.log(tools.length, t.sessionId);
+console.log(JSON.stringify(await c.callTool({name:'echo', arguments:{message:'hi'}})));
+const seen=[]; const t0=Date.now();
+const r = await c.callTool({name:'trigger-long-running-operation', arguments:{duration:1, steps:4}}, undefined, {onprogress:(p)=>seen.push([Date.now()-t0,p.progress])});
+console.log(JSON.stringify(r), JSON.stringify(seen));
+await t.terminateSession();
+await c.close();

@@ -1,0 +1,93 @@
+/** `mcpmux bridge [options] -- COMMAND [ARGS...]` -> BridgeOptions. Pure: reads only argv and env. */
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
+import type { BridgeOptions } from './server.js';
+
+/** The defaults, as the README gives them. A session holds a process, hence tighter than the Python SDK's in-process 30 min and 10,000. */
+export const BRIDGE_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8000,
+  path: '/mcp',
+  warmProcesses: 1,
+  maxSessions: 32,
+  idleTimeoutSeconds: 600,
+  initializeTimeoutSeconds: 60,
+  maxMessageBytes: 8 * 1024 * 1024,
+  graceSeconds: 10,
+} as const;
+
+export const BRIDGE_USAGE = `  mcpmux bridge [--host H] [--port N] [--path /mcp] [--warm N] [--max-sessions N]
+                [--idle-timeout S] [--initialize-timeout S] [--max-message-bytes N] [--grace S]
+                [--log-level LEVEL] -- COMMAND [ARGS...]
+      Serves a stdio MCP server as streamable HTTP, one process per session.
+      --host and --port default to $HOST and $PORT, else ${BRIDGE_DEFAULTS.host}:${BRIDGE_DEFAULTS.port}.`;
+
+export interface BridgeCommand {
+  readonly options: BridgeOptions;
+  readonly logLevel: string | undefined;
+}
+
+export function parseBridgeCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): BridgeCommand {
+  const split = argv.indexOf('--');
+  if (split === -1 || split === argv.length - 1) throw new UsageError('bridge: give the stdio server\'s command after "--", e.g. mcpmux bridge -- npx -y @modelcontextprotocol/server-memory');
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv.slice(0, split),
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        path: { type: 'string' },
+        warm: { type: 'string' },
+        'max-sessions': { type: 'string' },
+        'idle-timeout': { type: 'string' },
+        'initialize-timeout': { type: 'string' },
+        'max-message-bytes': { type: 'string' },
+        grace: { type: 'string' },
+        'log-level': { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`bridge: ${(error as Error).message}`);
+  }
+  const [command, ...args] = argv.slice(split + 1);
+  const path = values.path ?? BRIDGE_DEFAULTS.path;
+  if (!path.startsWith('/')) throw new UsageError(`bridge: --path must start with "/", got "${path}"`);
+  // The bridge's own environment is the stdio server's: under mcpmux, that is the server's env.
+  const { PORT: _port, HOST: _host, ...childEnv } = env;
+  return {
+    logLevel: values['log-level'],
+    options: {
+      host: values.host ?? env.HOST ?? BRIDGE_DEFAULTS.host,
+      port: integer('--port', values.port ?? env.PORT, BRIDGE_DEFAULTS.port, 0, 65535),
+      path,
+      command: { command: command!, args, cwd, env: definedOnly(childEnv) },
+      warmProcesses: integer('--warm', values.warm, BRIDGE_DEFAULTS.warmProcesses, 0, 64),
+      maxSessions: integer('--max-sessions', values['max-sessions'], BRIDGE_DEFAULTS.maxSessions, 1, 100_000),
+      idleTimeoutSeconds: seconds('--idle-timeout', values['idle-timeout'], BRIDGE_DEFAULTS.idleTimeoutSeconds),
+      initializeTimeoutSeconds: seconds('--initialize-timeout', values['initialize-timeout'], BRIDGE_DEFAULTS.initializeTimeoutSeconds),
+      maxMessageBytes: integer('--max-message-bytes', values['max-message-bytes'], BRIDGE_DEFAULTS.maxMessageBytes, 1024, 1024 ** 3),
+      graceSeconds: seconds('--grace', values.grace, BRIDGE_DEFAULTS.graceSeconds, 0),
+    },
+  };
+}
+
+function integer(flag: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new UsageError(`bridge: ${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
+  return n;
+}
+
+function seconds(flag: string, value: string | undefined, fallback: number, min = Number.MIN_VALUE): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min) throw new UsageError(`bridge: ${flag} must be a number of seconds${min === 0 ? ' (0 or more)' : ' greater than 0'}, got "${value}"`);
+  return n;
+}
+
+function definedOnly(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}

@@ -1,0 +1,228 @@
+/**
+ * `mcpmux bridge`: a stdio MCP server served as streamable HTTP on one port, one process per MCP
+ * session. A POST of `initialize` without a session opens one: a warm process is taken (or started)
+ * and the SDK's streamable HTTP transport serves the session; the session's id routes every later
+ * request to it. Besides the MCP path: /healthz (the bridge is up), /readyz (a process of this
+ * server can answer, see readiness.ts) and /status (sessions and processes, as JSON).
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { Logger } from 'pino';
+import { LineBudget } from '../supervisor/output.js';
+import { runCanary } from './canary.js';
+import { Readiness } from './readiness.js';
+import { BridgeSession, type SessionEnd } from './session.js';
+import { startStdioProcess, type StdioCommand, type StdioProcess, type StdoutProblem } from './stdio-process.js';
+import { WarmPool } from './warm-pool.js';
+import { readJsonBody, sendJsonRpcError, sendJson } from './replies.js';
+
+export interface BridgeOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The MCP endpoint's path. */
+  readonly path: string;
+  readonly command: StdioCommand;
+  readonly warmProcesses: number;
+  readonly maxSessions: number;
+  readonly idleTimeoutSeconds: number;
+  /** A session whose process has not answered `initialize` by then fails. */
+  readonly initializeTimeoutSeconds: number;
+  readonly maxMessageBytes: number;
+  readonly graceSeconds: number;
+}
+
+export interface BridgeStatus {
+  readonly ready: boolean;
+  readonly reason: string;
+  readonly sessions: number;
+  readonly warmProcesses: number;
+  /** Every live process: sessions' and warm ones. */
+  readonly pids: number[];
+  readonly sessionsOpened: number;
+  readonly sessionsEnded: Partial<Record<SessionEnd, number>>;
+  readonly sessionsRefused: number;
+}
+
+export interface Bridge {
+  readonly address: AddressInfo;
+  status(): BridgeStatus;
+  /** Ends every session and stops every process; resolves when none is left. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** How often idle sessions are looked for, at most. */
+const REAP_INTERVAL_MS = 5000;
+
+export async function startBridge(options: BridgeOptions, log: Logger): Promise<Bridge> {
+  const sessions = new Map<string, BridgeSession>();
+  const budget = new LineBudget();
+  const ended: Partial<Record<SessionEnd, number>> = {};
+  let opening = 0;
+  let opened = 0;
+  let refused = 0;
+
+  const logProblem = (pid: number, problem: StdoutProblem, session?: string) => {
+    if (problem.kind === 'not-json') log.warn({ pid, session, stream: 'stdout', line: problem.line }, 'stdout line is not a JSON-RPC message: ignored');
+    else log.error({ pid, session, stream: 'stdout', bytes: problem.bytes }, `stdout message over the limit of ${options.maxMessageBytes} bytes: the session fails`);
+  };
+  const start = async (): Promise<StdioProcess> => {
+    let pid = 0;
+    const started = await startStdioProcess({
+      command: options.command,
+      maxMessageBytes: options.maxMessageBytes,
+      graceSeconds: options.graceSeconds,
+      budget,
+      onOutput: (stream, line) => log.info({ pid, stream }, line),
+      onUnattachedProblem: (problem) => logProblem(pid, problem),
+    });
+    pid = started.pid;
+    log.debug({ pid }, 'process started');
+    return started;
+  };
+
+  const readiness = new Readiness(
+    () => runCanary(start, options.initializeTimeoutSeconds * 1000),
+    (ready, reason) => (ready ? log.info({ reason }, 'ready') : log.warn({ reason }, 'not ready')),
+  );
+  const pool = new WarmPool(options.warmProcesses, start, {
+    onWarmExit: (pid, exit) => log.warn({ pid, code: exit.code, signal: exit.signal }, 'warm process exited before a session took it'),
+    onStartFailed: (error) => log.error({ err: error }, 'a warm process could not be started'),
+  });
+
+  const openSession = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
+    if (sessions.size + opening >= options.maxSessions) {
+      refused += 1;
+      res.setHeader('retry-after', '1');
+      return sendJsonRpcError(res, 503, -32000, `this server has ${options.maxSessions} sessions open, its maximum; retry later`);
+    }
+    opening += 1;
+    let process: StdioProcess;
+    try {
+      process = await pool.take();
+    } catch (error) {
+      log.error({ err: error }, 'a process for a new session could not be started');
+      return sendJsonRpcError(res, 502, -32603, 'the server process could not be started');
+    } finally {
+      opening -= 1;
+    }
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: (id) => {
+        sessions.set(id, session);
+        opened += 1;
+        log.info({ session: id, pid: process.pid }, 'session opened');
+      },
+    });
+    const session = new BridgeSession(transport, process, {
+      onEnded: (s, reason, detail) => {
+        if (s.id) sessions.delete(s.id);
+        ended[reason] = (ended[reason] ?? 0) + 1;
+        const record = { session: s.id, pid: s.process.pid, reason, detail };
+        if (reason === 'process-exited' || reason === 'stdout-refused' || reason === 'initialize-timeout') log.warn(record, 'session failed');
+        else log.info(record, 'session ended');
+      },
+      onDropped: (s, why) => log.debug({ session: s.id, why }, 'message dropped'),
+      onStdoutProblem: (s, problem) => logProblem(s.process.pid, problem, s.id),
+      onInitializeAnswered: (s, ok) => readiness.report(ok, ok ? 'a process answered initialize' : `a session's process did not answer initialize (pid ${s.process.pid})`),
+    }, { initializeTimeoutMs: options.initializeTimeoutSeconds * 1000 });
+    await transport.handleRequest(req, res, body);
+    // A request the transport refused (not initialize after all, bad headers) opened no session.
+    if (!session.id || !sessions.has(session.id)) await session.end('stopped');
+  };
+
+  const handleMcp = async (req: IncomingMessage, res: ServerResponse) => {
+    const id = req.headers['mcp-session-id'];
+    if (typeof id === 'string') {
+      const session = sessions.get(id);
+      if (!session) return sendJsonRpcError(res, 404, -32001, 'Session not found');
+      if (req.method === 'GET') trackStream(res, session);
+      return session.transport.handleRequest(req, res);
+    }
+    if (req.method !== 'POST') return sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    const body = await readJsonBody(req, res, options.maxMessageBytes);
+    if (body === undefined) return;
+    if (!isInitialize(body)) return sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required; a session starts with initialize');
+    return openSession(req, res, body);
+  };
+
+  const status = (): BridgeStatus => ({
+    ready: readiness.ready,
+    reason: readiness.reason,
+    sessions: sessions.size,
+    warmProcesses: pool.size,
+    pids: [...[...sessions.values()].map((s) => s.process.pid), ...pool.pids],
+    sessionsOpened: opened,
+    sessionsEnded: { ...ended },
+    sessionsRefused: refused,
+  });
+
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const reply =
+      path === options.path
+        ? handleMcp(req, res)
+        : path === '/healthz'
+          ? sendJson(res, 200, { status: 'ok' })
+          : path === '/readyz'
+            ? sendJson(res, readiness.ready ? 200 : 503, { ready: readiness.ready, reason: readiness.reason })
+            : path === '/status'
+              ? sendJson(res, 200, status())
+              : sendJson(res, 404, { error: `not found; the MCP endpoint is ${options.path}` });
+    Promise.resolve(reply).catch((error: unknown) => {
+      log.error({ err: error }, 'request failed');
+      if (!res.headersSent) sendJsonRpcError(res, 500, -32603, 'internal error');
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  log.info({ host: address.address, port: address.port, path: options.path, command: options.command.command }, 'listening');
+  readiness.start();
+  pool.fill();
+
+  const reaper = setInterval(() => {
+    for (const session of sessions.values()) if (session.isIdle(options.idleTimeoutSeconds * 1000)) void session.end('idle');
+  }, Math.min(REAP_INTERVAL_MS, options.idleTimeoutSeconds * 250)).unref();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    address,
+    status,
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(reaper);
+        readiness.stop();
+        server.close();
+        await Promise.all([pool.stop(), ...[...sessions.values()].map((s) => s.end('stopped'))]);
+        server.closeAllConnections();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** True for an initialize request, alone or in a batch. */
+function isInitialize(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((m) => m !== null && typeof m === 'object' && (m as { method?: unknown }).method === 'initialize');
+}
+
+/** The session's GET stream counts as open once the transport has answered it with 200, until it closes. */
+function trackStream(res: ServerResponse, session: BridgeSession): void {
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+  (res as { writeHead: unknown }).writeHead = (...args: unknown[]) => {
+    const result = writeHead(...args);
+    if (res.statusCode === 200) {
+      session.streamOpened();
+      res.once('close', () => session.streamClosed());
+    }
+    return result;
+  };
+}
