@@ -34,7 +34,9 @@ export async function createLogger(level: LogLevel = 'info', format: LogFormat =
 /** Writes one record per lifecycle event. */
 export function subscribeLogging(events: Events, log: Logger): void {
   events.on('output', ({ server, stream, line, truncated }) => {
-    log.info(truncated ? { server, stream, truncated } : { server, stream }, line);
+    const bridged = stream === 'stdout' && !truncated ? parseBridgeRecord(line) : undefined;
+    if (bridged) log[bridged.level]({ ...bridged.fields, server, bridge: true }, bridged.msg);
+    else log.info(truncated ? { server, stream, truncated } : { server, stream }, line);
   });
   events.on('output-dropped', ({ server, lines }) => log.warn({ server, dropped: lines }, 'output dropped: the server wrote more lines than its budget'));
   events.on('process-started', ({ server, pid, port }) => log.info({ server, pid, port }, 'process started'));
@@ -63,4 +65,23 @@ export function subscribeLogging(events: Events, log: Logger): void {
   events.on('listening', ({ listener, host, port }) => log.info({ listener, host, port }, 'listening'));
   events.on('shutdown-step', ({ step, ...fields }) => log.info({ step, ...fields }, `shutdown: ${step}`));
   events.on('internal-error', ({ where, error }) => log.error({ where, err: error }, 'internal error'));
+}
+
+const BRIDGE_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+
+/**
+ * A record of `mcpmux bridge` (a stdio server's bridge, a child of mcpmux), lifted into mcpmux's
+ * own log with its level and fields, instead of logged as a line of text. `server` stays mcpmux's.
+ */
+function parseBridgeRecord(line: string): { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'; msg: string; fields: Record<string, unknown> } | undefined {
+  if (!line.startsWith('{"level":')) return undefined;
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  const { level, time: _time, name: _name, component, msg, ...fields } = record;
+  if (component !== 'bridge' || typeof level !== 'string' || !BRIDGE_LEVELS.has(level)) return undefined;
+  return { level: level as 'info', msg: typeof msg === 'string' ? msg : '', fields };
 }

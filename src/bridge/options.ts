@@ -8,6 +8,7 @@ export const BRIDGE_DEFAULTS = {
   host: '127.0.0.1',
   port: 8000,
   path: '/mcp',
+  sessions: 'isolated',
   warmProcesses: 1,
   maxSessions: 32,
   idleTimeoutSeconds: 600,
@@ -16,10 +17,11 @@ export const BRIDGE_DEFAULTS = {
   graceSeconds: 10,
 } as const;
 
-export const BRIDGE_USAGE = `  mcpmux bridge [--host H] [--port N] [--path /mcp] [--warm N] [--max-sessions N]
+export const BRIDGE_USAGE = `  mcpmux bridge [--host H] [--port N] [--path /mcp] [--sessions isolated|shared] [--warm N] [--max-sessions N]
                 [--idle-timeout S] [--initialize-timeout S] [--max-message-bytes N] [--grace S]
                 [--log-level LEVEL] -- COMMAND [ARGS...]
-      Serves a stdio MCP server as streamable HTTP, one process per session.
+      Serves a stdio MCP server as streamable HTTP: one process per session (isolated),
+      or one process for every session (shared).
       --host and --port default to $HOST and $PORT, else ${BRIDGE_DEFAULTS.host}:${BRIDGE_DEFAULTS.port}.`;
 
 export interface BridgeCommand {
@@ -40,6 +42,7 @@ export function parseBridgeCommand(argv: readonly string[], env: NodeJS.ProcessE
         host: { type: 'string' },
         port: { type: 'string' },
         path: { type: 'string' },
+        sessions: { type: 'string' },
         warm: { type: 'string' },
         'max-sessions': { type: 'string' },
         'idle-timeout': { type: 'string' },
@@ -53,6 +56,8 @@ export function parseBridgeCommand(argv: readonly string[], env: NodeJS.ProcessE
     throw new UsageError(`bridge: ${(error as Error).message}`);
   }
   const [command, ...args] = argv.slice(split + 1);
+  const sessions = values.sessions ?? BRIDGE_DEFAULTS.sessions;
+  if (sessions !== 'isolated' && sessions !== 'shared') throw new UsageError(`bridge: --sessions must be isolated or shared, got "${sessions}"`);
   const path = values.path ?? BRIDGE_DEFAULTS.path;
   if (!path.startsWith('/')) throw new UsageError(`bridge: --path must start with "/", got "${path}"`);
   // The bridge's own environment is the stdio server's: under mcpmux, that is the server's env.
@@ -64,6 +69,7 @@ export function parseBridgeCommand(argv: readonly string[], env: NodeJS.ProcessE
       port: integer('--port', values.port ?? env.PORT, BRIDGE_DEFAULTS.port, 0, 65535),
       path,
       command: { command: command!, args, cwd, env: definedOnly(childEnv) },
+      sessions,
       warmProcesses: integer('--warm', values.warm, BRIDGE_DEFAULTS.warmProcesses, 0, 64),
       maxSessions: integer('--max-sessions', values['max-sessions'], BRIDGE_DEFAULTS.maxSessions, 1, 100_000),
       idleTimeoutSeconds: seconds('--idle-timeout', values['idle-timeout'], BRIDGE_DEFAULTS.idleTimeoutSeconds),

@@ -11,11 +11,9 @@ import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Logger } from 'pino';
 import { LineBudget } from '../supervisor/output.js';
-import { runCanary } from './canary.js';
-import { Readiness } from './readiness.js';
-import { BridgeSession, type SessionEnd } from './session.js';
+import type { ClientSession, SessionEnd } from './client-session.js';
+import { createIsolatedMode, createSharedMode, type BridgedSession, type SessionMode } from './modes.js';
 import { startStdioProcess, type StdioCommand, type StdioProcess, type StdoutProblem } from './stdio-process.js';
-import { WarmPool } from './warm-pool.js';
 import { readJsonBody, sendJsonRpcError, sendJson } from './replies.js';
 
 export interface BridgeOptions {
@@ -24,6 +22,8 @@ export interface BridgeOptions {
   /** The MCP endpoint's path. */
   readonly path: string;
   readonly command: StdioCommand;
+  /** `isolated`: one process per session; `shared`: one process for every session. */
+  readonly sessions: 'isolated' | 'shared';
   readonly warmProcesses: number;
   readonly maxSessions: number;
   readonly idleTimeoutSeconds: number;
@@ -55,8 +55,8 @@ export interface Bridge {
 /** How often idle sessions are looked for, at most. */
 const REAP_INTERVAL_MS = 5000;
 
-export async function startBridge(options: BridgeOptions, log: Logger): Promise<Bridge> {
-  const sessions = new Map<string, BridgeSession>();
+export async function startBridge(options: BridgeOptions, log: Logger, onFatal: (reason: string) => void = () => undefined): Promise<Bridge> {
+  const sessions = new Map<string, BridgedSession>();
   const budget = new LineBudget();
   const ended: Partial<Record<SessionEnd, number>> = {};
   let opening = 0;
@@ -67,7 +67,7 @@ export async function startBridge(options: BridgeOptions, log: Logger): Promise<
     if (problem.kind === 'not-json') log.warn({ pid, session, stream: 'stdout', line: problem.line }, 'stdout line is not a JSON-RPC message: ignored');
     else log.error({ pid, session, stream: 'stdout', bytes: problem.bytes }, `stdout message over the limit of ${options.maxMessageBytes} bytes: the session fails`);
   };
-  const start = async (): Promise<StdioProcess> => {
+  const startProcess = async (): Promise<StdioProcess> => {
     let pid = 0;
     const started = await startStdioProcess({
       command: options.command,
@@ -81,15 +81,16 @@ export async function startBridge(options: BridgeOptions, log: Logger): Promise<
     log.debug({ pid }, 'process started');
     return started;
   };
+  const context = { log, startProcess, logProblem, warmProcesses: options.warmProcesses, initializeTimeoutMs: options.initializeTimeoutSeconds * 1000, onFatal };
+  const mode: SessionMode = options.sessions === 'shared' ? createSharedMode(context) : createIsolatedMode(context);
 
-  const readiness = new Readiness(
-    () => runCanary(start, options.initializeTimeoutSeconds * 1000),
-    (ready, reason) => (ready ? log.info({ reason }, 'ready') : log.warn({ reason }, 'not ready')),
-  );
-  const pool = new WarmPool(options.warmProcesses, start, {
-    onWarmExit: (pid, exit) => log.warn({ pid, code: exit.code, signal: exit.signal }, 'warm process exited before a session took it'),
-    onStartFailed: (error) => log.error({ err: error }, 'a warm process could not be started'),
-  });
+  const onEnded = (session: BridgedSession, reason: SessionEnd, detail?: string) => {
+    if (session.client.id) sessions.delete(session.client.id);
+    ended[reason] = (ended[reason] ?? 0) + 1;
+    const record = { session: session.client.id, pid: session.pid, reason, detail };
+    if (reason === 'process-exited' || reason === 'stdout-refused' || reason === 'initialize-timeout') log.warn(record, 'session failed');
+    else log.info(record, 'session ended');
+  };
 
   const openSession = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
     if (sessions.size + opening >= options.maxSessions) {
@@ -97,39 +98,28 @@ export async function startBridge(options: BridgeOptions, log: Logger): Promise<
       res.setHeader('retry-after', '1');
       return sendJsonRpcError(res, 503, -32000, `this server has ${options.maxSessions} sessions open, its maximum; retry later`);
     }
-    opening += 1;
-    let process: StdioProcess;
-    try {
-      process = await pool.take();
-    } catch (error) {
-      log.error({ err: error }, 'a process for a new session could not be started');
-      return sendJsonRpcError(res, 502, -32603, 'the server process could not be started');
-    } finally {
-      opening -= 1;
-    }
+    let session: BridgedSession | undefined;
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => {
-        sessions.set(id, session);
+        sessions.set(id, session!);
         opened += 1;
-        log.info({ session: id, pid: process.pid }, 'session opened');
+        log.info({ session: id, pid: session!.pid }, 'session opened');
       },
     });
-    const session = new BridgeSession(transport, process, {
-      onEnded: (s, reason, detail) => {
-        if (s.id) sessions.delete(s.id);
-        ended[reason] = (ended[reason] ?? 0) + 1;
-        const record = { session: s.id, pid: s.process.pid, reason, detail };
-        if (reason === 'process-exited' || reason === 'stdout-refused' || reason === 'initialize-timeout') log.warn(record, 'session failed');
-        else log.info(record, 'session ended');
-      },
-      onDropped: (s, why) => log.debug({ session: s.id, why }, 'message dropped'),
-      onStdoutProblem: (s, problem) => logProblem(s.process.pid, problem, s.id),
-      onInitializeAnswered: (s, ok) => readiness.report(ok, ok ? 'a process answered initialize' : `a session's process did not answer initialize (pid ${s.process.pid})`),
-    }, { initializeTimeoutMs: options.initializeTimeoutSeconds * 1000 });
+    opening += 1;
+    try {
+      session = await mode.open(transport, onEnded);
+    } catch (error) {
+      log.error({ err: error }, 'no process for a new session');
+      res.setHeader('retry-after', '1');
+      return sendJsonRpcError(res, 503, -32603, `no process of this server could be had: ${(error as Error).message}`);
+    } finally {
+      opening -= 1;
+    }
     await transport.handleRequest(req, res, body);
-    // A request the transport refused (not initialize after all, bad headers) opened no session.
-    if (!session.id || !sessions.has(session.id)) await session.end('stopped');
+    // A request the transport refused (bad headers, say) opened no session.
+    if (!session.client.id || !sessions.has(session.client.id)) await session.end('stopped');
   };
 
   const handleMcp = async (req: IncomingMessage, res: ServerResponse) => {
@@ -137,8 +127,8 @@ export async function startBridge(options: BridgeOptions, log: Logger): Promise<
     if (typeof id === 'string') {
       const session = sessions.get(id);
       if (!session) return sendJsonRpcError(res, 404, -32001, 'Session not found');
-      if (req.method === 'GET') trackStream(res, session);
-      return session.transport.handleRequest(req, res);
+      if (req.method === 'GET') trackStream(res, session.client);
+      return session.client.transport.handleRequest(req, res);
     }
     if (req.method !== 'POST') return sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     const body = await readJsonBody(req, res, options.maxMessageBytes);
@@ -148,11 +138,11 @@ export async function startBridge(options: BridgeOptions, log: Logger): Promise<
   };
 
   const status = (): BridgeStatus => ({
-    ready: readiness.ready,
-    reason: readiness.reason,
+    ready: mode.ready,
+    reason: mode.reason,
     sessions: sessions.size,
-    warmProcesses: pool.size,
-    pids: [...[...sessions.values()].map((s) => s.process.pid), ...pool.pids],
+    warmProcesses: mode.warmProcesses(),
+    pids: mode.pids(),
     sessionsOpened: opened,
     sessionsEnded: { ...ended },
     sessionsRefused: refused,
@@ -166,7 +156,7 @@ export async function startBridge(options: BridgeOptions, log: Logger): Promise<
         : path === '/healthz'
           ? sendJson(res, 200, { status: 'ok' })
           : path === '/readyz'
-            ? sendJson(res, readiness.ready ? 200 : 503, { ready: readiness.ready, reason: readiness.reason })
+            ? sendJson(res, mode.ready ? 200 : 503, { ready: mode.ready, reason: mode.reason })
             : path === '/status'
               ? sendJson(res, 200, status())
               : sendJson(res, 404, { error: `not found; the MCP endpoint is ${options.path}` });
@@ -183,12 +173,11 @@ export async function startBridge(options: BridgeOptions, log: Logger): Promise<
     server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  log.info({ host: address.address, port: address.port, path: options.path, command: options.command.command }, 'listening');
-  readiness.start();
-  pool.fill();
+  log.info({ host: address.address, port: address.port, path: options.path, sessions: options.sessions, command: options.command.command }, 'listening');
+  mode.start();
 
   const reaper = setInterval(() => {
-    for (const session of sessions.values()) if (session.isIdle(options.idleTimeoutSeconds * 1000)) void session.end('idle');
+    for (const session of sessions.values()) if (session.client.isIdle(options.idleTimeoutSeconds * 1000)) void session.end('idle');
   }, Math.min(REAP_INTERVAL_MS, options.idleTimeoutSeconds * 250)).unref();
 
   let stopping: Promise<void> | undefined;
@@ -198,9 +187,8 @@ export async function startBridge(options: BridgeOptions, log: Logger): Promise<
     stop() {
       stopping ??= (async () => {
         clearInterval(reaper);
-        readiness.stop();
         server.close();
-        await Promise.all([pool.stop(), ...[...sessions.values()].map((s) => s.end('stopped'))]);
+        await Promise.all([...[...sessions.values()].map((s) => s.end('stopped')), mode.stop()]);
         server.closeAllConnections();
       })();
       return stopping;
@@ -215,7 +203,7 @@ function isInitialize(body: unknown): boolean {
 }
 
 /** The session's GET stream counts as open once the transport has answered it with 200, until it closes. */
-function trackStream(res: ServerResponse, session: BridgeSession): void {
+function trackStream(res: ServerResponse, session: ClientSession): void {
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
   (res as { writeHead: unknown }).writeHead = (...args: unknown[]) => {
     const result = writeHead(...args);

@@ -9,7 +9,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { expandEnv, findUnknownPlaceholders, joinPath } from './expand.js';
-import { configSchema, type Config, type ResolvedAuth, type ServerConfig } from './schema.js';
+import { configSchema, probeSchema, STDIO_DEFAULTS, STDIO_READINESS_PROBE, type Config, type ResolvedAuth, type ServerConfig } from './schema.js';
 import { isIP } from 'node:net';
 
 /** The config `npm start` uses when none is given: the bundled example servers. */
@@ -52,7 +52,7 @@ export function validateConfig(raw: unknown, file: string, options: LoadOptions 
     throw new ConfigError(dedupeProblems(problems));
   }
   const config = resolveConfig(parsed.data, file, options.env ?? process.env, problems);
-  problems.push(...checkCrossFields(config));
+  problems.push(...checkCrossFields(config, expanded));
   if (problems.length > 0) throw new ConfigError(dedupeProblems(problems));
   return deepFreeze(config);
 }
@@ -74,6 +74,10 @@ function resolveConfig(parsed: z.infer<typeof configSchema>, file: string, env: 
     name,
     prefix: server.prefix ?? `/${name}`,
     cwd: path.resolve(folder, server.cwd),
+    ...(server.transport === 'stdio' && {
+      stdio: server.stdio ?? STDIO_DEFAULTS,
+      readinessProbe: server.readinessProbe ?? STDIO_READINESS,
+    }),
     auth: server.auth === 'inherit' ? shared : server.auth === 'none' ? undefined : readAuth(server.auth, `servers.${name}.auth`, folder, env, problems),
   }));
   return { ...rest, source: file, servers };
@@ -102,7 +106,34 @@ function readAuth(auth: AuthInput, at: string, folder: string, env: NodeJS.Proce
   return { tokens, resourceMetadataUrl: auth.resourceMetadataUrl };
 }
 
-function checkCrossFields(config: Config): ConfigProblem[] {
+const STDIO_READINESS = probeSchema.parse(STDIO_READINESS_PROBE);
+
+/** What makes no sense on a stdio server, said as `path: message`. */
+function checkStdioFields(server: ServerConfig, raw: { port?: unknown }): ConfigProblem[] {
+  const at = `servers.${server.name}`;
+  if (server.transport !== 'stdio') {
+    return server.stdio ? [{ path: `${at}.stdio`, message: 'applies only to transport: stdio' }] : [];
+  }
+  const problems: ConfigProblem[] = [];
+  if (raw.port !== undefined) problems.push({ path: `${at}.port`, message: 'does not apply to transport: stdio (the server speaks on stdin and stdout; mcpmux picks the port of the bridge in front of it)' });
+  server.args.forEach((arg, i) => {
+    if (arg.includes('{{port}}')) problems.push({ path: `${at}.args.${i}`, message: '{{port}} does not apply to transport: stdio (the server speaks on stdin and stdout)' });
+  });
+  for (const [key, value] of Object.entries(server.env)) {
+    if (value.includes('{{port}}')) problems.push({ path: `${at}.env.${key}`, message: '{{port}} does not apply to transport: stdio (the server speaks on stdin and stdout)' });
+  }
+  for (const role of ['startupProbe', 'readinessProbe', 'livenessProbe'] as const) {
+    if (server[role]?.mcp) {
+      problems.push({ path: `${at}.${role}.mcp`, message: "an mcp probe would open a session, and so start a process, on every probe; leave it unset: a stdio server's readiness is the bridge's own (a process answered initialize)" });
+    }
+  }
+  if (server.stdio?.sessions === 'shared' && server.stdio.warmProcesses !== STDIO_DEFAULTS.warmProcesses && server.stdio.warmProcesses !== 0) {
+    problems.push({ path: `${at}.stdio.warmProcesses`, message: 'applies only to sessions: isolated (shared runs one process for every session)' });
+  }
+  return problems;
+}
+
+function checkCrossFields(config: Config, raw: unknown): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   config.listen.trustedProxies.forEach((entry, i) => {
     if (!isAddressOrCidr(entry)) problems.push({ path: `listen.trustedProxies.${i}`, message: `"${entry}" is not an IP address or CIDR range` });
@@ -114,8 +145,11 @@ function checkCrossFields(config: Config): ConfigProblem[] {
     if (ports.has(config.admin.port)) problems.push({ path: 'admin.port', message: `${config.admin.port} is already used by listen.port` });
     ports.set(config.admin.port, 'admin.port');
   }
+  const rawServers = isRecord(raw) && isRecord(raw.servers) ? raw.servers : {};
   for (const server of config.servers) {
     const at = `servers.${server.name}`;
+    const rawServer = rawServers[server.name];
+    problems.push(...checkStdioFields(server, isRecord(rawServer) ? rawServer : {}));
     const owner = prefixes.get(server.prefix);
     if (owner) problems.push({ path: `${at}.prefix`, message: `"${server.prefix}" is already the prefix of server ${owner}` });
     else prefixes.set(server.prefix, server.name);

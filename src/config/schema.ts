@@ -77,9 +77,35 @@ const authSchema = z.strictObject({
 /** Environment a child inherits from mcpmux, besides its own `env`. mcpmux's secrets stay out. */
 export const DEFAULT_INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'NODE_OPTIONS'];
 
+/** A stdio server's sessions and processes (`transport: stdio`): served by `mcpmux bridge`. */
+export const stdioSchema = z.strictObject({
+  /** `isolated`: one process per MCP session. `shared`: one process for every session. */
+  sessions: z.enum(['isolated', 'shared']).default('isolated'),
+  /** Processes started ahead of their sessions (isolated only), so a new session skips the cold start. */
+  warmProcesses: z.number().int().min(0).max(64).default(1),
+  /** Sessions open at once; past it, 503 with Retry-After. */
+  maxSessions: z.number().int().min(1).default(32),
+  /** A session with no request in flight and no open stream for this long is ended; its process stops. */
+  idleTimeoutSeconds: seconds(600),
+  /** A process that has not answered `initialize` by then fails its session. */
+  initializeTimeoutSeconds: seconds(60),
+  /** A message on stdout longer than this is refused, and its session fails. */
+  maxMessageBytes: z.number().int().min(1024).max(1024 ** 3).default(8 * 1024 * 1024),
+});
+
+export type StdioConfig = z.infer<typeof stdioSchema>;
+export const STDIO_DEFAULTS: StdioConfig = stdioSchema.parse({});
+
+/** A stdio server's readiness unless set: the bridge's /readyz, which no probe makes start a process. */
+export const STDIO_READINESS_PROBE = { httpGet: { path: '/readyz' }, periodSeconds: 2, failureThreshold: 1 } as const;
+
 export const DEFAULT_STARTUP_PROBE = { tcpSocket: {}, periodSeconds: 0.1, failureThreshold: 300 } as const;
 
 export const serverSchema = z.strictObject({
+  /** `http`: the server listens on its port. `stdio`: JSON-RPC on stdin and stdout, bridged to HTTP by mcpmux. */
+  transport: z.enum(['http', 'stdio']).default('http'),
+  /** With transport: stdio. */
+  stdio: stdioSchema.optional(),
   command: z.string({ error: 'is required' }).min(1, { error: 'must not be empty' }),
   args: z.array(z.string()).default([]),
   cwd: z.string().min(1).default('.'),

@@ -9,12 +9,12 @@
  * A child's failure is recorded here as state; nothing in here throws out to the supervisor.
  */
 import type { ServerConfig, ProbeConfig } from '../config/schema.js';
-import { renderPort } from '../config/expand.js';
 import type { Events, ProbeRole, ServerState } from '../events.js';
 import { probeKindOf, runProbe } from '../probe/run.js';
 import { ProbeWorker, type Verdict } from '../probe/worker.js';
 import { nextDelay, shouldResetAttempts } from './backoff.js';
 import { CHILD_HOST, describePortHolder, findFreePort, isPortFree } from './ports.js';
+import { buildChildCommand } from './child-command.js';
 import { buildChildEnv } from './child-env.js';
 import { ServerOutput } from './output.js';
 import { killProcessGroup, spawnChild, stopProcessGroup, type ChildProcess } from './spawn.js';
@@ -160,8 +160,7 @@ export class ManagedServer {
       port = this.config.port === 'auto' ? await findFreePort() : this.config.port;
       child = await spawnChild({
         server: this.name,
-        command: this.config.command,
-        args: this.config.args.map((arg) => renderPort(arg, port)),
+        ...buildChildCommand(this.config, port),
         cwd: this.config.cwd,
         env: buildChildEnv(this.config, port),
         onLine: this.#output.onLine,

@@ -1,6 +1,7 @@
 /**
- * Memory and CPU of whole process groups, read from /proc at scrape time: wrappers (`sh -c`,
- * `npx`, `uv run`) and whatever they started count toward their server.
+ * Memory and CPU of whole process trees, read from /proc at scrape time: wrappers (`sh -c`,
+ * `npx`, `uv run`), whatever they started, and processes that lead groups of their own below them
+ * (a stdio server's session processes under its bridge) count toward their server.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -14,7 +15,10 @@ export interface ProcessSample {
   readonly cpuSeconds: number;
 }
 
-/** One pass over /proc: the processes of each wanted process group. Empty on a system without /proc. */
+/**
+ * One pass over /proc: for each wanted process group, its processes and every descendant of them,
+ * in whatever group. Empty on a system without /proc.
+ */
 export function sampleProcessGroups(pgids: ReadonlySet<number>): Map<number, ProcessSample[]> {
   const groups = new Map<number, ProcessSample[]>();
   if (pgids.size === 0) return groups;
@@ -24,6 +28,7 @@ export function sampleProcessGroups(pgids: ReadonlySet<number>): Map<number, Pro
   } catch {
     return groups;
   }
+  const all = new Map<number, { ppid: number; pgrp: number; sample: ProcessSample }>();
   for (const name of names) {
     const code = name.charCodeAt(0);
     if (code < 48 || code > 57) continue;
@@ -35,16 +40,27 @@ export function sampleProcessGroups(pgids: ReadonlySet<number>): Map<number, Pro
     }
     // Fields after "(comm)": 3 state, 4 ppid, 5 pgrp, … 14 utime, 15 stime, … 24 rss (pages).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const pgrp = Number(fields[2]);
-    if (!pgids.has(pgrp)) continue;
-    const sample = {
-      pid: Number(name),
-      rssBytes: Number(fields[21]) * PAGE_SIZE,
-      cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS,
-    };
-    const list = groups.get(pgrp);
+    const pid = Number(name);
+    all.set(pid, {
+      ppid: Number(fields[1]),
+      pgrp: Number(fields[2]),
+      sample: { pid, rssBytes: Number(fields[21]) * PAGE_SIZE, cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS },
+    });
+  }
+  const owners = new Map<number, number | undefined>();
+  const ownerOf = (pid: number, depth = 0): number | undefined => {
+    if (owners.has(pid)) return owners.get(pid);
+    const entry = all.get(pid);
+    const owner = !entry ? undefined : pgids.has(entry.pgrp) ? entry.pgrp : entry.ppid > 1 && depth < 64 ? ownerOf(entry.ppid, depth + 1) : undefined;
+    owners.set(pid, owner);
+    return owner;
+  };
+  for (const [pid, { sample }] of all) {
+    const owner = ownerOf(pid);
+    if (owner === undefined) continue;
+    const list = groups.get(owner);
     if (list) list.push(sample);
-    else groups.set(pgrp, [sample]);
+    else groups.set(owner, [sample]);
   }
   return groups;
 }

@@ -1,0 +1,172 @@
+/**
+ * The client's side of one bridged MCP session: the SDK's streamable HTTP server transport, the
+ * client's requests in flight, and the choice of stream for what the server sends. Responses find
+ * their stream by request id (the transport does that); the rest needs a stream chosen here, since
+ * stdio says nothing about which request a message belongs to:
+ * - progress goes on the stream of the request whose progressToken it carries;
+ * - any other notification or server-to-client request (sampling, elicitation, roots/list,
+ *   logging, list_changed) goes on the stream of the one request in flight, if there is exactly
+ *   one; else on the client's GET stream; else on the newest request's stream; and with neither a
+ *   request nor a GET stream, it waits (bounded) for whichever comes first.
+ * What happens to the client's messages is the owner's business (isolated.ts, shared.ts).
+ */
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+
+/** Messages held for a stream that is not open yet; past it, the oldest is dropped. */
+const MAX_HELD_MESSAGES = 1000;
+
+/** JSON-RPC error code for a request whose process ended before it answered (implementation-defined range). */
+export const PROCESS_GONE_CODE = -32002;
+
+export type SessionEnd = 'deleted' | 'idle' | 'process-exited' | 'stdout-refused' | 'initialize-timeout' | 'stopped';
+
+export type ProgressToken = string | number;
+
+export interface ClientSessionHooks {
+  /** A message from the client: a request (already counted in flight), a notification or a response. */
+  readonly onClientMessage: (message: JSONRPCMessage) => void;
+  /** The session is over (the client's DELETE, or end()). Called once. */
+  readonly onEnded: (reason: SessionEnd, detail?: string) => void;
+  /** A message could not be delivered or held; for the log. */
+  readonly onDropped: (why: string) => void;
+}
+
+export class ClientSession {
+  readonly transport: StreamableHTTPServerTransport;
+  readonly #hooks: ClientSessionHooks;
+  readonly #now: () => number;
+  /** Client requests not answered yet, in arrival order, with their progressTokens. */
+  readonly #inFlight = new Map<RequestId, ProgressToken | undefined>();
+  readonly #progress = new Map<ProgressToken, RequestId>();
+  readonly #held: JSONRPCMessage[] = [];
+  #getStreams = 0;
+  #lastActive: number;
+  #ended = false;
+
+  constructor(transport: StreamableHTTPServerTransport, hooks: ClientSessionHooks, now: () => number = Date.now) {
+    this.transport = transport;
+    this.#hooks = hooks;
+    this.#now = now;
+    this.#lastActive = now();
+    transport.onmessage = (message) => this.#fromClient(message);
+    transport.onclose = () => void this.end('deleted');
+  }
+
+  get id(): string | undefined {
+    return this.transport.sessionId;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** No request in flight, no open GET stream, and nothing happened for `idleMs`. */
+  isIdle(idleMs: number): boolean {
+    return this.#inFlight.size === 0 && this.#getStreams === 0 && this.#now() - this.#lastActive >= idleMs;
+  }
+
+  /** The client's GET stream is open at the transport: held messages go out on it. */
+  streamOpened(): void {
+    this.#getStreams += 1;
+    this.#touch();
+    for (const message of this.#held.splice(0)) void this.#send(message);
+  }
+
+  streamClosed(): void {
+    this.#getStreams = Math.max(0, this.#getStreams - 1);
+    this.#touch();
+  }
+
+  get hasStream(): boolean {
+    return this.#getStreams > 0;
+  }
+
+  /** Answers a request in flight (a response from the server, or one made here). False if it is not in flight. */
+  respond(message: JSONRPCMessage & { id: RequestId }): boolean {
+    this.#touch();
+    if (!this.#inFlight.has(message.id)) return false;
+    const token = this.#inFlight.get(message.id);
+    this.#inFlight.delete(message.id);
+    if (token !== undefined) this.#progress.delete(token);
+    void this.#send(message);
+    return true;
+  }
+
+  /** A notification or request from the server, on the stream the rules above choose. */
+  deliver(message: JSONRPCMessage): void {
+    this.#touch();
+    if ('method' in message && message.method === 'notifications/progress' && !('id' in message)) {
+      const related = this.#progress.get((message.params as { progressToken?: ProgressToken } | undefined)?.progressToken ?? '');
+      if (related !== undefined && this.#inFlight.has(related)) return void this.#send(message, related);
+    }
+    const ids = [...this.#inFlight.keys()];
+    if (ids.length === 1) return void this.#send(message, ids[0]);
+    if (this.#getStreams > 0) return void this.#send(message);
+    if (ids.length > 1) return void this.#send(message, ids[ids.length - 1]);
+    if (this.#held.length >= MAX_HELD_MESSAGES) {
+      this.#held.shift();
+      this.#hooks.onDropped('too many messages waiting for a stream');
+    }
+    this.#held.push(message);
+  }
+
+  /** On the GET stream only, if open (a notification for every session); else dropped. */
+  broadcast(message: JSONRPCMessage): void {
+    if (this.#getStreams > 0) void this.#send(message);
+  }
+
+  /** Each request in flight gets this error. */
+  async failInFlight(code: number, message: string): Promise<void> {
+    const ids = [...this.#inFlight.keys()];
+    this.#inFlight.clear();
+    this.#progress.clear();
+    await Promise.all(ids.map((id) => this.#send({ jsonrpc: '2.0', id, error: { code, message } })));
+  }
+
+  /** Ends the session: the transport closes (its streams end; later requests get 404). Safe to call twice. */
+  async end(reason: SessionEnd, detail?: string): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#hooks.onEnded(reason, detail);
+    this.#inFlight.clear();
+    this.#progress.clear();
+    this.#held.length = 0;
+    await this.transport.close().catch(() => undefined);
+  }
+
+  #touch(): void {
+    this.#lastActive = this.#now();
+  }
+
+  #fromClient(message: JSONRPCMessage): void {
+    this.#touch();
+    if ('method' in message && 'id' in message) {
+      const token = progressTokenOf(message);
+      this.#inFlight.set(message.id, token);
+      if (token !== undefined) this.#progress.set(token, message.id);
+      this.#hooks.onClientMessage(message);
+      // Messages held for want of a stream go out on this request's.
+      for (const held of this.#held.splice(0)) void this.#send(held, message.id);
+      return;
+    }
+    this.#hooks.onClientMessage(message);
+  }
+
+  async #send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
+    try {
+      await this.transport.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId });
+    } catch (error) {
+      // The request's stream is gone (the client left): nothing can carry this message.
+      this.#hooks.onDropped((error as Error).message);
+    }
+  }
+}
+
+export function progressTokenOf(request: JSONRPCRequest): ProgressToken | undefined {
+  return (request.params?._meta as { progressToken?: ProgressToken } | undefined)?.progressToken;
+}
