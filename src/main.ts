@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /** CLI: parse args, load config, build the app, wire signals to app.stop(). */
-import { startApp, type App } from './app.js';
-import { runBridge } from './bridge/run.js';
+import type { App } from './app.js';
 import { parseCommand, USAGE, type Command } from './cli.js';
 import { loadConfigFile } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -28,6 +27,8 @@ async function main(): Promise<number> {
     }
     if (command.action === 'bridge') {
       logDestination = createLogDestination();
+      // Loaded only here, as app.js is only for mcpmux itself: a bridge (one per stdio server) stays small.
+      const { runBridge } = await import('./bridge/run.js');
       return runBridge(command.bridge!.options, (await createLogger(command.logLevel, 'json', logDestination)).child({ component: 'bridge' }));
     }
     config = loadConfigFile(command.configFile, { overrides: { listenPort: command.listenPort, adminPort: command.adminPort } });
@@ -95,6 +96,7 @@ async function run(config: Config, command: Command): Promise<number> {
 
   try {
     const destination = logDestination;
+    const { startApp } = await import('./app.js');
     app = await startApp(config, log, { droppedLogRecords: () => destination.dropped });
   } catch (error) {
     if (error instanceof McpmuxError) {

@@ -18,6 +18,8 @@ import { WarmPool } from './warm-pool.js';
 export interface BridgedSession {
   readonly client: ClientSession;
   readonly pid: number;
+  /** The last lines its process wrote on stderr. */
+  stderrTail(): string[];
   end(reason: SessionEnd): Promise<void>;
 }
 
@@ -48,7 +50,10 @@ export function createIsolatedMode(context: ModeContext): SessionMode {
   const { log } = context;
   const readiness = new Readiness(
     () => runCanary(context.startProcess, context.initializeTimeoutMs),
-    (ready, reason) => (ready ? log.info({ reason }, 'ready') : log.warn({ reason }, 'not ready')),
+    {
+      onChange: (ready, reason) => (ready ? log.info({ reason }, 'ready') : log.warn({ reason }, 'not ready')),
+      onCanaryFailed: (reason) => log.warn({ reason }, 'readiness canary failed: retrying with backoff'),
+    },
   );
   const pool = new WarmPool(context.warmProcesses, context.startProcess, {
     onWarmExit: (pid, exit) => log.warn({ pid, code: exit.code, signal: exit.signal }, 'warm process exited before a session took it'),
@@ -80,7 +85,7 @@ export function createIsolatedMode(context: ModeContext): SessionMode {
         onInitializeAnswered: (s, ok) => readiness.report(ok, ok ? 'a process answered initialize' : `a session's process did not answer initialize (pid ${s.process.pid})`),
       }, { initializeTimeoutMs: context.initializeTimeoutMs });
       live.add(session);
-      const bridged: BridgedSession = { client: session.client, pid: process.pid, end: (reason) => session.end(reason) };
+      const bridged: BridgedSession = { client: session.client, pid: process.pid, stderrTail: () => process.stderrTail(), end: (reason) => session.end(reason) };
       return bridged;
     },
     async stop() {
@@ -133,7 +138,7 @@ export function createSharedMode(context: ModeContext): SessionMode {
         onEnded: (why, detail) => onEnded(bridged, why, detail),
         onDropped: (why) => log.debug({ session: client.id, why }, 'message dropped'),
       });
-      const bridged: BridgedSession = { client, pid: current.process.pid, end: (why) => client.end(why) };
+      const bridged: BridgedSession = { client, pid: current.process.pid, stderrTail: () => current.process.stderrTail(), end: (why) => client.end(why) };
       return bridged;
     },
     async stop() {

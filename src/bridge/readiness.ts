@@ -11,6 +11,7 @@ import { WARM_BACKOFF } from './warm-pool.js';
 export class Readiness {
   readonly #canary: () => Promise<void>;
   readonly #onChange: (ready: boolean, reason: string) => void;
+  readonly #onCanaryFailed: (reason: string) => void;
   #ready = false;
   #reason = 'the first process has not answered initialize yet';
   #failures = 0;
@@ -19,9 +20,10 @@ export class Readiness {
   #stopped = false;
 
   /** `canary` starts a process, initializes it and stops it; it rejects with why it failed. */
-  constructor(canary: () => Promise<void>, onChange: (ready: boolean, reason: string) => void) {
+  constructor(canary: () => Promise<void>, hooks: { onChange: (ready: boolean, reason: string) => void; onCanaryFailed: (reason: string) => void }) {
     this.#canary = canary;
-    this.#onChange = onChange;
+    this.#onChange = hooks.onChange;
+    this.#onCanaryFailed = hooks.onCanaryFailed;
   }
 
   get ready(): boolean {
@@ -59,7 +61,9 @@ export class Readiness {
       await this.#canary();
       this.report(true, 'a process answered initialize');
     } catch (error) {
-      this.#set(false, `a process did not answer initialize: ${(error as Error).message}`);
+      const reason = `a process did not answer initialize: ${(error as Error).message}`;
+      this.#set(false, reason);
+      this.#onCanaryFailed(reason);
       this.#later();
     } finally {
       this.#running = false;

@@ -88,7 +88,7 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
     if (session.client.id) sessions.delete(session.client.id);
     ended[reason] = (ended[reason] ?? 0) + 1;
     const record = { session: session.client.id, pid: session.pid, reason, detail };
-    if (reason === 'process-exited' || reason === 'stdout-refused' || reason === 'initialize-timeout') log.warn(record, 'session failed');
+    if (reason === 'process-exited' || reason === 'stdout-refused' || reason === 'initialize-timeout') log.warn({ ...record, stderrTail: session.stderrTail() }, 'session failed');
     else log.info(record, 'session ended');
   };
 

@@ -43,6 +43,8 @@ export interface StdioProcessOptions {
 
 /** Messages a process may write before it has a session; more are dropped. */
 const MAX_WAITING_MESSAGES = 100;
+/** Lines of stderr kept for the record of a failed session. */
+const STDERR_TAIL_LINES = 10;
 
 export interface StdioProcess {
   readonly pid: number;
@@ -50,6 +52,8 @@ export interface StdioProcess {
   /** From now on, messages and problems go to `sink`; messages written before are handed over first. */
   attach(sink: MessageSink): void;
   readonly exited: Promise<ProcessExit>;
+  /** The last lines the process wrote on stderr. */
+  stderrTail(): string[];
   /** Writes one message; false when the process no longer takes input. */
   send(message: JSONRPCMessage): boolean;
   /** Closes stdin, then SIGTERM, then SIGKILL; resolves when no process of the group is left. Safe to call twice. */
@@ -64,6 +68,7 @@ export async function startStdioProcess(options: StdioProcessOptions): Promise<S
     if (sink) sink.onMessage(message);
     else if (waiting.length < MAX_WAITING_MESSAGES) waiting.push(message);
   };
+  const tail: string[] = [];
   const onProblem = (problem: StdoutProblem) => (sink ? sink.onStdoutProblem(problem) : options.onUnattachedProblem(problem));
   const child: ChildProcess = await spawnChild({
     server: options.command.command,
@@ -72,7 +77,11 @@ export async function startStdioProcess(options: StdioProcessOptions): Promise<S
     cwd: options.command.cwd,
     env: options.command.env,
     budget: options.budget,
-    onLine: (stream, line) => options.onOutput(stream, line.toString('utf8')),
+    onLine: (stream, line) => {
+      const text = line.toString('utf8');
+      if (stream === 'stderr' && tail.push(text) > STDERR_TAIL_LINES) tail.shift();
+      options.onOutput(stream, text);
+    },
     protocol: {
       maxLineBytes: options.maxMessageBytes + 1,
       onLine: (line, truncated) => {
@@ -96,6 +105,7 @@ export async function startStdioProcess(options: StdioProcessOptions): Promise<S
       for (const message of waiting.splice(0)) next.onMessage(message);
     },
     exited: child.exited,
+    stderrTail: () => [...tail],
     send(message) {
       if (exited || stdin.writableEnded || stdin.destroyed) return false;
       stdin.write(`${JSON.stringify(message)}\n`);

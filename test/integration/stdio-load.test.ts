@@ -1,0 +1,132 @@
+/**
+ * Many stdio sessions: 100 at once with interleaved calls, every answer reaching its own caller;
+ * 1,000 opened and closed, leaving the process count and mcpmux's memory where they started; and
+ * no process of the tree left after mcpmux's SIGTERM or the bridge's SIGKILL.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { connectClient, initializeBody, MCP_HEADERS, textOf } from '../helpers/mcp-client.js';
+import { startMcpmux, stopAll, type Mcpmux } from '../helpers/mcpmux.js';
+import { fixture } from '../helpers/paths.js';
+import { descendantsOf } from '../helpers/procs.js';
+import { isAlive, waitFor } from '../helpers/wait.js';
+
+const tiny = (stdio: Record<string, unknown>) => ({ transport: 'stdio', command: process.execPath, args: [fixture('stdio-tiny')], stdio });
+
+/** A raw session: initialize, then tools/call `add` as often as asked, then DELETE. */
+async function openRawSession(url: string): Promise<{ add: (n: number) => Promise<string>; close: () => Promise<number> }> {
+  const init = await fetch(url, { method: 'POST', headers: MCP_HEADERS, body: initializeBody() });
+  const body = await init.text();
+  if (init.status !== 200) throw new Error(`initialize: ${init.status} ${body}`);
+  const headers = { ...MCP_HEADERS, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
+  let id = 1;
+  return {
+    async add(n) {
+      id += 1;
+      const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'add', arguments: { n } } }) });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`tools/call: ${res.status} ${text}`);
+      return /"text":"([^"]+)"/.exec(text)?.[1] ?? text;
+    },
+    async close() {
+      const res = await fetch(url, { method: 'DELETE', headers });
+      await res.arrayBuffer();
+      return res.status;
+    },
+  };
+}
+
+function rssBytes(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
+}
+
+const processCount = (mux: Mcpmux) => descendantsOf(mux.proc.pid!).length;
+
+describe('many stdio sessions', () => {
+  after(stopAll);
+
+  it('answers 100 concurrent sessions, 20 interleaved calls each, every answer from its own process and state', async (t) => {
+    const mux = await startMcpmux({ servers: { tiny: tiny({ maxSessions: 100, warmProcesses: 4 }) } });
+    await mux.waitReady(30_000);
+    const url = `${mux.publicUrl}/tiny/mcp`;
+    const sessions = await Promise.all(Array.from({ length: 100 }, () => openRawSession(url)));
+    const pids = new Map<number, string>();
+    const wrong: string[] = [];
+    for (let round = 1; round <= 20; round++) {
+      const answers = await Promise.all(sessions.map((s, i) => s.add(i + 1)));
+      answers.forEach((answer, i) => {
+        const [pid, total] = answer.split(':');
+        if (round === 1) pids.set(i, pid!);
+        if (pid !== pids.get(i) || total !== String((i + 1) * round)) wrong.push(`session ${i} round ${round}: ${answer}`);
+      });
+    }
+    assert.deepEqual(wrong, []);
+    assert.equal(new Set(pids.values()).size, 100, 'a process per session');
+    const statuses = await Promise.all(sessions.map((s) => s.close()));
+    assert.deepEqual([...new Set(statuses)], [200]);
+    t.diagnostic(`100 sessions x 20 calls: 2,000 answers, 0 wrong`);
+    await waitFor(() => [...pids.values()].every((pid) => !isAlive(Number(pid))), 'every session process to be gone');
+  });
+
+  it('opens and closes 1,000 sessions and leaves the process count and mcpmux RSS where they started', async (t) => {
+    const mux = await startMcpmux({ servers: { tiny: tiny({ warmProcesses: 4 }) } });
+    await mux.waitReady(30_000);
+    const url = `${mux.publicUrl}/tiny/mcp`;
+    const churn = async (count: number) => {
+      let next = 0;
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        while (next < count) {
+          next += 1;
+          const session = await openRawSession(url);
+          assert.match(await session.add(1), /^\d+:1$/);
+          assert.equal(await session.close(), 200);
+        }
+      }));
+    };
+    await churn(100); // warm-up: JIT, pools, buffers
+    const settled = () => waitFor(() => processCount(mux) === baselineCount && processCount(mux), 'the process count to settle', 20_000);
+    // The bridge, its watchdog, mcpmux's watchdog and 4 warm processes.
+    const baselineCount = processCount(mux);
+    const bridge = (await mux.status()).servers[0]!.pid!;
+    const rssBefore = rssBytes(mux.proc.pid!);
+    const bridgeBefore = rssBytes(bridge);
+    const started = performance.now();
+    await churn(1000);
+    const seconds = (performance.now() - started) / 1000;
+    await settled();
+    const rssAfter = rssBytes(mux.proc.pid!);
+    const bridgeAfter = rssBytes(bridge);
+    t.diagnostic(`1,000 sessions in ${seconds.toFixed(1)} s; processes ${baselineCount} -> ${processCount(mux)}; mcpmux RSS ${(rssBefore / 2 ** 20).toFixed(1)} -> ${(rssAfter / 2 ** 20).toFixed(1)} MiB; bridge RSS ${(bridgeBefore / 2 ** 20).toFixed(1)} -> ${(bridgeAfter / 2 ** 20).toFixed(1)} MiB`);
+    assert.ok(rssAfter - rssBefore < 16 * 2 ** 20, `mcpmux grew by ${((rssAfter - rssBefore) / 2 ** 20).toFixed(1)} MiB`);
+    assert.ok(bridgeAfter - bridgeBefore < 24 * 2 ** 20, `the bridge grew by ${((bridgeAfter - bridgeBefore) / 2 ** 20).toFixed(1)} MiB`);
+  });
+
+  it('leaves no process of the tree, zombies included, after the SIGKILL of the bridge or mcpmux SIGTERM', async () => {
+    const mux = await startMcpmux({
+      servers: {
+        tools: { transport: 'stdio', command: process.execPath, args: [fixture('stdio-stateful')] },
+        shared: { transport: 'stdio', command: process.execPath, args: [fixture('stdio-stateful')], stdio: { sessions: 'shared' } },
+      },
+    });
+    await mux.waitReady(30_000);
+    const clients = await Promise.all(['tools', 'tools', 'shared'].map((name) => connectClient(`${mux.publicUrl}/${name}/mcp`)));
+    const sessionPids = await Promise.all(clients.map(({ client }) => client.callTool({ name: 'pid', arguments: {} }).then((r) => Number(textOf(r)))));
+
+    // kill -9 of the bridge: its watchdog stops the session processes; mcpmux starts the bridge again.
+    const bridge = (await mux.status()).servers.find((s) => s.name === 'tools')!;
+    const underBridge = descendantsOf(bridge.pid!).map((p) => p.pid);
+    assert.ok(sessionPids.slice(0, 2).every((pid) => underBridge.includes(pid)));
+    process.kill(bridge.pid!, 'SIGKILL');
+    await waitFor(() => underBridge.every((pid) => !isAlive(pid)), `every process under the killed bridge to be gone: ${underBridge.join(' ')}`);
+    await waitFor(async () => (await mux.status()).servers.find((s) => s.name === 'tools')?.ready, 'the bridge to be back');
+    const again = await connectClient(`${mux.publicUrl}/tools/mcp`);
+    assert.equal(textOf(await again.client.callTool({ name: 'add', arguments: { n: 3 } })), '3');
+
+    // mcpmux's SIGTERM: everything below it ends, watchdogs included.
+    const tree = descendantsOf(mux.proc.pid!).map((p) => p.pid);
+    assert.ok(tree.length >= 6, `the tree: ${tree.join(' ')}`);
+    assert.equal(await mux.stop('SIGTERM'), 0);
+    await waitFor(() => tree.every((pid) => !isAlive(pid)), `every process of the tree to be gone: ${tree.filter(isAlive).join(' ')}`);
+  });
+});

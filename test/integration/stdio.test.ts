@@ -1,0 +1,136 @@
+/**
+ * stdio servers behind mcpmux, isolated sessions: each MCP session gets its own process (through
+ * the bridge mcpmux runs in front of the command), with its answers, server-to-client requests and
+ * progress on its own streams; DELETE, the idle timeout and the session cap end or refuse sessions
+ * as a client sees it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { initializeBody, MCP_HEADERS, textOf } from '../helpers/mcp-client.js';
+import { startMcpmux, stopAll, type Mcpmux } from '../helpers/mcpmux.js';
+import { fixture } from '../helpers/paths.js';
+import { isAlive, waitFor } from '../helpers/wait.js';
+
+/** A client that answers sampling, elicitation and roots/list with its own name. */
+async function connectAs(url: string, name: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const client = new Client({ name, version: '1.0.0' }, { capabilities: { sampling: {}, elicitation: {}, roots: {} } });
+  client.setRequestHandler(CreateMessageRequestSchema, async () => ({ model: 'test', role: 'assistant', content: { type: 'text', text: `sampled by ${name}` } }));
+  client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { name } }));
+  client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: `file:///roots/${name}` }] }));
+  const transport = new StreamableHTTPClientTransport(new URL(url));
+  await client.connect(transport);
+  return { client, transport };
+}
+
+const call = async (client: Client, name: string, args: Record<string, unknown> = {}) => textOf(await client.callTool({ name, arguments: args }));
+
+describe('a stdio server, one process per session', () => {
+  let mux: Mcpmux;
+  let url: string;
+  before(async () => {
+    mux = await startMcpmux({
+      servers: { tools: { transport: 'stdio', command: process.execPath, args: [fixture('stdio-stateful')], stdio: { maxSessions: 4 } } },
+    });
+    await mux.waitReady(30_000);
+    url = `${mux.publicUrl}/tools/mcp`;
+  });
+  after(stopAll);
+
+  it('gives each session its own process, whose state no other session sees', async () => {
+    const [a, b] = await Promise.all([connectAs(url, 'alice'), connectAs(url, 'bob')]);
+    const [pidA, pidB] = await Promise.all([call(a.client, 'pid'), call(b.client, 'pid')]);
+    assert.notEqual(pidA, pidB);
+    for (let i = 1; i <= 5; i++) {
+      const [totalA, totalB] = await Promise.all([call(a.client, 'add', { n: 1 }), call(b.client, 'add', { n: 100 })]);
+      assert.equal(totalA, String(i));
+      assert.equal(totalB, String(i * 100));
+    }
+    await Promise.all([a.transport.terminateSession(), b.transport.terminateSession()]);
+    await Promise.all([a.client.close(), b.client.close()]);
+    await waitFor(() => !isAlive(Number(pidA)) && !isAlive(Number(pidB)), 'both session processes to be gone after DELETE');
+  });
+
+  it("sends each session's sampling, elicitation and roots/list to that session's client only", async () => {
+    const [a, b] = await Promise.all([connectAs(url, 'alice'), connectAs(url, 'bob')]);
+    const answers = await Promise.all([
+      call(a.client, 'sample', { prompt: 'hi' }),
+      call(b.client, 'sample', { prompt: 'hi' }),
+      call(a.client, 'elicit'),
+      call(b.client, 'elicit'),
+      call(a.client, 'roots'),
+      call(b.client, 'roots'),
+    ]);
+    assert.deepEqual(answers, ['sampled by alice', 'sampled by bob', 'alice', 'bob', 'file:///roots/alice', 'file:///roots/bob']);
+    await Promise.all([a.transport.terminateSession(), b.transport.terminateSession()]);
+    await Promise.all([a.client.close(), b.client.close()]);
+  });
+
+  it('passes progress on the stream of its own request, as it happens', async () => {
+    const { client, transport } = await connectAs(url, 'carol');
+    const started = performance.now();
+    const steps: number[] = [];
+    const result = await client.callTool({ name: 'progress', arguments: { count: 4, intervalMs: 150 } }, undefined, {
+      onprogress: () => steps.push(performance.now() - started),
+    });
+    const doneAt = performance.now() - started;
+    assert.equal(textOf(result), 'sent 4');
+    assert.equal(steps.length, 4);
+    assert.ok(steps[0]! < doneAt - 300, `first progress at ${steps[0]!.toFixed(0)} ms, result at ${doneAt.toFixed(0)} ms`);
+    await transport.terminateSession();
+    await client.close();
+  });
+
+  it('refuses a session past maxSessions with 503 and Retry-After, and admits one again when a session ends', async () => {
+    const open = await Promise.all([1, 2, 3, 4].map((i) => connectAs(url, `user${i}`)));
+    const refused = await fetch(url, { method: 'POST', headers: MCP_HEADERS, body: initializeBody() });
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '1');
+    assert.match(await refused.text(), /4 sessions open, its maximum/);
+    await open[0]!.transport.terminateSession();
+    const admitted = await waitFor(async () => {
+      const res = await fetch(url, { method: 'POST', headers: MCP_HEADERS, body: initializeBody() });
+      await res.arrayBuffer();
+      return res.status === 200 && res;
+    }, 'a session to be admitted after one ended');
+    const id = admitted.headers.get('mcp-session-id')!;
+    await fetch(url, { method: 'DELETE', headers: { ...MCP_HEADERS, 'mcp-session-id': id } });
+    await Promise.all(open.slice(1).map((c) => c.transport.terminateSession()));
+    await Promise.all(open.map((c) => c.client.close()));
+  });
+
+  it('answers a request for an ended session with 404', async () => {
+    const { client, transport } = await connectAs(url, 'dave');
+    const id = transport.sessionId!;
+    await transport.terminateSession();
+    await client.close();
+    const res = await fetch(url, { method: 'POST', headers: { ...MCP_HEADERS, 'mcp-session-id': id }, body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }) });
+    assert.equal(res.status, 404);
+  });
+});
+
+describe('a stdio server with a short idle timeout', () => {
+  after(stopAll);
+
+  it("ends a session with no request and no stream once idle: its process stops, and the session's next request gets 404", async () => {
+    const mux = await startMcpmux({
+      servers: { tools: { transport: 'stdio', command: process.execPath, args: [fixture('stdio-tiny')], stdio: { idleTimeoutSeconds: 0.5, warmProcesses: 0 } } },
+    });
+    await mux.waitReady(30_000);
+    const url = `${mux.publicUrl}/tools/mcp`;
+    const init = await fetch(url, { method: 'POST', headers: MCP_HEADERS, body: initializeBody() });
+    assert.equal(init.status, 200);
+    await init.text();
+    const id = init.headers.get('mcp-session-id')!;
+    const headers = { ...MCP_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' };
+    const callRes = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'add', arguments: { n: 1 } } }) });
+    const pid = Number(/"text":"(\d+):1"/.exec(await callRes.text())?.[1]);
+    assert.ok(isAlive(pid));
+    await waitFor(() => !isAlive(pid), 'the idle session process to stop', 10_000);
+    const late = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/list' }) });
+    assert.equal(late.status, 404);
+    await mux.waitForLog((r) => r.msg === 'session ended' && r.reason === 'idle', 'the idle session to be logged');
+  });
+});
