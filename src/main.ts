@@ -55,7 +55,8 @@ export function formatPlan(config: Config): string {
     'servers:',
   ];
   for (const s of config.servers) {
-    lines.push(`  ${s.name}  ${s.prefix}  port ${s.port}  ${[s.command, ...s.args].join(' ')}  (cwd ${s.cwd})`);
+    const how = s.transport === 'stdio' ? `stdio, ${s.stdio?.sessions} sessions` : `port ${s.port}`;
+    lines.push(`  ${s.name}  ${s.prefix}  ${how}  ${[s.command, ...s.args].join(' ')}  (cwd ${s.cwd})`);
   }
   return `${lines.join('\n')}\nconfig is valid\n`;
 }

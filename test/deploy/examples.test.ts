@@ -13,7 +13,7 @@ const configs = [
 
 describe('the example configs', () => {
   it('are all there', () => {
-    assert.deepEqual(configs.sort(), ['deploy/docker/mcpmux.yaml', 'deploy/examples/default.yaml', 'deploy/examples/npm-servers.yaml', 'deploy/examples/python-fastapi.yaml', 'deploy/examples/python-fastmcp.yaml', 'deploy/examples/seed.yaml']);
+    assert.deepEqual(configs.sort(), ['deploy/docker/mcpmux.yaml', 'deploy/examples/default.yaml', 'deploy/examples/npm-servers.yaml', 'deploy/examples/python-fastapi.yaml', 'deploy/examples/python-fastmcp.yaml', 'deploy/examples/seed.yaml', 'deploy/examples/stdio.yaml']);
   });
   for (const config of configs) {
     it(`${config} passes mcpmux check`, () => {

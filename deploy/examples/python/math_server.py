@@ -1,5 +1,6 @@
-"""The seed's math server on the Python MCP SDK 2.x: streamable HTTP at /mcp on $HOST:$PORT."""
+"""The seed's math server on the Python MCP SDK 2.x: streamable HTTP at /mcp on $HOST:$PORT, or stdio with the argument `stdio`."""
 import os
+import sys
 
 from mcp.server.mcpserver import MCPServer
 
@@ -13,4 +14,7 @@ def add_two(m: int, n: int) -> int:
 
 
 if __name__ == "__main__":
-    mcp.run(transport="streamable-http", host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8000")))
+    if sys.argv[1:] == ["stdio"]:
+        mcp.run(transport="stdio")
+    else:
+        mcp.run(transport="streamable-http", host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8000")))
