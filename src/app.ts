@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { createBridgeStatusReader } from './admin/bridge-status.js';
 import { createMetrics } from './admin/metrics.js';
 import { createAdminHandler } from './admin/server.js';
 import type { Config } from './config/schema.js';
@@ -44,7 +45,9 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
   const maxConnections = fitConnections(limits.maxConnections, config.servers.length, log);
   const supervisor = new Supervisor(config.servers, events);
   const proxy = createProxyHandler({ config, supervisor, events, maxConnections });
+  const readBridges = createBridgeStatusReader(() => supervisor.statuses());
   const metrics = createMetrics(events, () => supervisor.statuses(), {
+    readBridges,
     openConnections: () => proxy.connections.open,
     droppedLogRecords: sources.droppedLogRecords,
   });
@@ -65,7 +68,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
   publicServer.on('connection', proxy.connections.admit);
   publicServer.on('upgrade', proxy.handleUpgrade);
   publicServer.on('checkContinue', (req, res) => proxy.handleContinue(req, res));
-  const adminServer = http.createServer(createAdminHandler({ supervisor, registry: metrics.registry, isStopping: () => stopping }));
+  const adminServer = http.createServer(createAdminHandler({ supervisor, registry: metrics.registry, isStopping: () => stopping, readBridges }));
   adminServer.maxConnections = ADMIN_MAX_CONNECTIONS;
 
   const publicPort = await listen(publicServer, 'public', config.listen.host, config.listen.port, events);

@@ -8,6 +8,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Events } from '../events.js';
 import { SeriesHistogram, type HistogramSeries } from './histogram.js';
 import { CpuTotal, sampleProcessGroups } from '../supervisor/resources.js';
+import type { BridgeStatus } from '../bridge/server.js';
+import type { BridgeStatusReader } from './bridge-status.js';
 
 /** From 1 ms to 10 minutes: a ping, a tool call, and an SSE stream that stays open for minutes. */
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -45,6 +47,8 @@ export function normalizeMethod(method: string | undefined): string {
 export interface MetricSources {
   readonly openConnections?: () => number;
   readonly droppedLogRecords?: (() => number) | undefined;
+  /** The sessions and processes of stdio servers, from their bridges. */
+  readonly readBridges?: BridgeStatusReader;
 }
 
 export function createMetrics(events: Events, processes: ProcessSource, sources: MetricSources = {}): Metrics {
@@ -107,7 +111,8 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
     labelNames: ['reason'],
     registers,
   });
-  const { openConnections, droppedLogRecords } = sources;
+  const { openConnections, droppedLogRecords, readBridges } = sources;
+  if (readBridges) registerBridgeMetrics(registers, readBridges);
   if (openConnections) {
     new Gauge({ name: 'mcpmux_connections_open', help: 'Connections open on the public listener.', registers, collect() {
       this.set(openConnections());
@@ -203,4 +208,34 @@ function removeSeries(metric: Counter<string> | Gauge<string> | Histogram<string
   for (const entry of Object.values(series)) {
     if (entry.labels.server === server) metric.remove(entry.labels);
   }
+}
+
+/** stdio servers' sessions and processes, read from their bridges at scrape time. */
+function registerBridgeMetrics(registers: Registry[], readBridges: BridgeStatusReader): void {
+  const gauge = (name: string, help: string, value: (status: BridgeStatus) => number) =>
+    new Gauge({ name, help, labelNames: ['server'], registers, async collect() {
+      this.reset();
+      for (const [server, status] of await readBridges()) this.set({ server }, value(status));
+    } });
+  gauge('mcpmux_stdio_sessions', "A stdio server's open sessions.", (s) => s.sessions);
+  gauge('mcpmux_stdio_processes', "A stdio server's live processes: its sessions' and the warm ones.", (s) => s.pids.length);
+  gauge('mcpmux_stdio_warm_processes', "A stdio server's processes started ahead of their sessions.", (s) => s.warmProcesses);
+  new Counter({ name: 'mcpmux_stdio_sessions_opened_total', help: 'Sessions a stdio server opened (since its bridge started).', labelNames: ['server'], registers, async collect() {
+    this.reset();
+    for (const [server, status] of await readBridges()) this.inc({ server }, status.sessionsOpened);
+  } });
+  new Counter({ name: 'mcpmux_stdio_sessions_refused_total', help: 'Sessions a stdio server refused at maxSessions (since its bridge started).', labelNames: ['server'], registers, async collect() {
+    this.reset();
+    for (const [server, status] of await readBridges()) this.inc({ server }, status.sessionsRefused);
+  } });
+  new Counter({
+    name: 'mcpmux_stdio_sessions_ended_total',
+    help: 'Sessions of a stdio server that ended, by reason (deleted, idle, process-exited, stdout-refused, initialize-timeout, stopped).',
+    labelNames: ['server', 'reason'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const [server, status] of await readBridges()) for (const [reason, count] of Object.entries(status.sessionsEnded)) this.inc({ server, reason }, count);
+    },
+  });
 }

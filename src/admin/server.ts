@@ -2,15 +2,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Supervisor } from '../supervisor/supervisor.js';
+import type { BridgeStatus } from '../bridge/server.js';
+import type { BridgeStatusReader } from './bridge-status.js';
 
 export interface AdminDeps {
   readonly supervisor: Supervisor;
   readonly registry: Registry;
   /** True once a graceful stop has begun: /readyz turns 503 at once. */
   readonly isStopping: () => boolean;
+  /** The sessions and processes of stdio servers, from their bridges. */
+  readonly readBridges: BridgeStatusReader;
 }
 
-export function createAdminHandler({ supervisor, registry, isStopping }: AdminDeps) {
+export function createAdminHandler({ supervisor, registry, isStopping, readBridges }: AdminDeps) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
@@ -23,7 +27,14 @@ export function createAdminHandler({ supervisor, registry, isStopping }: AdminDe
         return notReady.length === 0 ? sendText(res, 200, 'ok\n') : sendText(res, 503, `not ready: ${notReady.join(', ')}\n`);
       }
       case '/status':
-        return sendJson(res, 200, { servers: supervisor.statuses() });
+        return void readBridges().then((bridges) => {
+          const servers = supervisor.statuses().map((server) => {
+            const bridge = bridges.get(server.name);
+            if (server.transport !== 'stdio') return server;
+            return { ...server, stdio: bridge ? describeBridge(bridge) : null };
+          });
+          sendJson(res, 200, { servers });
+        });
       case '/metrics':
         return void registry.metrics().then(
           (body) => sendBody(res, 200, registry.contentType, body),
@@ -46,4 +57,18 @@ function sendText(res: ServerResponse, status: number, body: string): void {
 
 function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
   sendBody(res, status, 'application/json', JSON.stringify(value), headers);
+}
+
+/** A stdio server's part of /status. */
+function describeBridge(bridge: BridgeStatus) {
+  return {
+    sessions: bridge.sessions,
+    processes: bridge.pids.length,
+    warmProcesses: bridge.warmProcesses,
+    sessionsOpened: bridge.sessionsOpened,
+    sessionsEnded: bridge.sessionsEnded,
+    sessionsRefused: bridge.sessionsRefused,
+    ready: bridge.ready,
+    reason: bridge.reason,
+  };
 }

@@ -38,6 +38,7 @@ export interface LastExit {
 export interface ServerStatus {
   readonly name: string;
   readonly prefix: string;
+  readonly transport: 'http' | 'stdio';
   readonly state: ServerState;
   readonly ready: boolean;
   readonly pid: number | null;
@@ -96,6 +97,7 @@ export class ManagedServer {
     return {
       name: this.config.name,
       prefix: this.config.prefix,
+      transport: this.config.transport,
       state: this.#state,
       ready: this.#state === 'ready',
       pid: running?.child.pid ?? null,

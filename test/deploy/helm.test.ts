@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { writeConfig } from '../helpers/mcpmux.js';
 import { CHART, lintChart, mergedValues, renderChart, renderNotes, type Manifest } from '../helpers/helm.js';
 import { MAIN } from '../helpers/paths.js';
-import { serverSchema } from '../../src/config/schema.js';
+import { serverSchema, stdioSchema } from '../../src/config/schema.js';
 import { CHART_SCHEMA, chartSchemaText } from '../helm/schema.js';
 
 /** Every optional piece switched on. */
@@ -170,8 +170,9 @@ describe('the Helm chart', () => {
     assert.equal(readFileSync(CHART_SCHEMA, 'utf8'), chartSchemaText(), 'values.schema.json has drifted from src/config/schema.ts: run npm run chart:schema');
   });
 
-  it('accepts a server that sets every field mcpmux accepts, and renders it into a ConfigMap that passes mcpmux check', () => {
+  it('accepts servers that set every field mcpmux accepts, stdio ones included, and renders them into a ConfigMap that passes mcpmux check', () => {
     const every = {
+      transport: 'http',
       command: 'node',
       args: ['dist/servers/echo/main.js'],
       cwd: '/app',
@@ -191,15 +192,25 @@ describe('the Helm chart', () => {
       allowUpgrade: true,
       inheritEnv: ['PATH', 'HOME'],
     };
-    assert.deepEqual(Object.keys(every).sort(), Object.keys(serverSchema.shape).sort(), 'the server sets every field of the config schema');
-    const values = mergedValues({ servers: { every } });
+    // A stdio server: the same chart values, no special casing; only what applies to stdio.
+    const stdio = {
+      transport: 'stdio',
+      command: 'npx',
+      args: ['-y', '@modelcontextprotocol/server-memory@2026.8.31'],
+      stdio: { sessions: 'isolated', warmProcesses: 2, maxSessions: 16, idleTimeoutSeconds: 300, initializeTimeoutSeconds: 90, maxMessageBytes: 1048576 },
+    };
+    assert.deepEqual([...new Set([...Object.keys(every), ...Object.keys(stdio)])].sort(), Object.keys(serverSchema.shape).sort(), 'the servers set every field of the config schema');
+    assert.deepEqual(Object.keys(stdio.stdio).sort(), Object.keys(stdioSchema.shape).sort(), 'the stdio server sets every stdio field');
+    const values = mergedValues({ servers: { every, stdio } });
     const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(CHART_SCHEMA, 'utf8')));
     assert.equal(validate(values), true, JSON.stringify(validate.errors));
-    const config = parse(byKind(renderChart({ servers: { every } }), 'ConfigMap').data['mcpmux.yaml']);
+    const config = parse(byKind(renderChart({ servers: { every, stdio } }), 'ConfigMap').data['mcpmux.yaml']);
     assert.deepEqual(config.servers.every, every);
+    assert.deepEqual(config.servers.stdio, stdio);
     const check = spawnSync(process.execPath, [MAIN, 'check', '--config', writeConfig(config, 'mcpmux.yaml')], { encoding: 'utf8', env: { ...process.env, EVERY_TOKEN: 'a-token-of-24-characters' } });
     assert.equal(check.status, 0, check.stderr);
     assert.match(check.stdout, /^ {2}every {2}\/every {2}port 8123 /m);
+    assert.match(check.stdout, /^ {2}stdio {2}\/stdio {2}stdio, isolated sessions {2}npx /m);
   });
 
   it('runs as non-root with a read-only root, no privilege escalation, all capabilities dropped, and /tmp writable', () => {

@@ -5,6 +5,7 @@
  * as a client sees it.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -12,7 +13,12 @@ import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema
 import { initializeBody, MCP_HEADERS, textOf } from '../helpers/mcp-client.js';
 import { startMcpmux, stopAll, type Mcpmux } from '../helpers/mcpmux.js';
 import { fixture } from '../helpers/paths.js';
+import { sampleValue, scrape } from '../helpers/metrics.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
+
+function rssOf(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
+}
 
 /** A client that answers sampling, elicitation and roots/list with its own name. */
 async function connectAs(url: string, name: string): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
@@ -99,6 +105,31 @@ describe('a stdio server, one process per session', () => {
     await fetch(url, { method: 'DELETE', headers: { ...MCP_HEADERS, 'mcp-session-id': id } });
     await Promise.all(open.slice(1).map((c) => c.transport.terminateSession()));
     await Promise.all(open.map((c) => c.client.close()));
+  });
+
+  it('shows sessions and processes in /status and the metrics, with every session process in the memory of its server', async () => {
+    const [a, b] = await Promise.all([connectAs(url, 'erin'), connectAs(url, 'frank')]);
+    const pids = await Promise.all([call(a.client, 'pid'), call(b.client, 'pid')]);
+    const status = await fetch(`${mux.adminUrl}/status`).then((r) => r.json()) as { servers: { transport: string; stdio: { sessions: number; processes: number; warmProcesses: number; sessionsOpened: number } }[] };
+    const server = status.servers[0]!;
+    assert.equal(server.transport, 'stdio');
+    assert.equal(server.stdio.sessions, 2);
+    assert.equal(server.stdio.warmProcesses, 1);
+    assert.equal(server.stdio.processes, 3, 'two sessions and a warm process');
+    const text = await scrape(mux.adminUrl);
+    assert.equal(sampleValue(text, 'mcpmux_stdio_sessions', { server: 'tools' }), 2);
+    assert.equal(sampleValue(text, 'mcpmux_stdio_processes', { server: 'tools' }), 3);
+    assert.ok(sampleValue(text, 'mcpmux_stdio_sessions_opened_total', { server: 'tools' })! >= 2);
+    // The bridge (the server's process) plus every session process under it.
+    const memory = sampleValue(text, 'mcpmux_server_resident_memory_bytes', { server: 'tools' })!;
+    const bridgePid = (await mux.status()).servers[0]!.pid!;
+    const sessionsRss = pids.reduce((sum, pid) => sum + rssOf(Number(pid)), 0);
+    assert.ok(memory > rssOf(bridgePid) + sessionsRss * 0.8, `server memory ${memory} vs bridge ${rssOf(bridgePid)} + sessions ${sessionsRss}`);
+    await Promise.all([a.transport.terminateSession(), b.transport.terminateSession()]);
+    await Promise.all([a.client.close(), b.client.close()]);
+    const after = await scrape(mux.adminUrl);
+    await waitFor(async () => sampleValue(await scrape(mux.adminUrl), 'mcpmux_stdio_sessions_ended_total', { server: 'tools', reason: 'deleted' })! >= 2, 'the ended sessions to be counted');
+    assert.ok(after.includes('mcpmux_stdio_sessions{server="tools"}'));
   });
 
   it('answers a request for an ended session with 404', async () => {
