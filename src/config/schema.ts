@@ -96,8 +96,12 @@ export const stdioSchema = z.strictObject({
 export type StdioConfig = z.infer<typeof stdioSchema>;
 export const STDIO_DEFAULTS: StdioConfig = stdioSchema.parse({});
 
-/** A stdio server's readiness unless set: the bridge's /readyz, which no probe makes start a process. */
-export const STDIO_READINESS_PROBE = { httpGet: { path: '/readyz' }, periodSeconds: 2, failureThreshold: 1 } as const;
+/**
+ * A stdio server's readiness unless set: the bridge's /readyz, which no probe makes start a process.
+ * It turns false by itself when a process fails to answer initialize; the threshold only absorbs
+ * a bridge slow to answer on a busy machine (a burst of session processes starting).
+ */
+export const STDIO_READINESS_PROBE = { httpGet: { path: '/readyz' }, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 3 } as const;
 
 export const DEFAULT_STARTUP_PROBE = { tcpSocket: {}, periodSeconds: 0.1, failureThreshold: 300 } as const;
 

@@ -59,7 +59,18 @@ describe('floods', () => {
 
     mux.proc.stdout.pause(); // the log collector stalls
     const request = `GET /nope/${'a'.repeat(15_000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
-    const flood = floodPipelined(port, request, { connections: 20, depth: 10, durationMs: 3000 });
+    // Bursts until the 4 MiB buffer has overflowed (one burst on an idle machine; more when the
+    // machine is busy and the flood slower), 15 s at most.
+    const flood = (async () => {
+      const total = { requests: 0, answered: 0 };
+      const deadline = Date.now() + 15_000;
+      do {
+        const burst = await floodPipelined(port, request, { connections: 20, depth: 10, durationMs: 1500 });
+        total.requests += burst.requests;
+        total.answered += burst.answered;
+      } while (Date.now() < deadline && !(sampleValue(await scrape(mux.adminUrl), 'mcpmux_log_records_dropped_total')! > 0));
+      return total;
+    })();
     const health = (async () => {
       const statuses: number[] = [];
       for (let i = 0; i < 10; i++) statuses.push((await fetch(`${mux.adminUrl}/healthz`, { signal: AbortSignal.timeout(5000) })).status);

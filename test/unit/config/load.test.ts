@@ -54,6 +54,16 @@ describe('config errors, one rule each', () => {
     ['an httpGet path without "/"', { servers: { a: server({ readinessProbe: { httpGet: { path: 'health' } } }) } }, ['servers.a.readinessProbe.httpGet.path: must start with "/"']],
     ['an unset variable', { servers: { a: server({ env: { T: '${TOKEN}' } }) } }, ['servers.a.env.T: environment variable TOKEN is not set']],
     ['an unknown placeholder', { servers: { a: server({ args: ['--port={{prot}}'] }) } }, ['servers.a.args.0: unknown placeholder {{prot}}; only {{port}} is known']],
+    ['an unknown transport', { servers: { a: server({ transport: 'ws' }) } }, ['servers.a.transport: expected one of "http", "stdio", got string "ws"']],
+    ['a stdio block on an http server', { servers: { a: server({ stdio: {} }) } }, ['servers.a.stdio: applies only to transport: stdio']],
+    ['a port on a stdio server', { servers: { a: server({ transport: 'stdio', port: 8123 }) } }, ['servers.a.port: does not apply to transport: stdio (the server speaks on stdin and stdout; mcpmux picks the port of the bridge in front of it)']],
+    ['{{port}} in a stdio server\'s args', { servers: { a: server({ transport: 'stdio', args: ['--port', '{{port}}'] }) } }, ['servers.a.args.1: {{port}} does not apply to transport: stdio (the server speaks on stdin and stdout)']],
+    ['{{port}} in a stdio server\'s env', { servers: { a: server({ transport: 'stdio', env: { P: '{{port}}' } }) } }, ['servers.a.env.P: {{port}} does not apply to transport: stdio (the server speaks on stdin and stdout)']],
+    ['an mcp probe on a stdio server', { servers: { a: server({ transport: 'stdio', readinessProbe: { mcp: {} } }) } }, ["servers.a.readinessProbe.mcp: an mcp probe would open a session, and so start a process, on every probe; leave it unset: a stdio server's readiness is the bridge's own (a process answered initialize)"]],
+    ['a bad sessions mode', { servers: { a: server({ transport: 'stdio', stdio: { sessions: 'pooled' } }) } }, ['servers.a.stdio.sessions: expected one of "isolated", "shared", got string "pooled"']],
+    ['warm processes in shared mode', { servers: { a: server({ transport: 'stdio', stdio: { sessions: 'shared', warmProcesses: 3 } }) } }, ['servers.a.stdio.warmProcesses: applies only to sessions: isolated (shared runs one process for every session)']],
+    ['zero max sessions', { servers: { a: server({ transport: 'stdio', stdio: { maxSessions: 0 } }) } }, ['servers.a.stdio.maxSessions: must be at least 1, got number 0']],
+    ['an unknown stdio key', { servers: { a: server({ transport: 'stdio', stdio: { pool: 2 } }) } }, ['servers.a.stdio.pool: unknown key']],
   ];
   for (const [name, doc, expected] of cases) {
     it(name, () => assert.deepEqual(problemsOf(doc), expected));
@@ -90,6 +100,7 @@ describe('a valid config', () => {
     assert.deepEqual(math, {
       name: 'math',
       prefix: '/math',
+      transport: 'http',
       command: 'node',
       args: [],
       cwd: '/etc/mcpmux',
@@ -133,5 +144,23 @@ describe('a valid config', () => {
     const config = validateConfig({ servers: { a: server() } }, FILE, { env: {}, overrides: { listenPort: 0, adminPort: 0 } });
     assert.equal(config.listen.port, 0);
     assert.equal(config.admin.port, 0);
+  });
+});
+
+describe('a stdio server', () => {
+  it('gets the stdio defaults and the bridge\'s readiness probe', () => {
+    const config = validateConfig({ servers: { a: server({ transport: 'stdio' }) } }, FILE, { env: {} });
+    const [a] = config.servers;
+    assert.deepEqual(a!.stdio, { sessions: 'isolated', warmProcesses: 1, maxSessions: 32, idleTimeoutSeconds: 600, initializeTimeoutSeconds: 60, maxMessageBytes: 8 * 1024 * 1024 });
+    assert.deepEqual(a!.readinessProbe?.httpGet, { path: '/readyz', httpHeaders: [] });
+  });
+  it('keeps a readiness probe it was given', () => {
+    const config = validateConfig({ servers: { a: server({ transport: 'stdio', readinessProbe: { tcpSocket: {} } }) } }, FILE, { env: {} });
+    assert.deepEqual(config.servers[0]!.readinessProbe?.tcpSocket, {});
+  });
+  it('leaves an http server without a stdio block', () => {
+    const config = validateConfig({ servers: { a: server() } }, FILE, { env: {} });
+    assert.equal(config.servers[0]!.transport, 'http');
+    assert.equal(config.servers[0]!.stdio, undefined);
   });
 });
