@@ -230,7 +230,7 @@ function registerBridgeMetrics(registers: Registry[], readBridges: BridgeStatusR
   } });
   new Counter({
     name: 'mcpmux_stdio_sessions_ended_total',
-    help: 'Sessions of a stdio server that ended, by reason (deleted, idle, process-exited, stdout-refused, initialize-timeout, stopped).',
+    help: 'Sessions of a stdio server that ended, by reason (deleted, idle, evicted, process-exited, stdout-refused, initialize-timeout, stopped).',
     labelNames: ['server', 'reason'],
     registers,
     async collect() {

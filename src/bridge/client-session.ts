@@ -19,7 +19,7 @@ const MAX_HELD_MESSAGES = 1000;
 /** JSON-RPC error code for a request whose process ended before it answered (implementation-defined range). */
 export const PROCESS_GONE_CODE = -32002;
 
-export type SessionEnd = 'deleted' | 'idle' | 'process-exited' | 'stdout-refused' | 'initialize-timeout' | 'stopped';
+export type SessionEnd = 'deleted' | 'idle' | 'evicted' | 'process-exited' | 'stdout-refused' | 'initialize-timeout' | 'stopped';
 
 export type ProgressToken = string | number;
 
@@ -68,6 +68,11 @@ export class ClientSession {
   /** No request in flight, no open GET stream, and nothing happened for `idleMs`. */
   isIdle(idleMs: number): boolean {
     return this.#inFlight.size === 0 && this.#getStreams === 0 && this.#now() - this.#lastActive >= idleMs;
+  }
+
+  /** When anything last happened on the session. */
+  get lastActive(): number {
+    return this.#lastActive;
   }
 
   /** The client's GET stream is open at the transport: held messages go out on it. */

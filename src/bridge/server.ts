@@ -54,6 +54,8 @@ export interface Bridge {
 
 /** How often idle sessions are looked for, at most. */
 const REAP_INTERVAL_MS = 5000;
+/** At maxSessions, a session quiet this long may be ended to admit a new one. */
+const EVICTABLE_AFTER_MS = 1000;
 
 export async function startBridge(options: BridgeOptions, log: Logger, onFatal: (reason: string) => void = () => undefined): Promise<Bridge> {
   const sessions = new Map<string, BridgedSession>();
@@ -92,8 +94,24 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
     else log.info(record, 'session ended');
   };
 
+  /**
+   * At the cap, the session idle longest (no request in flight, no open stream, quiet for at least
+   * EVICTABLE_AFTER_MS) makes room: most clients never send DELETE, and their sessions would hold
+   * the cap until the idle timeout. Its next request gets 404, and its client starts a new session.
+   */
+  const evictIdlest = (): boolean => {
+    let idlest: BridgedSession | undefined;
+    for (const session of sessions.values()) {
+      if (session.client.isIdle(EVICTABLE_AFTER_MS) && (!idlest || session.client.lastActive < idlest.client.lastActive)) idlest = session;
+    }
+    if (!idlest) return false;
+    if (idlest.client.id) sessions.delete(idlest.client.id);
+    void idlest.end('evicted');
+    return true;
+  };
+
   const openSession = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
-    if (sessions.size + opening >= options.maxSessions) {
+    if (sessions.size + opening >= options.maxSessions && !evictIdlest()) {
       refused += 1;
       res.setHeader('retry-after', '1');
       return sendJsonRpcError(res, 503, -32000, `this server has ${options.maxSessions} sessions open, its maximum; retry later`);

@@ -142,6 +142,35 @@ describe('a stdio server, one process per session', () => {
   });
 });
 
+describe('a stdio server at its session cap', () => {
+  after(stopAll);
+
+  it('ends the session idle longest to admit a new one (most clients never DELETE); that session then gets 404', async () => {
+    const mux = await startMcpmux({ servers: { tools: { transport: 'stdio', command: process.execPath, args: [fixture('stdio-tiny')], stdio: { maxSessions: 2 } } } });
+    await mux.waitReady(30_000);
+    const url = `${mux.publicUrl}/tools/mcp`;
+    const open = async () => {
+      const res = await fetch(url, { method: 'POST', headers: MCP_HEADERS, body: initializeBody() });
+      await res.text();
+      return { status: res.status, id: res.headers.get('mcp-session-id') };
+    };
+    const headersOf = (id: string | null) => ({ ...MCP_HEADERS, 'mcp-session-id': id!, 'mcp-protocol-version': '2025-06-18' });
+    const list = (id: string | null) => fetch(url, { method: 'POST', headers: headersOf(id), body: JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'tools/list' }) }).then(async (r) => (await r.text(), r.status));
+    const first = await open();
+    const second = await open();
+    assert.deepEqual([first.status, second.status], [200, 200]);
+    // Idleness is the behaviour under test: time must pass, so this waits on the clock, not on an event.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.equal(await list(second.id), 200, 'the second session is active again; the first stays idle');
+    const third = await open();
+    assert.equal(third.status, 200, 'admitted by ending the idlest session');
+    assert.equal(await list(first.id), 404, 'the evicted session is gone');
+    assert.equal(await list(second.id), 200);
+    assert.equal(await list(third.id), 200);
+    await mux.waitForLog((r) => r.msg === 'session ended' && r.reason === 'evicted', 'the eviction in the log');
+  });
+});
+
 describe('a stdio server with a short idle timeout', () => {
   after(stopAll);
 
