@@ -3,6 +3,7 @@
  * equivalent reverse proxy (installed from Debian when missing), interleaved over rounds in one run.
  * Prints a table and PASS/MISS lines, and writes the results as JSON to test/bench/results/.
  *   --quick       a few seconds per scenario (the test suite runs this)
+ *   --stdio       only the stdio row (mcpmux, supergateway, mcp-proxy in front of one stdio server)
  *   --out FILE    where the JSON goes (default test/bench/results/<date>.json)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -17,8 +18,9 @@ import { ensureDebianCommand } from '../helpers/debian.js';
 import { MAIN, makeTempDir, ROOT } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { CALL, CHILD, FLOOR, MCP_HEADERS } from './call.js';
+import { printStdioReport, runStdioBench } from './stdio.js';
 
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, stdio: { type: 'boolean', default: false }, out: { type: 'string' } } });
 const quick = flags.quick!;
 const SECONDS = quick ? 1 : 5;
 const ROUNDS = quick ? 1 : 3;
@@ -165,6 +167,11 @@ async function idleStreams(mux: Mux, n: number): Promise<number> {
 
 async function main() {
   const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, quick };
+  if (flags.stdio) {
+    results.stdio = await runStdioBench(SECONDS, ROUNDS);
+    printStdioReport(results.stdio as Awaited<ReturnType<typeof runStdioBench>>);
+    return writeResults(results);
+  }
   const mux = await startMux({ json: childServer(true), sse: childServer(false) });
   await until(async () => (await fetch(`${mux.adminUrl}/readyz`)).status === 200);
   const status = (await (await fetch(`${mux.adminUrl}/status`)).json()) as { servers: { name: string; pid: number; port: number }[] };
@@ -251,9 +258,16 @@ async function main() {
   nginx?.proc.kill('SIGTERM');
   floor.kill('SIGTERM');
 
+  // A stdio server behind mcpmux and the peers people would otherwise use.
+  results.stdio = await runStdioBench(SECONDS, ROUNDS);
+
   const checks = targetChecks(results);
   results.targets = checks;
   printReport(results, checks);
+  writeResults(results);
+}
+
+function writeResults(results: Record<string, unknown>): void {
   const out = flags.out ?? path.join(ROOT, 'test/bench/results', `${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.json`);
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
@@ -285,6 +299,23 @@ function targetChecks(r: Record<string, any>): Check[] {
   add(`memory per idle SSE stream (${biggest} streams, bytes)`, perStream, '< 16 KiB', perStream < 16 * 1024);
   const recovery = r.recovery.killToServingMs / r.recovery.childColdStartMs;
   add('kill -9 to serving vs child cold start', recovery, '<= 1.5x', recovery <= 1.5);
+  // stdio: ahead of each peer that runs the same process model, on every row but memory per
+  // session: isolated sessions against supergateway (a child per session), shared against
+  // mcp-proxy (one child for every session). The whole table is printed beside these.
+  const stdio = r.stdio;
+  for (const [ours, peer] of [['mcpmux', 'supergateway'], ['mcpmux shared', 'mcp-proxy']] as const) {
+    if (!stdio?.[peer] || !stdio?.[ours]) continue;
+    const a = stdio[ours];
+    const b = stdio[peer];
+    const ratio = (name: string, x: number, y: number, higherIsBetter: boolean) =>
+      add(`stdio ${name}: ${ours} vs ${peer}`, x / y, higherIsBetter ? '>= 1x' : '<= 1x', higherIsBetter ? x >= y : x <= y);
+    ratio('req/s, 1 session', a.one.rps, b.one.rps, true);
+    ratio('p50, 1 session', a.one.p50, b.one.p50, false);
+    ratio('req/s, 20 sessions', a.twenty.rps, b.twenty.rps, true);
+    ratio('p50, 20 sessions', a.twenty.p50, b.twenty.p50, false);
+    ratio('CPU per call', a.cpuUsPerCall, b.cpuUsPerCall, false);
+    ratio('first tool result of a new session', a.firstResultMs, b.firstResultMs, false);
+  }
   return checks;
 }
 
@@ -302,6 +333,8 @@ function printReport(r: Record<string, any>, checks: Check[]) {
   for (const [n, bytes] of Object.entries<any>(r.idleStreamBytes)) console.log(`idle SSE streams ${n.padEnd(6)} mcpmux RSS ${fmt(bytes / 1024, 1)} KiB per stream`);
   console.log(`kill -9 to serving: ${fmt(r.recovery.killToServingMs, 0)} ms (child cold start ${fmt(r.recovery.childColdStartMs, 0)} ms)`);
   console.log(`cold start of 20 servers to /readyz: ${fmt(r.coldStart20Ms, 0)} ms\n`);
+  if (r.stdio) printStdioReport(r.stdio);
+  console.log('');
   for (const c of checks) console.log(`${c.pass === null ? 'SKIP' : c.pass ? 'PASS' : 'MISS'}  ${c.name}: ${fmt(c.value ?? undefined, 3)} (target ${c.target})`);
   const floor1 = r.toolsCall['1']['node-floor'];
   console.log(`INFO  against the node:http floor: CPU per request ${fmt(r.toolsCall['1'].mcpmux.cpuUsPerRequest / floor1.cpuUsPerRequest)}x at 1 conn, ` +

@@ -18,7 +18,7 @@ describe('the benchmark', () => {
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
     assert.match(run.stdout, /^(PASS|MISS|SKIP) {2}CPU per request vs nginx/m);
     const results = JSON.parse(readFileSync(out, 'utf8'));
-    for (const key of ['date', 'node', 'cpus', 'quick', 'toolsCall', 'pinned50', 'sse', 'idleStreamBytes', 'recovery', 'coldStart20Ms', 'targets']) assert.ok(key in results, key);
+    for (const key of ['date', 'node', 'cpus', 'quick', 'toolsCall', 'pinned50', 'sse', 'idleStreamBytes', 'recovery', 'coldStart20Ms', 'stdio', 'targets']) assert.ok(key in results, key);
     for (const connections of ['1', '50']) {
       for (const target of ['direct', 'mcpmux']) {
         const s = results.toolsCall[connections][target];
@@ -29,7 +29,16 @@ describe('the benchmark', () => {
     }
     for (const target of ['direct', 'mcpmux']) assert.deepEqual(Object.keys(results.sse[target]).sort(), ['first', 'last']);
     assert.deepEqual(Object.keys(results.recovery).sort(), ['childColdStartMs', 'killToServingMs']);
-    assert.equal(results.targets.length, 8);
+    // The stdio row: every target answered every call, with each figure measured.
+    assert.deepEqual(Object.keys(results.stdio).sort(), ['mcp-proxy', 'mcpmux', 'mcpmux shared', 'mcpmux, no warm process', 'supergateway']);
+    for (const [target, r] of Object.entries<Record<string, any>>(results.stdio)) {
+      assert.equal(r.errors, 0, `no failed calls (${target})`);
+      for (const value of [r.one.rps, r.one.p50, r.twenty.rps, r.twenty.p50, r.cpuUsPerCall, r.firstResultMs]) assert.ok(Number.isFinite(value) && value > 0, `${target}: ${JSON.stringify(r)}`);
+      // A shared process's memory per session is small enough for garbage collection to hide it.
+      assert.ok(Number.isFinite(r.memoryPerSessionBytes), `${target}: memory per session`);
+    }
+    assert.match(run.stdout, /^stdio server, per target/m);
+    assert.equal(results.targets.length, 8 + 12);
     for (const t of results.targets) assert.deepEqual(Object.keys(t).sort(), ['name', 'pass', 'target', 'value']);
   });
 
