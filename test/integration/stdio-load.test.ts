@@ -109,6 +109,36 @@ describe('many stdio sessions', () => {
     }
   });
 
+  it('stops what a session process started (sh -c, a grandchild in the background) on DELETE and on eviction', async () => {
+    // The session's command is a shell that leaves a grandchild behind it, as `sh -c`, npx and uvx do.
+    const script = `sleep 300 & exec "${process.execPath}" "${fixture('stdio-tiny')}"`;
+    const mux = await startMcpmux({ servers: { shell: { transport: 'stdio', command: 'sh', args: ['-c', script], stdio: { maxSessions: 1, warmProcesses: 0 } } } });
+    await mux.waitReady(30_000);
+    const url = `${mux.publicUrl}/shell/mcp`;
+    const bridge = (await mux.status()).servers[0]!.pid!;
+    const sessionTree = async (session: Awaited<ReturnType<typeof openRawSession>>) => {
+      const pid = Number((await session.add(1)).split(':')[0]);
+      const tree = [pid, ...descendantsOf(pid).map((p) => p.pid)];
+      // The leader was exec'd into node; its background sleep is a sibling in its group, under the bridge.
+      const group = descendantsOf(bridge).filter((p) => p.pgrp === pid).map((p) => p.pid);
+      return [...new Set([...tree, ...group])];
+    };
+    const first = await openRawSession(url);
+    const firstTree = await sessionTree(first);
+    assert.ok(firstTree.length >= 2, `the session's process and its grandchild: ${firstTree.join(' ')}`);
+    assert.equal(await first.close(), 200);
+    await waitFor(() => firstTree.every((pid) => !isAlive(pid)), `every process of the deleted session to be gone: ${firstTree.filter(isAlive).join(' ')}`);
+
+    // At maxSessions 1, a new session ends the idle one: its tree goes too.
+    const second = await openRawSession(url);
+    const secondTree = await sessionTree(second);
+    // Idleness is the behaviour under test: time must pass (a session quiet for 1 s may be evicted).
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const third = await openRawSession(url);
+    await waitFor(() => secondTree.every((pid) => !isAlive(pid)), `every process of the evicted session to be gone: ${secondTree.filter(isAlive).join(' ')}`);
+    await third.close();
+  });
+
   it('leaves no process of the tree, zombies included, after the SIGKILL of the bridge or mcpmux SIGTERM', async () => {
     const mux = await startMcpmux({
       servers: {

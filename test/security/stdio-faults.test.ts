@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import { connectClient, textOf } from '../helpers/mcp-client.js';
 import { startMcpmux, stopAll } from '../helpers/mcpmux.js';
 import { fixture } from '../helpers/paths.js';
+import { sampleValue, scrape } from '../helpers/metrics.js';
 import { descendantsOf } from '../helpers/procs.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 
@@ -63,6 +64,10 @@ describe('stdio faults', () => {
     assert.ok((failed.stderrTail as string[]).some((line) => line.includes(`stdio-stateful ${pid} up`)), JSON.stringify(failed.stderrTail));
     const server = (await mux.status()).servers[0]!;
     assert.equal(server.restarts, 0, 'the bridge itself never restarted');
+    // The crash in /status and in the metrics.
+    const status = (await fetch(`${mux.adminUrl}/status`).then((r) => r.json())) as { servers: { stdio: { sessionsEnded: Record<string, number> } }[] };
+    assert.equal(status.servers[0]!.stdio.sessionsEnded['process-exited'], 1);
+    assert.equal(sampleValue(await scrape(mux.adminUrl), 'mcpmux_stdio_sessions_ended_total', { server: 'tools', reason: 'process-exited' }), 1);
     await Promise.all([...neighbours, fresh].map(({ client }) => client.close()));
   });
 
