@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { LineBudget } from '../supervisor/output.js';
 import type { ClientSession, SessionEnd } from './client-session.js';
 import { createIsolatedMode, createSharedMode, type BridgedSession, type SessionMode } from './modes.js';
+import { SessionTable } from './session-table.js';
 import { startStdioProcess, type StdioCommand, type StdioProcess, type StdoutProblem } from './stdio-process.js';
 import { readJsonBody, sendJsonRpcError, sendJson } from './replies.js';
 
@@ -54,16 +55,10 @@ export interface Bridge {
 
 /** How often idle sessions are looked for, at most. */
 const REAP_INTERVAL_MS = 5000;
-/** At maxSessions, a session quiet this long may be ended to admit a new one. */
-const EVICTABLE_AFTER_MS = 1000;
 
 export async function startBridge(options: BridgeOptions, log: Logger, onFatal: (reason: string) => void = () => undefined): Promise<Bridge> {
-  const sessions = new Map<string, BridgedSession>();
+  const sessions = new SessionTable(options.maxSessions, log);
   const budget = new LineBudget();
-  const ended: Partial<Record<SessionEnd, number>> = {};
-  let opening = 0;
-  let opened = 0;
-  let refused = 0;
 
   const logProblem = (pid: number, problem: StdoutProblem, session?: string) => {
     if (problem.kind === 'not-json') log.warn({ pid, session, stream: 'stdout', line: problem.line }, 'stdout line is not a JSON-RPC message: ignored');
@@ -86,58 +81,23 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
   const context = { log, startProcess, logProblem, warmProcesses: options.warmProcesses, initializeTimeoutMs: options.initializeTimeoutSeconds * 1000, onFatal };
   const mode: SessionMode = options.sessions === 'shared' ? createSharedMode(context) : createIsolatedMode(context);
 
-  const onEnded = (session: BridgedSession, reason: SessionEnd, detail?: string) => {
-    if (session.client.id) sessions.delete(session.client.id);
-    ended[reason] = (ended[reason] ?? 0) + 1;
-    const record = { session: session.client.id, pid: session.pid, reason, detail };
-    if (reason === 'process-exited' || reason === 'stdout-refused' || reason === 'initialize-timeout') log.warn({ ...record, stderrTail: session.stderrTail() }, 'session failed');
-    else log.info(record, 'session ended');
-  };
-
-  /**
-   * At the cap, the session idle longest (no request in flight, no open stream, quiet for at least
-   * EVICTABLE_AFTER_MS) makes room: most clients never send DELETE, and their sessions would hold
-   * the cap until the idle timeout. Its next request gets 404, and its client starts a new session.
-   */
-  const evictIdlest = (): boolean => {
-    let idlest: BridgedSession | undefined;
-    for (const session of sessions.values()) {
-      if (session.client.isIdle(EVICTABLE_AFTER_MS) && (!idlest || session.client.lastActive < idlest.client.lastActive)) idlest = session;
-    }
-    if (!idlest) return false;
-    if (idlest.client.id) sessions.delete(idlest.client.id);
-    void idlest.end('evicted');
-    return true;
-  };
-
   const openSession = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
-    if (sessions.size + opening >= options.maxSessions && !evictIdlest()) {
-      refused += 1;
+    if (!sessions.makeRoom()) {
       res.setHeader('retry-after', '1');
       return sendJsonRpcError(res, 503, -32000, `this server has ${options.maxSessions} sessions open, its maximum; retry later`);
     }
     let session: BridgedSession | undefined;
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: randomUUID,
-      onsessioninitialized: (id) => {
-        sessions.set(id, session!);
-        opened += 1;
-        log.info({ session: id, pid: session!.pid }, 'session opened');
-      },
-    });
-    opening += 1;
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (id) => sessions.add(id, session!) });
     try {
-      session = await mode.open(transport, onEnded);
+      session = await sessions.opening(() => mode.open(transport, sessions.onEnded));
     } catch (error) {
       log.error({ err: error }, 'no process for a new session');
       res.setHeader('retry-after', '1');
       return sendJsonRpcError(res, 503, -32603, `no process of this server could be had: ${(error as Error).message}`);
-    } finally {
-      opening -= 1;
     }
     await transport.handleRequest(req, res, body);
     // A request the transport refused (bad headers, say) opened no session.
-    if (!session.client.id || !sessions.has(session.client.id)) await session.end('stopped');
+    if (!sessions.has(session)) await session.end('stopped');
   };
 
   const handleMcp = async (req: IncomingMessage, res: ServerResponse) => {
@@ -161,9 +121,7 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
     sessions: sessions.size,
     warmProcesses: mode.warmProcesses(),
     pids: mode.pids(),
-    sessionsOpened: opened,
-    sessionsEnded: { ...ended },
-    sessionsRefused: refused,
+    ...sessions.counts(),
   });
 
   const server: Server = createServer((req, res) => {
@@ -194,9 +152,7 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
   log.info({ host: address.address, port: address.port, path: options.path, sessions: options.sessions, command: options.command.command }, 'listening');
   mode.start();
 
-  const reaper = setInterval(() => {
-    for (const session of sessions.values()) if (session.client.isIdle(options.idleTimeoutSeconds * 1000)) void session.end('idle');
-  }, Math.min(REAP_INTERVAL_MS, options.idleTimeoutSeconds * 250)).unref();
+  const reaper = setInterval(() => sessions.reap(options.idleTimeoutSeconds * 1000), Math.min(REAP_INTERVAL_MS, options.idleTimeoutSeconds * 250)).unref();
 
   let stopping: Promise<void> | undefined;
   return {
