@@ -1,6 +1,6 @@
 /**
  * deploy/examples/stdio.yaml as a user runs it: three stdio servers from npm (filesystem, memory,
- * sequential-thinking) and the seed's Python echo server in its stdio mode, each behind mcpmux's
+ * sequential-thinking) and the seed's Python echo and math servers in their stdio mode, each behind mcpmux's
  * bridge, driven by the TypeScript SDK client and, for filesystem and memory, by the Python SDK
  * client in its default mode, Client(url), which falls back to the initialize handshake here.
  */
@@ -39,9 +39,11 @@ describe('the stdio example', () => {
     mkdirSync(path.join(data, 'root'));
     writeFileSync(path.join(data, 'root', 'hello.txt'), 'hello from a root\n');
     const config = parse(readFileSync(EXAMPLE, 'utf8')) as { servers: Record<string, { command: string; args: string[]; cwd?: string; env?: Record<string, string> }> };
-    const { echo, memory } = config.servers;
-    Object.assign(echo!, withoutUv(echo!, bin));
-    echo!.cwd = path.join(path.dirname(EXAMPLE), echo!.cwd!);
+    const { echo, math, memory } = config.servers;
+    for (const python of [echo!, math!]) {
+      Object.assign(python, withoutUv(python, bin));
+      python.cwd = path.join(path.dirname(EXAMPLE), python.cwd!);
+    }
     memory!.env = { MEMORY_FILE_PATH: path.join(data, 'memory.jsonl') };
     mux = await startMcpmux(config);
     await mux.waitReady(150_000);
@@ -91,11 +93,12 @@ describe('the stdio example', () => {
     await client.close();
   });
 
-  it("echo: the seed's Python server in stdio mode, through mcpmux", async () => {
+  it("echo and math: the seed's Python servers in stdio mode, through mcpmux on one port", async () => {
     const client = new Client({ name: 'echo-test', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${mux.publicUrl}/echo/mcp`)));
     assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { message: 'over stdio' } })), 'Echo: over stdio');
     await client.close();
     assert.equal(pyCall('echo', 'echo', { message: 'from python' }).text, 'Echo: from python');
+    assert.equal(pyCall('math', 'add_two', { m: 2, n: 3 }).text, '5');
   });
 });
