@@ -40,7 +40,7 @@ export interface AppSources {
 
 export async function startApp(config: Config, log: Logger, sources: AppSources = {}): Promise<App> {
   const events = createEvents();
-  subscribeLogging(events, log);
+  subscribeLogging(events, log, new Set(config.servers.filter((s) => s.transport === 'stdio').map((s) => s.name)));
   const { limits } = config.listen;
   const maxConnections = fitConnections(limits.maxConnections, config.servers.length, log);
   const supervisor = new Supervisor(config.servers, events);

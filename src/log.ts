@@ -31,10 +31,13 @@ export async function createLogger(level: LogLevel = 'info', format: LogFormat =
   return pino({ ...options, formatters: {} }, pretty({ colorize: process.stdout.isTTY, ignore: 'pid,hostname,name', translateTime: 'SYS:HH:MM:ss.l' }));
 }
 
-/** Writes one record per lifecycle event. */
-export function subscribeLogging(events: Events, log: Logger): void {
+/**
+ * Writes one record per lifecycle event. The stdout of the servers named in `bridged` (stdio
+ * servers, whose process is mcpmux's own bridge) holds the bridge's records, lifted as they are.
+ */
+export function subscribeLogging(events: Events, log: Logger, bridgedServers: ReadonlySet<string> = new Set()): void {
   events.on('output', ({ server, stream, line, truncated }) => {
-    const bridged = stream === 'stdout' && !truncated ? parseBridgeRecord(line) : undefined;
+    const bridged = stream === 'stdout' && !truncated && bridgedServers.has(server) ? parseBridgeRecord(line) : undefined;
     if (bridged) log[bridged.level]({ ...bridged.fields, server, bridge: true }, bridged.msg);
     else log.info(truncated ? { server, stream, truncated } : { server, stream }, line);
   });
