@@ -37,7 +37,7 @@ export interface ForwardingPolicy {
 }
 
 /** Dropped from every forwarded request: mcpmux sets these itself, or they belong to this hop. */
-const REPLACED = new Set([...HOP_BY_HOP, 'host', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-prefix']);
+const REPLACED = new Set([...HOP_BY_HOP, 'host', 'origin', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-prefix']);
 /** Dropped from an untrusted peer's request: claims about hops before it that mcpmux cannot check. */
 const UNTRUSTED_CLAIMS = new Set(['forwarded', 'x-real-ip', 'x-forwarded-port']);
 /**
@@ -56,12 +56,17 @@ const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', '
  * case: hop-by-hop and Connection-named headers removed; `Host` set to the child; X-Forwarded-*
  * set, and from an untrusted peer its own `X-Forwarded-*` and `Forwarded` replaced, never
  * appended to. A raw list goes out as it is; an object would be copied header by header.
+ *
+ * An `Origin` goes on as the child's own loopback origin (`http://127.0.0.1:PORT`), as `Host`
+ * does: mcpmux's guard has already checked the public one against listen.allowedOrigins, and the
+ * child's own DNS-rebinding guard (the MCP SDKs' accept loopback origins only) must not undo that
+ * decision. A request without Origin (not from a browser) still goes without one.
  */
 export function buildRequestHeaders(req: IncomingMessage, prefix: string, host: string, policy: ForwardingPolicy): string[] {
   const headers: IncomingHttpHeaders = req.headers;
   const raw = req.rawHeaders;
   const named = headers.connection === undefined ? undefined : connectionTokens(headers.connection).filter((token) => !FRAMING.has(token));
-  const out = ['Host', host];
+  const out = headers.origin === undefined ? ['Host', host] : ['Host', host, 'Origin', `http://${host}`];
   let sent = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;

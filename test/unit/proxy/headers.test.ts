@@ -57,6 +57,17 @@ describe('request headers', () => {
     ]);
   });
 
+  it("sends an Origin on as the child's own loopback origin, and none where the client sent none", async () => {
+    const fromBrowser = await inbound(['Host', 'mcp.example.com', 'Origin', 'https://app.example.com', 'Accept', '*/*']);
+    assert.deepEqual(buildRequestHeaders(fromBrowser, '/math', '127.0.0.1:4000', { trusted: false, forwardAuthorization: false }).slice(0, 6), [
+      'Host', '127.0.0.1:4000',
+      'Origin', 'http://127.0.0.1:4000',
+      'Accept', '*/*',
+    ]);
+    const fromScript = await inbound(['Host', 'mcp.example.com', 'Accept', '*/*']);
+    assert.ok(!buildRequestHeaders(fromScript, '/math', '127.0.0.1:4000', { trusted: false, forwardAuthorization: false }).some((h) => h.toLowerCase() === 'origin'));
+  });
+
   it("appends to a trusted proxy's X-Forwarded-* and keeps its Forwarded", async () => {
     const req = await inbound(['Host', 'mcpmux:8080', 'X-Forwarded-For', '1.2.3.4', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'mcp.example.com', 'X-Forwarded-Prefix', '/edge/', 'Forwarded', 'for=1.2.3.4'], '10.0.0.9');
     assert.deepEqual(buildRequestHeaders(req, '/math', '127.0.0.1:4000', { trusted: true, forwardAuthorization: false }), [
