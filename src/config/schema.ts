@@ -155,8 +155,13 @@ export const configSchema = z.strictObject({
       limits: z
         .strictObject({
           maxBodyBytes: z.number().int().min(0).default(4 * 1024 * 1024),
-          maxHeaderBytes: z.number().int().min(1024).default(16 * 1024),
-          maxHeaderCount: z.number().int().min(1).default(100),
+          /**
+           * Sized for the 2026-07-28 wire, where tool arguments marked x-mcp-header travel as
+           * Mcp-Param-* headers (base64 where not ASCII): Envoy's 60 KiB and a count well past one
+           * header per argument. nginx's defaults (8 KiB a line) would refuse a 20 KB argument.
+           */
+          maxHeaderBytes: z.number().int().min(1024).default(64 * 1024),
+          maxHeaderCount: z.number().int().min(1).default(200),
           headersTimeoutSeconds: z.number().positive().default(10),
           requestTimeoutSeconds: z.number().positive().default(60),
           maxConnections: z.number().int().min(1).default(4096),

@@ -92,7 +92,7 @@ describe('a valid config', () => {
       host: '0.0.0.0',
       port: 8080,
       trustedProxies: [],
-      limits: { maxBodyBytes: 4194304, maxHeaderBytes: 16384, maxHeaderCount: 100, headersTimeoutSeconds: 10, requestTimeoutSeconds: 60, maxConnections: 4096 },
+      limits: { maxBodyBytes: 4194304, maxHeaderBytes: 65536, maxHeaderCount: 200, headersTimeoutSeconds: 10, requestTimeoutSeconds: 60, maxConnections: 4096 },
     });
     assert.deepEqual(config.admin, { host: '0.0.0.0', port: 9090 });
     assert.deepEqual(config.shutdown, { delaySeconds: 0, gracePeriodSeconds: 30 });
