@@ -50,6 +50,14 @@ export interface RequestRecord {
   readonly forwarded: boolean;
   /** True when the response did not complete (client left, or the child broke off). */
   readonly aborted: boolean;
+  /** The MCP call a forwarded POST carried (see proxy/mcp-call.ts), if it named one. */
+  readonly mcp: McpCall | undefined;
+}
+
+export interface McpCall {
+  readonly method: string;
+  readonly name: string | undefined;
+  readonly protocol: string | undefined;
 }
 
 export interface Events {

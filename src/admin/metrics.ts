@@ -5,7 +5,7 @@
  * paths, session ids or URLs.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Events } from '../events.js';
+import type { Events, McpCall } from '../events.js';
 import { SeriesHistogram, type HistogramSeries } from './histogram.js';
 import { CpuTotal, sampleProcessGroups } from '../supervisor/resources.js';
 import type { BridgeStatus } from '../bridge/server.js';
@@ -111,6 +111,7 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
     labelNames: ['reason'],
     registers,
   });
+  const mcp = registerMcpMetrics(registers);
   const { openConnections, droppedLogRecords, readBridges } = sources;
   if (readBridges) registerBridgeMetrics(registers, readBridges);
   if (openConnections) {
@@ -177,12 +178,14 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
   events.on('output-dropped', ({ server, lines }) => outputDropped.inc({ server }, lines));
   events.on('connection-closed', ({ reason }) => connectionsClosed.inc({ reason }));
   events.on('request-started', ({ server }) => void (seriesOf(server).inFlight += 1));
-  events.on('request-finished', ({ server, method, status, durationMs, firstByteMs, forwarded }) => {
+  events.on('request-finished', (record) => {
+    const { server, method, status, durationMs, firstByteMs, forwarded } = record;
     const series = methodSeries(server, normalizeMethod(method));
     series.codes.set(status, (series.codes.get(status) ?? 0) + 1);
     series.duration.observe(durationMs / 1000);
     if (firstByteMs !== undefined) (series.firstByte ??= firstByte.series(series.labels)).observe(firstByteMs / 1000);
     if (forwarded) seriesOf(server).inFlight -= 1;
+    if (record.mcp) mcp.observe(server, record.mcp, status, durationMs);
   });
 
   return {
@@ -190,6 +193,7 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
     removeServer(name) {
       // The request counter and in-flight gauge are rebuilt from perServer at every scrape.
       perServer.delete(name);
+      mcp.removeServer(name);
       for (const metric of [up, ready, restarts, probeDuration, probeFailures, upstreamErrors, outputDropped]) {
         removeSeries(metric, name);
       }
@@ -238,4 +242,58 @@ function registerBridgeMetrics(registers: Registry[], readBridges: BridgeStatusR
       for (const [server, status] of await readBridges()) for (const [reason, count] of Object.entries(status.sessionsEnded)) this.inc({ server, reason }, count);
     },
   });
+}
+
+/** Distinct call names counted per server; past it, a name is counted as `other`. */
+export const MCP_NAMES_PER_SERVER = 100;
+
+interface McpSeries {
+  readonly codes: Map<number, number>;
+  readonly duration: HistogramSeries;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * MCP calls per server, method and tool (or prompt, or resource) name, from what proxy/mcp-call.ts
+ * read of each POST: counted into series made once per label set, handed to prom-client at scrape
+ * time. Methods are the spec's (else `other`); names are capped per server.
+ */
+function registerMcpMetrics(registers: Registry[]) {
+  const byServer = new Map<string, { names: Set<string>; calls: Map<string, McpSeries> }>();
+  const duration = new SeriesHistogram('mcpmux_mcp_request_duration_seconds', 'Time an MCP call took through mcpmux, by server, JSON-RPC method and tool, prompt or resource name (OpenTelemetry: mcp.server.operation.duration).', DURATION_BUCKETS, registers);
+  new Counter({
+    name: 'mcpmux_mcp_requests_total',
+    help: 'MCP calls answered, by server, JSON-RPC method, tool, prompt or resource name, and HTTP status code.',
+    labelNames: ['server', 'method', 'name', 'code'],
+    registers,
+    collect() {
+      this.reset();
+      for (const { calls } of byServer.values()) {
+        for (const { codes, labels } of calls.values()) for (const [code, count] of codes) this.inc({ ...labels, code: String(code) }, count);
+      }
+    },
+  });
+  return {
+    observe(server: string, call: McpCall, status: number, durationMs: number): void {
+      let entry = byServer.get(server);
+      if (!entry) byServer.set(server, (entry = { names: new Set(), calls: new Map() }));
+      let name = call.name ?? '';
+      if (name !== '' && !entry.names.has(name)) {
+        if (entry.names.size < MCP_NAMES_PER_SERVER) entry.names.add(name);
+        else name = 'other';
+      }
+      const key = `${call.method}\u0000${name}`;
+      let series = entry.calls.get(key);
+      if (!series) {
+        const labels = { server, method: call.method, name };
+        entry.calls.set(key, (series = { codes: new Map(), duration: duration.series(labels), labels }));
+      }
+      series.codes.set(status, (series.codes.get(status) ?? 0) + 1);
+      series.duration.observe(durationMs / 1000);
+    },
+    removeServer(server: string): void {
+      byServer.delete(server);
+      duration.remove((labels) => labels.server === server);
+    },
+  };
 }

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.js';
-import type { Events } from '../events.js';
+import type { Events, McpCall } from '../events.js';
 import type { ManagedServer } from '../supervisor/managed-server.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { bearerChallenge, createAuthCheck, type AuthCheck } from './auth.js';
@@ -18,6 +18,7 @@ import {
 } from './errors.js';
 import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
 import { buildRequestHeaders, createTrustCheck, toHeaderObject } from './headers.js';
+import { peekMcpBody, protocolOf, readMcpHeaders } from './mcp-call.js';
 import { createHostGuard, hasRepeatedHost, isValidHost } from './host-guard.js';
 import { matchMetadataPath, rewriteResource } from './oauth-metadata.js';
 import { RefusalResponse } from './refusal-response.js';
@@ -42,6 +43,8 @@ interface RequestState {
   forwarded: boolean;
   /** It has its connection's turn (pipelined requests run one at a time). */
   entered: boolean;
+  /** The MCP call it carries: from the 2026-07-28 headers, or the first chunk of its body. */
+  mcp?: McpCall | undefined;
 }
 const STATE = Symbol('mcpmux.request');
 type ProxiedRequest = IncomingMessage & { [STATE]?: RequestState };
@@ -124,6 +127,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
         session: typeof session === 'string' ? session.slice(0, 8) : undefined,
         forwarded: state.forwarded,
         aborted,
+        mcp: state.mcp,
       });
     };
     // on, not once: done() takes both off itself, and once would wrap each in a new closure.
@@ -185,7 +189,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       perServer.set(server.name, (perServer.get(server.name) ?? 1) - 1);
       events.emit('request-finished', {
         server: server.name, method: req.method ?? '', path: target.ok ? target.path : '', status: 101, durationMs: performance.now() - started,
-        firstByteMs: undefined, bytes: socket.bytesWritten, session: undefined, forwarded: true, aborted: false,
+        firstByteMs: undefined, bytes: socket.bytesWritten, session: undefined, forwarded: true, aborted: false, mcp: undefined,
       });
     });
     const value = req.headers.upgrade!;
@@ -249,6 +253,8 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
     if (!admitted) return;
     const { server, port } = admitted;
     state.forwarded = true;
+    const post = req.method === 'POST';
+    if (post) state.mcp = readMcpHeaders(req.headers);
     perServer.set(server.name, (perServer.get(server.name) ?? 0) + 1);
     events.emit('request-started', startedPayloads.get(server.name)!);
     const trusted = isTrusted(req.socket.remoteAddress);
@@ -265,7 +271,15 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
         : undefined;
     const rewriteJson = publicOrigin ? (value: unknown) => rewriteResource(value, publicOrigin, match.route.prefix) : undefined;
     forwarder.forward(req, res, headers, body || rewriteJson ? { body, rewriteJson } : undefined);
+    // An older client names its call only in the body: its first chunk is read after it is relayed.
+    if (post && !state.mcp) req.once('data', peekCall);
   }
+}
+
+/** The MCP call in a request body's first chunk (a shared listener: no closure per request). */
+function peekCall(this: ProxiedRequest, chunk: Buffer): void {
+  const state = this[STATE];
+  if (state) state.mcp = peekMcpBody(chunk, protocolOf(this.headers));
 }
 
 /**
