@@ -22,20 +22,33 @@ export const MODERN_VERSION = '2026-07-28';
 const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 const HANDSHAKE_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-25'];
 
+/**
+ * Endpoints last found to speak only the handshake: their next probe goes straight to it, as a
+ * client negotiates once per connection, instead of a refused `server/discover` every period.
+ * Any failure forgets the endpoint, so a server that changed is negotiated afresh.
+ */
+const handshakeOnly = new Set<string>();
+
 export async function probeMcp(target: ProbeTarget, spec: McpSpec, timeoutSeconds: number): Promise<ProbeResult> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutSeconds * 1000);
   const url = `http://${target.host}:${target.port}${spec.path}`;
+  let result: ProbeResult;
   try {
-    const discovered = await discover(url, controller.signal);
-    if (discovered.kind === 'modern') return success(`MCP ${discovered.name} answered server/discover (${MODERN_VERSION})`);
-    if (discovered.kind === 'incompatible') return failure(discovered.message);
-    return await handshake(url, controller.signal, timeoutSeconds);
+    const discovered = handshakeOnly.has(url) ? ({ kind: 'legacy' } as const) : await discover(url, controller.signal);
+    if (discovered.kind === 'modern') result = success(`MCP ${discovered.name} answered server/discover (${MODERN_VERSION})`);
+    else if (discovered.kind === 'incompatible') result = failure(discovered.message);
+    else {
+      result = await handshake(url, controller.signal, timeoutSeconds);
+      handshakeOnly.add(url);
+    }
   } catch (error) {
-    return resultFromError(error, controller.signal.aborted, timeoutSeconds);
+    result = resultFromError(error, controller.signal.aborted, timeoutSeconds);
   } finally {
     clearTimeout(timer);
   }
+  if (result.outcome !== 'success') handshakeOnly.delete(url);
+  return result;
 }
 
 type Discovery = { kind: 'modern'; name: string } | { kind: 'legacy' } | { kind: 'incompatible'; message: string };

@@ -37,6 +37,7 @@ const METHOD = /"method"\s*:\s*"([^"\\]{1,64})"/;
 const NAME = /"name"\s*:\s*"((?:[^"\\]|\\.){1,512})"/;
 const URI = /"uri"\s*:\s*"((?:[^"\\]|\\.){1,512})"/;
 const BASE64 = /^=\?base64\?([A-Za-z0-9+/=]*)\?=$/;
+const RESPONSE = /"(?:result|error)"\s*:/;
 
 export function normalizeMethod(method: string): string {
   return MCP_METHODS.has(method) ? method : 'other';
@@ -60,8 +61,10 @@ export function protocolOf(headers: Readonly<Record<string, string | string[] | 
 /** The call in the first chunk of a POST body, or undefined when it names no method. */
 export function peekMcpBody(chunk: Buffer, protocol: string | undefined): McpCall | undefined {
   const text = chunk.toString('utf8', 0, Math.min(chunk.length, PEEK_BYTES));
-  const method = METHOD.exec(text)?.[1];
-  if (method === undefined) return undefined;
+  const found = METHOD.exec(text);
+  // A client's answer to a server request carries a result or an error, not a method of its own.
+  if (!found || RESPONSE.exec(text.slice(0, found.index)) !== null) return undefined;
+  const method = found[1]!;
   if (text.trimStart().startsWith('[')) return { method: 'batch', name: undefined, protocol };
   const normalized = normalizeMethod(method);
   const param = NAMED.get(normalized);

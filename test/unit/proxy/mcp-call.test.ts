@@ -22,6 +22,9 @@ describe('the MCP call a request carries', () => {
   it('reads nothing from a body that names no method (a response to the server)', () => {
     assert.equal(peekMcpBody(body({ jsonrpc: '2.0', id: 3, result: {} }), undefined), undefined);
     assert.equal(peekMcpBody(Buffer.from('not json'), undefined), undefined);
+    // An answer whose result holds a "method" key of its own is still an answer.
+    assert.equal(peekMcpBody(body({ jsonrpc: '2.0', id: 3, result: { method: 'tools/call', name: 'x' } }), undefined), undefined);
+    assert.equal(peekMcpBody(body({ jsonrpc: '2.0', id: 3, error: { code: 1, message: 'm', data: { method: 'ping' } } }), undefined), undefined);
   });
 
   it('cuts a long name', () => {
