@@ -28,6 +28,8 @@ const HANDSHAKE_VERSIONS = ['2024-11-05', '2025-03-26', '2025-06-18', '2025-11-2
  * Any failure forgets the endpoint, so a server that changed is negotiated afresh.
  */
 const handshakeOnly = new Set<string>();
+/** `port: auto` gives every process a new port, so entries of ended processes pile up: a bound. */
+const MAX_REMEMBERED = 256;
 
 export async function probeMcp(target: ProbeTarget, spec: McpSpec, timeoutSeconds: number): Promise<ProbeResult> {
   const controller = new AbortController();
@@ -40,6 +42,7 @@ export async function probeMcp(target: ProbeTarget, spec: McpSpec, timeoutSecond
     else if (discovered.kind === 'incompatible') result = failure(discovered.message);
     else {
       result = await handshake(url, controller.signal, timeoutSeconds);
+      if (handshakeOnly.size >= MAX_REMEMBERED) handshakeOnly.clear();
       handshakeOnly.add(url);
     }
   } catch (error) {

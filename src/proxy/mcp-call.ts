@@ -39,7 +39,7 @@ const URI = /"uri"\s*:\s*"((?:[^"\\]|\\.){1,512})"/;
 const BASE64 = /^=\?base64\?([A-Za-z0-9+/=]*)\?=$/;
 const RESPONSE = /"(?:result|error)"\s*:/;
 
-export function normalizeMethod(method: string): string {
+export function normalizeMcpMethod(method: string): string {
   return MCP_METHODS.has(method) ? method : 'other';
 }
 
@@ -47,7 +47,7 @@ export function normalizeMethod(method: string): string {
 export function readMcpHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): McpCall | undefined {
   const method = headers['mcp-method'];
   if (typeof method !== 'string') return undefined;
-  const normalized = normalizeMethod(method);
+  const normalized = normalizeMcpMethod(method);
   const name = headers['mcp-name'];
   return { method: normalized, name: NAMED.has(normalized) && typeof name === 'string' ? cut(decodeHeaderValue(name)) : undefined, protocol: protocolOf(headers) };
 }
@@ -66,7 +66,7 @@ export function peekMcpBody(chunk: Buffer, protocol: string | undefined): McpCal
   if (!found || RESPONSE.exec(text.slice(0, found.index)) !== null) return undefined;
   const method = found[1]!;
   if (text.trimStart().startsWith('[')) return { method: 'batch', name: undefined, protocol };
-  const normalized = normalizeMethod(method);
+  const normalized = normalizeMcpMethod(method);
   const param = NAMED.get(normalized);
   const raw = param === undefined ? undefined : (param === 'uri' ? URI : NAME).exec(text)?.[1];
   return { method: normalized, name: raw === undefined ? undefined : cut(unescapeJson(raw)), protocol };
