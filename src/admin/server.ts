@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { BridgeStatus } from '../bridge/server.js';
 import type { BridgeStatusReader } from './bridge-status.js';
+import { sendBody, sendJson } from '../answers.js';
 
 export interface AdminDeps {
   readonly supervisor: Supervisor;
@@ -46,17 +47,8 @@ export function createAdminHandler({ supervisor, registry, isStopping, readBridg
   };
 }
 
-function sendBody(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(body);
-}
-
 function sendText(res: ServerResponse, status: number, body: string): void {
   sendBody(res, status, 'text/plain; charset=utf-8', body);
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  sendBody(res, status, 'application/json', JSON.stringify(value), headers);
 }
 
 /** A stdio server's part of /status. */

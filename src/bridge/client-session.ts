@@ -12,12 +12,10 @@
  */
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { describeRefusal } from '../answers.js';
 
 /** Messages held for a stream that is not open yet; past it, the oldest is dropped. */
 const MAX_HELD_MESSAGES = 1000;
-
-/** JSON-RPC error code for a request whose process ended before it answered (implementation-defined range). */
-export const PROCESS_GONE_CODE = -32002;
 
 export type SessionEnd = 'deleted' | 'idle' | 'evicted' | 'process-exited' | 'stdout-refused' | 'initialize-timeout' | 'stopped';
 
@@ -125,12 +123,12 @@ export class ClientSession {
     if (this.#getStreams > 0) void this.#send(message);
   }
 
-  /** Each request in flight gets this error. */
-  async failInFlight(code: number, message: string): Promise<void> {
+  /** Each request in flight gets the `process_gone` refusal, with this message. */
+  async failInFlight(message: string): Promise<void> {
     const ids = [...this.#inFlight.keys()];
     this.#inFlight.clear();
     this.#progress.clear();
-    await Promise.all(ids.map((id) => this.#send({ jsonrpc: '2.0', id, error: { code, message } })));
+    await Promise.all(ids.map((id) => this.#send(describeRefusal('process_gone', message, undefined, id) as JSONRPCMessage)));
   }
 
   /** Ends the session: the transport closes (its streams end; later requests get 404). Safe to call twice. */

@@ -6,7 +6,7 @@
  */
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { ClientSession, PROCESS_GONE_CODE, type SessionEnd } from './client-session.js';
+import { ClientSession, type SessionEnd } from './client-session.js';
 import type { StdioProcess, StdoutProblem } from './stdio-process.js';
 
 export interface IsolatedSessionHooks {
@@ -54,7 +54,7 @@ export class IsolatedSession {
     if (this.client.ended) return;
     this.#answer(false);
     const what = reason === 'stdout-refused' ? 'wrote a message over the size limit' : reason === 'initialize-timeout' ? 'did not answer' : 'ended';
-    await this.client.failInFlight(PROCESS_GONE_CODE, `the server's process for this session ${what} (${detail}); start a new session`);
+    await this.client.failInFlight(`the server's process for this session ${what} (${detail}); start a new session`);
     await this.end(reason, detail);
   }
 

@@ -1,14 +1,16 @@
-/** The bridge's own answers: JSON bodies, JSON-RPC errors, and a bounded read of a request body. */
+/**
+ * The bridge's own answers: as the SDK's transport answers where the bridge stands in for a
+ * 2025-era server (no session, unknown session), and from mcpmux's catalogue (../answers.ts)
+ * where the trouble is the bridge's own (no room, no process, a body over the limit).
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson, sendRefusal } from '../answers.js';
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-/** A JSON-RPC error with no id, as the SDK's transport writes its own refusals. */
-export function sendJsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
+/**
+ * A JSON-RPC error with no id, in the SDK transport's words and codes: what a 2025-era server says,
+ * so that a client reads the bridge as one (a 2026-07-28 client then falls back to initialize).
+ */
+export function sendLegacyServerError(res: ServerResponse, status: number, code: number, message: string): void {
   sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id: null });
 }
 
@@ -19,7 +21,7 @@ export async function readJsonBody(req: IncomingMessage, res: ServerResponse, ma
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > maxBytes) {
-      sendJsonRpcError(res, 413, -32000, `the request body is over ${maxBytes} bytes`);
+      sendRefusal(res, 'body_too_large', `the request body is over ${maxBytes} bytes`);
       res.once('finish', () => req.destroy());
       return undefined;
     }
@@ -28,7 +30,7 @@ export async function readJsonBody(req: IncomingMessage, res: ServerResponse, ma
   try {
     return JSON.parse(Buffer.concat(chunks, size).toString('utf8')) as unknown;
   } catch {
-    sendJsonRpcError(res, 400, -32700, 'Parse error: the body is not JSON');
+    sendLegacyServerError(res, 400, -32700, 'Parse error: the body is not JSON');
     return undefined;
   }
 }

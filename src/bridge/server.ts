@@ -15,7 +15,8 @@ import type { ClientSession, SessionEnd } from './client-session.js';
 import { createIsolatedMode, createSharedMode, type BridgedSession, type SessionMode } from './modes.js';
 import { SessionTable } from './session-table.js';
 import { startStdioProcess, type StdioCommand, type StdioProcess, type StdoutProblem } from './stdio-process.js';
-import { readJsonBody, sendJsonRpcError, sendJson } from './replies.js';
+import { sendJson, sendRefusal } from '../answers.js';
+import { readJsonBody, sendLegacyServerError } from './replies.js';
 
 export interface BridgeOptions {
   readonly host: string;
@@ -83,8 +84,7 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
 
   const openSession = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
     if (!sessions.makeRoom()) {
-      res.setHeader('retry-after', '1');
-      return sendJsonRpcError(res, 503, -32000, `this server has ${options.maxSessions} sessions open, its maximum; retry later`);
+      return sendRefusal(res, 'sessions_full', `this server has ${options.maxSessions} sessions open, its maximum; retry later`);
     }
     let session: BridgedSession | undefined;
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (id) => sessions.add(id, session!) });
@@ -92,8 +92,7 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
       session = await sessions.opening(() => mode.open(transport, sessions.onEnded));
     } catch (error) {
       log.error({ err: error }, 'no process for a new session');
-      res.setHeader('retry-after', '1');
-      return sendJsonRpcError(res, 503, -32603, `no process of this server could be had: ${(error as Error).message}`);
+      return sendRefusal(res, 'not_ready', `no process of this server could be had: ${(error as Error).message}`);
     }
     await transport.handleRequest(req, res, body);
     // A request the transport refused (bad headers, say) opened no session.
@@ -104,14 +103,14 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
     const id = req.headers['mcp-session-id'];
     if (typeof id === 'string') {
       const session = sessions.get(id);
-      if (!session) return sendJsonRpcError(res, 404, -32001, 'Session not found');
+      if (!session) return sendLegacyServerError(res, 404, -32001, 'Session not found');
       if (req.method === 'GET') trackStream(res, session.client);
       return session.client.transport.handleRequest(req, res);
     }
-    if (req.method !== 'POST') return sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+    if (req.method !== 'POST') return sendLegacyServerError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
     const body = await readJsonBody(req, res, options.maxMessageBytes);
     if (body === undefined) return;
-    if (!isInitialize(body)) return sendJsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required; a session starts with initialize');
+    if (!isInitialize(body)) return sendLegacyServerError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required; a session starts with initialize');
     return openSession(req, res, body);
   };
 
@@ -138,8 +137,7 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
               : sendJson(res, 404, { error: `not found; the MCP endpoint is ${options.path}` });
     Promise.resolve(reply).catch((error: unknown) => {
       log.error({ err: error }, 'request failed');
-      if (!res.headersSent) sendJsonRpcError(res, 500, -32603, 'internal error');
-      else res.destroy();
+      sendRefusal(res, 'internal', 'internal error');
     });
   });
   server.keepAliveTimeout = 65_000;

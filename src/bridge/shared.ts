@@ -14,7 +14,7 @@
  */
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { LATEST_PROTOCOL_VERSION, type JSONRPCMessage, type JSONRPCRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { ClientSession, PROCESS_GONE_CODE, progressTokenOf, type ClientSessionHooks, type ProgressToken, type SessionEnd } from './client-session.js';
+import { ClientSession, progressTokenOf, type ClientSessionHooks, type ProgressToken, type SessionEnd } from './client-session.js';
 import type { StdioProcess } from './stdio-process.js';
 
 /** The JSON-RPC error a process gets for a request that no one session can be said to have caused. */
@@ -94,7 +94,7 @@ export class SharedRelay {
   async fail(reason: SessionEnd, detail: string): Promise<void> {
     const message = `the server's shared process ended (${detail}); start a new session`;
     await Promise.all([...this.#sessions].map(async (session) => {
-      await session.failInFlight(PROCESS_GONE_CODE, message);
+      await session.failInFlight(message);
       await session.end(reason, detail);
     }));
   }

@@ -135,11 +135,16 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
     socket.on('close', done);
   }
 
-  /** Auth, readiness and the in-flight cap, shared by plain and Upgrade requests; answers a refusal itself. */
-  function admit(req: IncomingMessage, match: ProxyRoute, res: ServerResponse): { server: ManagedServer; port: number } | undefined {
+  /**
+   * Auth, readiness and the in-flight cap, shared by plain and Upgrade requests; answers a refusal
+   * itself. Past auth, a POST's MCP call is known from the 2026-07-28 headers, so that mcpmux's own
+   * refusals are counted and logged by call too (a client without a token names no label value).
+   */
+  function admit(req: IncomingMessage, match: ProxyRoute, res: ServerResponse, state: RequestState): { server: ManagedServer; port: number } | undefined {
     const server = supervisor.get(match.route.server)!;
     const auth = authChecks.get(server.name);
     if (auth && !match.metadata && !auth(req.headers.authorization)) return void sendUnauthorized(res, bearerChallenge(server.config.auth!));
+    if (req.method === 'POST') state.mcp = readMcpHeaders(req.headers);
     const port = server.readyPort;
     if (port === undefined) return void sendNotReady(res, server.name, server.state);
     const max = server.config.maxInFlight;
@@ -176,8 +181,8 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
     const match = route(req, refusal, state, target);
     if (!match) return;
     const server = supervisor.get(match.route.server)!;
-    if (!server.config.allowUpgrade) return sendUpgradeRefused(refusal);
-    const admitted = admit(req, match, refusal);
+    if (!server.config.allowUpgrade) return sendUpgradeRefused(refusal, server.name);
+    const admitted = admit(req, match, refusal, state);
     if (!admitted) return;
     state.forwarded = true;
     perServer.set(server.name, (perServer.get(server.name) ?? 0) + 1);
@@ -248,13 +253,12 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
     }
     const match = route(req, res, state, target);
     if (!match) return;
-    if (req.headers.upgrade !== undefined && !supervisor.get(match.route.server)!.config.allowUpgrade) return sendUpgradeRefused(res);
-    const admitted = admit(req, match, res);
+    if (req.headers.upgrade !== undefined && !supervisor.get(match.route.server)!.config.allowUpgrade) return sendUpgradeRefused(res, match.route.server);
+    const admitted = admit(req, match, res, state);
     if (!admitted) return;
     const { server, port } = admitted;
     state.forwarded = true;
     const post = req.method === 'POST';
-    if (post) state.mcp = readMcpHeaders(req.headers);
     perServer.set(server.name, (perServer.get(server.name) ?? 0) + 1);
     events.emit('request-started', startedPayloads.get(server.name)!);
     const trusted = isTrusted(req.socket.remoteAddress);

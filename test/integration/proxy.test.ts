@@ -124,7 +124,7 @@ describe('the proxy', () => {
     assert.equal(deeper.url, '/headers');
     const res = await fetch(`${mux.publicUrl}/rawx/headers`);
     assert.equal(res.status, 404);
-    assert.deepEqual(await res.json(), { jsonrpc: '2.0', error: { code: -32000, message: 'No MCP server is mounted at this path' }, id: null });
+    assert.deepEqual(await res.json(), { jsonrpc: '2.0', error: { code: -31001, message: 'No MCP server is mounted at this path', data: { reason: 'no_route' } }, id: null });
   });
 
   it('passes end-to-end headers untouched and removes hop-by-hop ones, both ways', async () => {

@@ -24,7 +24,7 @@ describe('readiness', () => {
     const res = await fetch(`${mux.publicUrl}/stuck/mcp`, { method: 'POST', body: '{}' });
     assert.equal(res.status, 503);
     assert.equal(res.headers.get('retry-after'), '1');
-    assert.deepEqual(await res.json(), { jsonrpc: '2.0', error: { code: -32000, message: 'Server stuck is not ready (starting)' }, id: null });
+    assert.deepEqual(await res.json(), { jsonrpc: '2.0', error: { code: -31007, message: 'Server stuck is not ready (starting)', data: { reason: 'not_ready', server: 'stuck' } }, id: null });
   });
 
   it('turns /readyz 503 and names the servers that are not ready', async () => {
