@@ -50,6 +50,9 @@ export const REFUSALS: Readonly<Record<RefusalReason, Refusal>> = {
   internal: { status: 500, code: -31013 },
 };
 
+/** Set on a response mcpmux answered with a refusal: its code, for the metrics and the access log. */
+export const REFUSAL_CODE = Symbol('mcpmux.refusalCode');
+
 /** Seconds a client should wait before retrying a server that is not ready, or busy. */
 export const RETRY_AFTER_SECONDS = 1;
 
@@ -77,7 +80,8 @@ export function sendRefusal(res: ServerResponse, reason: RefusalReason, message:
     res.destroy();
     return;
   }
-  const { status } = REFUSALS[reason];
+  const { status, code } = REFUSALS[reason];
+  (res as ServerResponse & { [REFUSAL_CODE]?: number })[REFUSAL_CODE] = code;
   const headers = status === 503 ? { 'retry-after': String(RETRY_AFTER_SECONDS), ...options.headers } : options.headers;
   sendJson(res, status, describeRefusal(reason, message, options.server), headers);
 }

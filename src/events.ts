@@ -50,8 +50,15 @@ export interface RequestRecord {
   readonly forwarded: boolean;
   /** True when the response did not complete (client left, or the child broke off). */
   readonly aborted: boolean;
-  /** The MCP call a forwarded POST carried (see proxy/mcp-call.ts), if it named one. */
+  /** The MCP call a POST carried (see proxy/mcp-call.ts), if it named one. */
   readonly mcp: McpCall | undefined;
+  /**
+   * What the call came to, where it is cheap to see (OpenTelemetry's `error.type`): `''` for a
+   * JSON answer that is a plain result, `tool_error` for a tools/call result with `isError`, the
+   * JSON-RPC error code of a JSON error answer or of mcpmux's own refusal, `_OTHER` for an error
+   * code outside JSON-RPC's reserved range and mcpmux's own; undefined when not seen (an SSE answer).
+   */
+  readonly mcpError: string | undefined;
 }
 
 export interface McpCall {

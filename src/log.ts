@@ -58,7 +58,7 @@ export function subscribeLogging(events: Events, log: Logger, bridgedServers: Re
   events.on('restart-scheduled', ({ server, delayMs, reason, attempt }) => log.warn({ server, delayMs, reason, attempt }, 'restarting'));
   events.on('upstream-error', (fields) => log.warn(fields, 'upstream error'));
   // The access log is built only when it is written: at warn and above it costs nothing per request.
-  if (log.isLevelEnabled('info')) events.on('request-finished', ({ server, method, path, status, durationMs, bytes, session, aborted, mcp }) => {
+  if (log.isLevelEnabled('info')) events.on('request-finished', ({ server, method, path, status, durationMs, bytes, session, aborted, mcp, mcpError }) => {
     const logged = path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path;
     const record: Record<string, unknown> = { server, method, path: logged, status, durationMs: Math.round(durationMs * 100) / 100, bytes };
     if (session) record.session = session;
@@ -67,6 +67,7 @@ export function subscribeLogging(events: Events, log: Logger, bridgedServers: Re
       record.mcpMethod = mcp.method;
       if (mcp.name !== undefined) record.mcpName = mcp.name;
       if (mcp.protocol !== undefined) record.protocol = mcp.protocol;
+      if (mcpError) record.mcpError = mcpError;
     }
     if (aborted) record.aborted = true;
     log.info(record, 'request');

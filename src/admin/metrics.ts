@@ -185,7 +185,7 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
     series.duration.observe(durationMs / 1000);
     if (firstByteMs !== undefined) (series.firstByte ??= firstByte.series(series.labels)).observe(firstByteMs / 1000);
     if (forwarded) seriesOf(server).inFlight -= 1;
-    if (record.mcp) mcp.observe(server, record.mcp, status, durationMs);
+    if (record.mcp) mcp.observe(server, record.mcp, status, record.mcpError ?? '', durationMs);
   });
 
   return {
@@ -248,7 +248,8 @@ function registerBridgeMetrics(registers: Registry[], readBridges: BridgeStatusR
 export const MCP_NAMES_PER_SERVER = 100;
 
 interface McpSeries {
-  readonly codes: Map<number, number>;
+  /** Counts by HTTP status and error type, keyed `status error_type`. */
+  readonly outcomes: Map<string, number>;
   readonly duration: HistogramSeries;
   readonly labels: Readonly<Record<string, string>>;
 }
@@ -263,18 +264,23 @@ function registerMcpMetrics(registers: Registry[]) {
   const duration = new SeriesHistogram('mcpmux_mcp_request_duration_seconds', 'Time an MCP call took through mcpmux, by server, JSON-RPC method and tool, prompt or resource name (OpenTelemetry: mcp.server.operation.duration).', DURATION_BUCKETS, registers);
   new Counter({
     name: 'mcpmux_mcp_requests_total',
-    help: 'MCP calls answered, by server, JSON-RPC method, tool, prompt or resource name, and HTTP status code.',
-    labelNames: ['server', 'method', 'name', 'code'],
+    help: 'MCP calls answered, by server, JSON-RPC method, tool, prompt or resource name, HTTP status code, and error type (OpenTelemetry error.type: a JSON-RPC error code, tool_error, or empty).',
+    labelNames: ['server', 'method', 'name', 'code', 'error_type'],
     registers,
     collect() {
       this.reset();
       for (const { calls } of byServer.values()) {
-        for (const { codes, labels } of calls.values()) for (const [code, count] of codes) this.inc({ ...labels, code: String(code) }, count);
+        for (const { outcomes, labels } of calls.values()) {
+          for (const [key, count] of outcomes) {
+            const space = key.indexOf(' ');
+            this.inc({ ...labels, code: key.slice(0, space), error_type: key.slice(space + 1) }, count);
+          }
+        }
       }
     },
   });
   return {
-    observe(server: string, call: McpCall, status: number, durationMs: number): void {
+    observe(server: string, call: McpCall, status: number, errorType: string, durationMs: number): void {
       let entry = byServer.get(server);
       if (!entry) byServer.set(server, (entry = { names: new Set(), calls: new Map() }));
       let name = call.name ?? '';
@@ -286,9 +292,10 @@ function registerMcpMetrics(registers: Registry[]) {
       let series = entry.calls.get(key);
       if (!series) {
         const labels = { server, method: call.method, name };
-        entry.calls.set(key, (series = { codes: new Map(), duration: duration.series(labels), labels }));
+        entry.calls.set(key, (series = { outcomes: new Map(), duration: duration.series(labels), labels }));
       }
-      series.codes.set(status, (series.codes.get(status) ?? 0) + 1);
+      const outcome = `${status} ${errorType}`;
+      series.outcomes.set(outcome, (series.outcomes.get(outcome) ?? 0) + 1);
       series.duration.observe(durationMs / 1000);
     },
     removeServer(server: string): void {

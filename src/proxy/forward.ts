@@ -12,6 +12,7 @@
  *   repeat becomes a 502, never a crash.
  * - A 101 answer to a request that asked for no upgrade becomes a 502, never a hang.
  * - Bodies are relayed chunk by chunk with backpressure (relay.ts). A request without a body sends none.
+ *   A response's tap, if the caller set one, sees the chunks of a JSON answer and of nothing else.
  * - With upstreamTimeoutSeconds: idle time between the child's bytes, and the time from the end of
  *   the upload to the answer's headers, which 1xx interim answers do not reset.
  * - A child breaking off cuts the client's stream; a client leaving is reported by the caller
@@ -26,7 +27,7 @@ import { UpstreamError, type UpstreamErrorKind } from '../errors.js';
 import { discardBody } from './body-limit.js';
 import { filterResponseHeaders } from './headers.js';
 import { createPool } from './pool.js';
-import { HELD, relay, type Held } from './relay.js';
+import { HELD, relay, TAP, type Held } from './relay.js';
 import { CHILD_HOST } from '../supervisor/ports.js';
 
 /** Set on a response when the child's headers were written to it: the time to first byte. */
@@ -71,7 +72,7 @@ const EXCHANGE = Symbol('mcpmux.exchange');
 /** What the shared listeners need to find from an upstream request. */
 interface Exchange {
   readonly req: http.IncomingMessage;
-  readonly res: http.ServerResponse & { [HEADERS_AT]?: number; [HELD]?: HeldHead | undefined };
+  readonly res: http.ServerResponse & { [HEADERS_AT]?: number; [HELD]?: HeldHead | undefined; [TAP]?: ((chunk: Buffer) => void) | undefined };
   readonly hooks: ForwarderHooks;
   readonly rewrite: ((value: unknown) => unknown) | undefined;
   /** The child's answer, once its headers are in. */
@@ -162,6 +163,8 @@ function onResponse(this: UpstreamRequest, upstreamRes: http.IncomingMessage): v
   const streaming = isEventStream(upstreamRes.headers['content-type']);
   if (streaming) upstreamRes.socket.setTimeout(0);
   if (rewrite) return void rewriteResponse(upstreamRes, exchange);
+  // A response's tap (relay.ts) sees a JSON answer only: a stream is not one JSON value.
+  if (res[TAP] && !isJson(upstreamRes.headers['content-type'])) res[TAP] = undefined;
   (upstreamRes as UpstreamResponse)[EXCHANGE] = exchange;
   upstreamRes.on('close', onUpstreamResponseClose);
   res[HELD] = { status: upstreamRes.statusCode ?? 502, headers: filterResponseHeaders(upstreamRes.rawHeaders, upstreamRes.headers.connection), exchange, commit: commitHead };
@@ -296,6 +299,10 @@ async function rewriteResponse(upstreamRes: http.IncomingMessage, { req, res, ho
   } catch (error) {
     hooks.onUpstreamError(new UpstreamError('other', { cause: error }), req, res);
   }
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.startsWith('application/json');
 }
 
 function isEventStream(contentType: string | undefined): boolean {

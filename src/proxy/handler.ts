@@ -18,7 +18,9 @@ import {
 } from './errors.js';
 import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
 import { buildRequestHeaders, createTrustCheck, toHeaderObject } from './headers.js';
-import { peekMcpBody, protocolOf, readMcpHeaders } from './mcp-call.js';
+import { describeErrorCode, peekMcpBody, protocolOf, readMcpHeaders, readMcpOutcome } from './mcp-call.js';
+import { TAP } from './relay.js';
+import { REFUSAL_CODE } from '../answers.js';
 import { createHostGuard, hasRepeatedHost, isValidHost } from './host-guard.js';
 import { matchMetadataPath, rewriteResource } from './oauth-metadata.js';
 import { RefusalResponse } from './refusal-response.js';
@@ -45,10 +47,13 @@ interface RequestState {
   entered: boolean;
   /** The MCP call it carries: from the 2026-07-28 headers, or the first chunk of its body. */
   mcp?: McpCall | undefined;
+  /** The first and the last chunk of a JSON answer to a POST (relay.ts's tap), for `mcpError`. */
+  first?: Buffer | undefined;
+  last?: Buffer | undefined;
 }
 const STATE = Symbol('mcpmux.request');
 type ProxiedRequest = IncomingMessage & { [STATE]?: RequestState };
-type TimedResponse = ServerResponse & { [HEADERS_AT]?: number };
+type TimedResponse = ServerResponse & { [HEADERS_AT]?: number; [REFUSAL_CODE]?: number; [TAP]?: ((this: TimedResponse, chunk: Buffer) => void) | undefined };
 /** A route match; `metadata` marks an RFC 9728 metadata request, which needs no token. */
 type ProxyRoute = RouteMatch & { metadata?: boolean };
 
@@ -116,6 +121,13 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       const now = performance.now();
       const headersAt = res[HEADERS_AT] ?? (res.headersSent ? now : undefined);
       const session = req.headers['mcp-session-id'];
+      const refused = res[REFUSAL_CODE];
+      const mcpError =
+        state.mcp === undefined ? undefined
+        : refused !== undefined ? describeErrorCode(refused)
+        : state.first !== undefined ? readMcpOutcome(state.mcp.method, state.first, state.last!)
+        : undefined;
+      state.first = state.last = undefined;
       events.emit('request-finished', {
         server: state.server,
         method: req.method ?? '',
@@ -128,6 +140,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
         forwarded: state.forwarded,
         aborted,
         mcp: state.mcp,
+        mcpError,
       });
     };
     // on, not once: done() takes both off itself, and once would wrap each in a new closure.
@@ -194,7 +207,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       perServer.set(server.name, (perServer.get(server.name) ?? 1) - 1);
       events.emit('request-finished', {
         server: server.name, method: req.method ?? '', path: target.ok ? target.path : '', status: 101, durationMs: performance.now() - started,
-        firstByteMs: undefined, bytes: socket.bytesWritten, session: undefined, forwarded: true, aborted: false, mcp: undefined,
+        firstByteMs: undefined, bytes: socket.bytesWritten, session: undefined, forwarded: true, aborted: false, mcp: undefined, mcpError: undefined,
       });
     });
     const value = req.headers.upgrade!;
@@ -274,10 +287,20 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
           })
         : undefined;
     const rewriteJson = publicOrigin ? (value: unknown) => rewriteResource(value, publicOrigin, match.route.prefix) : undefined;
+    // What a JSON answer says of the call (an error code, isError) is read from its first and last chunk.
+    if (post) (res as TimedResponse)[TAP] = tapAnswer;
     forwarder.forward(req, res, headers, body || rewriteJson ? { body, rewriteJson } : undefined);
     // An older client names its call only in the body: its first chunk is read after it is relayed.
     if (post && !state.mcp) req.once('data', peekCall);
   }
+}
+
+/** Keeps a JSON answer's first and last chunk (a shared tap: no closure per request). */
+function tapAnswer(this: TimedResponse, chunk: Buffer): void {
+  const state = (this.req as ProxiedRequest)[STATE];
+  if (!state) return;
+  state.first ??= chunk;
+  state.last = chunk;
 }
 
 /** The MCP call in a request body's first chunk (a shared listener: no closure per request). */

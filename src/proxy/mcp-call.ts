@@ -72,6 +72,36 @@ export function peekMcpBody(chunk: Buffer, protocol: string | undefined): McpCal
   return { method: normalized, name: raw === undefined ? undefined : cut(unescapeJson(raw)), protocol };
 }
 
+const ERROR_CODE = /"error"\s*:\s*\{[^]*?"code"\s*:\s*(-?\d{1,12})\b/;
+const RESULT = /"result"\s*:/;
+const IS_ERROR = /"isError"\s*:\s*true/;
+/** How much of a JSON answer's end is searched for `isError` (the SDKs write it last in a result). */
+const TAIL_BYTES = 1024;
+
+/**
+ * What a JSON answer says of its call, for `RequestRecord.mcpError`, from its first and last chunk
+ * as they passed (nothing is buffered): an error answer's JSON-RPC code (in the first chunk, before
+ * any `result`), `tool_error` for a tools/call result with `isError: true` (near the end), else `''`.
+ * An error code outside JSON-RPC's reserved range and mcpmux's own is `_OTHER`: servers choose
+ * those, and a label stays bounded.
+ */
+export function readMcpOutcome(method: string, first: Buffer, last: Buffer): string {
+  const head = first.toString('utf8', 0, Math.min(first.length, PEEK_BYTES));
+  const error = ERROR_CODE.exec(head);
+  if (error) {
+    const result = RESULT.exec(head);
+    if (!result || result.index > error.index) return describeErrorCode(Number(error[1]));
+  }
+  if (method !== 'tools/call') return '';
+  const tail = last === first && first.length <= PEEK_BYTES ? head : last.toString('utf8', Math.max(0, last.length - TAIL_BYTES));
+  return IS_ERROR.test(tail) ? 'tool_error' : '';
+}
+
+/** A JSON-RPC error code as a label value: JSON-RPC's reserved range and mcpmux's own (see answers.ts) as they are. */
+export function describeErrorCode(code: number): string {
+  return (code >= -32768 && code <= -32000) || (code >= -31099 && code <= -31001) ? String(code) : '_OTHER';
+}
+
 /** `=?base64?…?=` decoded (the 2026-07-28 form of a value that is not plain ASCII); anything else as it is. */
 export function decodeHeaderValue(value: string): string {
   const encoded = BASE64.exec(value)?.[1];

@@ -6,10 +6,13 @@
  *
  * A sink may carry something `HELD` back until the first byte (a response's status and headers):
  * it is committed before the first chunk or the end, and a commit that fails stops the relay.
+ * A sink may carry a `TAP`, which sees each chunk as it passes.
  */
 import type { Readable, Writable } from 'node:stream';
 
 export const HELD = Symbol('mcpmux.held');
+/** A sink's tap: a shared function (no closure per request) that sees each chunk before it is written. */
+export const TAP = Symbol('mcpmux.tap');
 
 /** What a sink holds back until its first byte. `commit` returns false when the exchange is over. */
 export interface Held {
@@ -18,7 +21,7 @@ export interface Held {
 
 const SINK = Symbol('mcpmux.relaySink');
 const SOURCE = Symbol('mcpmux.relaySource');
-type HoldingSink = Writable & { [HELD]?: Held | undefined };
+type HoldingSink = Writable & { [HELD]?: Held | undefined; [TAP]?: ((this: Writable, chunk: Buffer) => void) | undefined };
 type RelaySource = Readable & { [SINK]: HoldingSink };
 type RelaySink = Writable & { [SOURCE]: Readable };
 
@@ -33,6 +36,7 @@ export function relay(source: Readable, sink: Writable): void {
 function relayChunk(this: RelaySource, chunk: Buffer): void {
   const sink = this[SINK];
   if (sink[HELD] && !sink[HELD].commit(sink)) return;
+  sink[TAP]?.(chunk);
   if (!sink.write(chunk)) this.pause();
 }
 

@@ -71,6 +71,28 @@ describe('MCP-aware metrics and access log', () => {
     assert.ok(!mux.logs.some((r) => JSON.stringify(r).includes('do-not-log-this')), 'an argument reached the log');
   });
 
+  it('counts what a JSON answer says of its call: a tool error, a JSON-RPC error code, or nothing', async () => {
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 't', version: '1' }, 'io.modelcontextprotocol/clientCapabilities': {} };
+    const call = async (method: string, params: Record<string, unknown>, name?: string) => {
+      const res = await fetch(`${mux.publicUrl}/py/mcp`, {
+        method: 'POST',
+        headers: { ...MCP_HEADERS, 'mcp-protocol-version': '2026-07-28', 'mcp-method': method, ...(name ? { 'mcp-name': name } : {}) },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: meta } }),
+      });
+      return [res.status, await res.json()] as const;
+    };
+    const [, failed] = await call('tools/call', { name: 'outcome-probe', arguments: {} }, 'outcome-probe');
+    assert.equal((failed as { result: { isError: boolean } }).result.isError, true, 'the server answers an unknown tool with isError');
+    const [status, unknown] = await call('bogus/method', {});
+    assert.deepEqual([status, (unknown as { error: { code: number } }).error.code], [404, -32601]);
+    await call('tools/call', { name: 'echo', arguments: { message: 'fine' } }, 'echo');
+    await waitFor(async () => (await count({ server: 'py', method: 'other', code: '404', error_type: '-32601' })) === 1, 'the -32601 answer');
+    assert.equal(await count({ server: 'py', method: 'tools/call', name: 'outcome-probe', code: '200', error_type: 'tool_error' }), 1);
+    assert.equal(await count({ server: 'py', method: 'tools/call', name: 'echo', code: '200', error_type: 'tool_error' }), 0, 'a good call is no tool error');
+    const logged = mux.logs.filter((r) => r.msg === 'request' && r.server === 'py' && (r.mcpName === 'outcome-probe' || r.mcpMethod === 'other'));
+    assert.deepEqual(logged.map((r) => r.mcpError), ['tool_error', '-32601']);
+  });
+
   it('counts names past the per-server cap as other', async () => {
     const post = async (name: string) => {
       const res = await fetch(`${mux.publicUrl}/capped/mcp`, { method: 'POST', headers: MCP_HEADERS, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name } }) });

@@ -169,10 +169,12 @@ describe("mcpmux's own answers under the 2026-07-28 rules", () => {
     assert.deepEqual({ after: outcome.after, protocol: outcome.afterProtocol }, { after: 'Echo: again', protocol: '2026-07-28' });
   });
 
-  it('counts and logs a refused 2026-07-28 call by its MCP method', async () => {
+  it('counts and logs a refused 2026-07-28 call by its MCP method, with mcpmux’s code as its error type', async () => {
     const from = mux.logs.length;
     await fetch(`${mux.publicUrl}/stuck/mcp`, { method: 'POST', headers: { ...MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'echo' }, body: '{}' });
     const record = await mux.waitForLog((r) => r.msg === 'request' && r.server === 'stuck' && mux.logs.indexOf(r) >= from, 'the record');
-    assert.deepEqual([record.mcpMethod, record.mcpName, record.status], ['tools/call', 'echo', 503]);
+    assert.deepEqual([record.mcpMethod, record.mcpName, record.status, record.mcpError], ['tools/call', 'echo', 503, String(REFUSALS.not_ready.code)]);
+    const text = await scrape(mux.adminUrl);
+    assert.equal(sampleValue(text, 'mcpmux_mcp_requests_total', { server: 'stuck', method: 'tools/call', name: 'echo', code: '503', error_type: '-31007' }), 1);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeHeaderValue, MAX_NAME_LENGTH, peekMcpBody, readMcpHeaders } from '../../../src/proxy/mcp-call.js';
+import { decodeHeaderValue, describeErrorCode, MAX_NAME_LENGTH, peekMcpBody, readMcpHeaders, readMcpOutcome } from '../../../src/proxy/mcp-call.js';
 
 const body = (value: unknown) => Buffer.from(JSON.stringify(value));
 
@@ -43,5 +43,39 @@ describe('the MCP call a request carries', () => {
     assert.equal(decodeHeaderValue('=?base64?aGk=?='), 'hi');
     assert.equal(decodeHeaderValue('plain'), 'plain');
     assert.equal(decodeHeaderValue('=?base64?not base64!?='), '=?base64?not base64!?=');
+  });
+});
+
+describe('what a JSON answer says of its call', () => {
+  const outcome = (method: string, value: unknown) => {
+    const whole = body(value);
+    return readMcpOutcome(method, whole, whole);
+  };
+
+  it('reads an error answer\'s code, whatever the key order', () => {
+    assert.equal(outcome('tools/call', { jsonrpc: '2.0', id: 1, error: { code: -32602, message: 'bad' } }), '-32602');
+    assert.equal(outcome('tools/list', { error: { message: 'm', code: -32601 }, jsonrpc: '2.0', id: 1 }), '-32601');
+  });
+
+  it('reads isError of a tools/call result only, and a nested "error" in a result is not an error answer', () => {
+    assert.equal(outcome('tools/call', { jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: 'x' }], isError: true } }), 'tool_error');
+    assert.equal(outcome('tools/call', { jsonrpc: '2.0', id: 1, result: { content: [], isError: false } }), '');
+    assert.equal(outcome('tools/call', { jsonrpc: '2.0', id: 1, result: { structuredContent: { error: { code: 7 } }, content: [] } }), '');
+    assert.equal(outcome('prompts/get', { jsonrpc: '2.0', id: 1, result: { isError: true } }), '');
+  });
+
+  it('finds isError at the end of an answer that came in chunks, and never inside a string', () => {
+    const text = 'y'.repeat(70_000);
+    const whole = body({ jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text }], isError: true, resultType: 'complete' } });
+    assert.equal(readMcpOutcome('tools/call', whole.subarray(0, 65_536), whole.subarray(65_536)), 'tool_error');
+    assert.equal(outcome('tools/call', { jsonrpc: '2.0', id: 1, result: { content: [{ type: 'text', text: '"isError":true' }] } }), '');
+  });
+
+  it('keeps a label bounded: codes a server chose outside JSON-RPC\'s range and mcpmux\'s are _OTHER', () => {
+    assert.equal(describeErrorCode(-32603), '-32603');
+    assert.equal(describeErrorCode(-31007), '-31007');
+    assert.equal(describeErrorCode(42), '_OTHER');
+    assert.equal(describeErrorCode(-1), '_OTHER');
+    assert.equal(outcome('tools/call', { jsonrpc: '2.0', id: 1, error: { code: 123456789, message: 'mine' } }), '_OTHER');
   });
 });
