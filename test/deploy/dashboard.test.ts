@@ -1,5 +1,5 @@
 /**
- * deploy/grafana/mcpmux-dashboard.json: every panel's query, run by a real Prometheus scraping a
+ * deploy/helm/mcpmux/dashboards/mcpmux.json (shipped in the Helm chart): every panel's query, run by a real Prometheus scraping a
  * real mcpmux under traffic (an HTTP server and a stdio server, tool calls and errors), returns
  * data. Grafana's variables are given the values Grafana would: `$server` all, `$__rate_interval` 1m.
  */
@@ -20,7 +20,7 @@ interface Dashboard {
   templating: { list: { name: string }[] };
 }
 
-const DASHBOARD = path.join(ROOT, 'deploy/grafana/mcpmux-dashboard.json');
+const DASHBOARD = path.join(ROOT, 'deploy/helm/mcpmux/dashboards/mcpmux.json');
 
 describe('the Grafana dashboard', () => {
   after(stopAll);

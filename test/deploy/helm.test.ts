@@ -19,6 +19,7 @@ import { CHART_SCHEMA, chartSchemaText } from '../helm/schema.js';
 const ALL_ON = {
   replicaCount: 3,
   prometheus: { annotations: true, serviceMonitor: { enabled: true, labels: { release: 'prometheus' }, interval: '15s', scrapeTimeout: '5s' } },
+  grafanaDashboard: { enabled: true, annotations: { grafana_folder: 'MCP' } },
   podDisruptionBudget: { enabled: true },
   autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 5 },
   ingress: { enabled: true, tls: [{ secretName: 'mcp-tls', hosts: ['mcp.example.com'] }] },
@@ -70,7 +71,7 @@ describe('the Helm chart', () => {
   it('renders valid manifests with every toggle switched on', async () => {
     const manifests = renderChart(ALL_ON);
     assert.deepEqual(manifests.map((m) => m.kind).sort(), [
-      'ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceMonitor',
+      'ConfigMap', 'ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceMonitor',
     ]);
     for (const m of manifests) await validateManifest(m);
     const deployment = byKind(manifests, 'Deployment');
@@ -81,6 +82,10 @@ describe('the Helm chart', () => {
     assert.deepEqual(monitor.spec.endpoints, [{ port: 'metrics', path: '/metrics', interval: '15s', scrapeTimeout: '5s' }]);
     const ingress = byKind(manifests, 'Ingress');
     assert.equal(ingress.metadata.annotations!['nginx.ingress.kubernetes.io/proxy-buffering'], 'off');
+    const dashboard = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name.endsWith('-dashboard')) as Manifest & { data: Record<string, string> };
+    assert.equal(dashboard.metadata.labels!.grafana_dashboard, '1', "the Grafana sidecar's default label");
+    assert.equal(dashboard.metadata.annotations!.grafana_folder, 'MCP');
+    assert.deepEqual(JSON.parse(dashboard.data['mcpmux.json']!), JSON.parse(readFileSync(path.join(CHART, 'dashboards/mcpmux.json'), 'utf8')), 'the dashboard, whole');
     assert.ok(Number(ingress.metadata.annotations!['nginx.ingress.kubernetes.io/proxy-read-timeout']) >= 3600);
   });
 
@@ -158,6 +163,7 @@ describe('the Helm chart', () => {
       [{ servers: { math: { colour: 'blue' } } }, '/servers/math'],
       [{ ports: { http: 70000 } }, '/ports/http'],
       [{ prometheus: { serviceMonitor: { interval: 'often' } } }, '/prometheus/serviceMonitor/interval'],
+      [{ grafanaDashboard: { labels: { grafana_dashboard: 1 } } }, '/grafanaDashboard/labels/grafana_dashboard'],
       [{ typo: true }, ''],
     ];
     for (const [values, at] of bad) {
