@@ -10,12 +10,15 @@ import { createBridgeStatusReader } from './admin/bridge-status.js';
 import { createMetrics } from './admin/metrics.js';
 import { createAdminHandler } from './admin/server.js';
 import type { Config } from './config/schema.js';
-import { ListenError } from './errors.js';
+import { ListenError, type ConfigProblem } from './errors.js';
 import { createEvents, type Events } from './events.js';
 import { subscribeLogging } from './log.js';
 import { fitConnectionsToFiles, readOpenFileLimit } from './proxy/connections.js';
 import { createProxyHandler } from './proxy/handler.js';
+import { createRouting } from './routing/routing.js';
+import type { RolloutResult } from './supervisor/managed-server.js';
 import { Supervisor } from './supervisor/supervisor.js';
+import { diffConfigs } from './config/diff.js';
 import { waitUntil } from './supervisor/wait.js';
 
 export interface App {
@@ -27,7 +30,18 @@ export interface App {
   stop(): Promise<void>;
   /** Forced stop: every connection cut, every process group killed at once. */
   forceStop(): Promise<void>;
+  /**
+   * Applies a new config (already validated): routes and policies at once, new servers started,
+   * removed ones drained, changed processes rolled one server at a time. A change that needs a
+   * restart (a listener) is refused whole. Resolves once the actions are under way; rollouts and
+   * drains go on, reported as events.
+   */
+  reload(next: Config, trigger: string): ReloadResult;
+  /** Rolls one server onto a new process, as a config change would (`mcpmux rollout NAME`). */
+  rollout(server: string): Promise<RolloutResult | undefined>;
 }
+
+export type ReloadResult = { readonly ok: true } | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
 
 /** Connections the admin listener takes at once: probes and scrapes need a few. */
 const ADMIN_MAX_CONNECTIONS = 128;
@@ -40,11 +54,14 @@ export interface AppSources {
 
 export async function startApp(config: Config, log: Logger, sources: AppSources = {}): Promise<App> {
   const events = createEvents();
-  subscribeLogging(events, log, new Set(config.servers.filter((s) => s.transport === 'stdio').map((s) => s.name)));
+  const bridged = new Set(config.servers.filter((s) => s.transport === 'stdio').map((s) => s.name));
+  subscribeLogging(events, log, bridged);
+  let running = config;
   const { limits } = config.listen;
   const maxConnections = fitConnections(limits.maxConnections, config.servers.length, log);
+  const routing = createRouting(config.servers, events);
   const supervisor = new Supervisor(config.servers, events);
-  const proxy = createProxyHandler({ config, supervisor, events, maxConnections });
+  const proxy = createProxyHandler({ listen: config.listen, routing, events, maxConnections });
   const readBridges = createBridgeStatusReader(() => supervisor.statuses());
   const metrics = createMetrics(events, () => supervisor.statuses(), {
     readBridges,
@@ -85,11 +102,12 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     const started = Date.now();
     stopping = true;
     step('readyz-unready');
-    if (config.shutdown.delaySeconds > 0) {
-      step('delay', { seconds: config.shutdown.delaySeconds });
-      await new Promise((resolve) => setTimeout(resolve, config.shutdown.delaySeconds * 1000));
+    const { shutdown } = running;
+    if (shutdown.delaySeconds > 0) {
+      step('delay', { seconds: shutdown.delaySeconds });
+      await new Promise((resolve) => setTimeout(resolve, shutdown.delaySeconds * 1000));
     }
-    const drainMs = drainBudgetMs(config);
+    const drainMs = drainBudgetMs(running);
     step('stop-accepting');
     const closed = new Promise((resolve) => publicServer.close(resolve));
     publicServer.closeIdleConnections();
@@ -120,15 +138,58 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     await supervisor.killAll();
   }
 
+  const reportRollout = (server: string, result: RolloutResult) =>
+    events.emit('rollout-finished', result.ok ? { server, ok: true, pid: result.pid } : { server, ok: false, reason: result.reason });
+
+  function reload(next: Config, trigger: string): ReloadResult {
+    const refuse = (problems: readonly ConfigProblem[]): ReloadResult => {
+      events.emit('reload-failed', { trigger, problems });
+      return { ok: false, problems };
+    };
+    if (stopping) return refuse([{ path: '', message: 'mcpmux is stopping' }]);
+    const { actions, refused } = diffConfigs(running, next);
+    if (refused.length > 0) return refuse(refused);
+    running = { ...next, listen: running.listen, admin: running.admin };
+    bridged.clear();
+    for (const s of next.servers) if (s.transport === 'stdio') bridged.add(s.name);
+    // Routes first: a new server's route answers 503 until it is ready, a removed one's 404.
+    routing.setServers(next.servers);
+    for (const change of actions) {
+      if (change.action === 'start') void supervisor.add(change.server);
+      else if (change.action === 'remove') void supervisor.remove(change.name).then(() => {
+        // Unless a later reload brought a server of that name back.
+        if (!supervisor.get(change.name)) metrics.removeServer(change.name);
+      });
+      else if (change.action === 'update') supervisor.get(change.server.name)?.updateConfig(change.server);
+      else {
+        const server = supervisor.get(change.server.name);
+        if (server) void server.rollout(change.server).then((result) => reportRollout(change.server.name, result));
+      }
+    }
+    events.emit('reload-applied', {
+      trigger,
+      actions: actions.map((a) => (a.action === 'remove' ? { server: a.name, action: a.action } : a.action === 'start' ? { server: a.server.name, action: a.action } : { server: a.server.name, action: a.action, fields: a.fields })),
+    });
+    return { ok: true };
+  }
+
   return {
     events,
     supervisor,
     publicPort,
     adminPort,
+    reload,
+    async rollout(name) {
+      const server = supervisor.get(name);
+      if (!server || stopping) return undefined;
+      const result = await server.rollout();
+      reportRollout(name, result);
+      return result;
+    },
     stop() {
       stopped ??= (async () => {
         // The whole stop is bounded: past delaySeconds + gracePeriodSeconds, everything left is killed.
-        const budgetMs = (config.shutdown.delaySeconds + config.shutdown.gracePeriodSeconds) * 1000;
+        const budgetMs = (running.shutdown.delaySeconds + running.shutdown.gracePeriodSeconds) * 1000;
         let timer: NodeJS.Timeout | undefined;
         const overrun = new Promise<'overrun'>((resolve) => (timer = setTimeout(() => resolve('overrun'), budgetMs)));
         const outcome = await Promise.race([gracefulStop(), overrun]);

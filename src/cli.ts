@@ -1,5 +1,6 @@
 /** Command-line words -> what to do. Pure: no I/O beyond reading `env` and checking a file exists. */
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BUNDLED_CONFIG } from './config/load.js';
@@ -7,16 +8,28 @@ import { BRIDGE_USAGE, parseBridgeCommand, type BridgeCommand } from './bridge/o
 import { UsageError } from './errors.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 
+/** Where mcpmux listens and `mcpmux rollout` knocks, unless --control-socket or $MCPMUX_CONTROL_SOCKET say otherwise. */
+export const DEFAULT_CONTROL_SOCKET = path.join(tmpdir(), 'mcpmux.sock');
+
 export const USAGE = `Usage:
   mcpmux [--config FILE] [--port N] [--admin-port N] [--log-level LEVEL] [--log-format json|pretty]
+         [--watch-config] [--control-socket PATH]
   mcpmux check [--config FILE]
+  mcpmux rollout SERVER [--control-socket PATH]   a new process for SERVER, the old one drained
+  mcpmux reload [--control-socket PATH]           reload the config, as SIGHUP does
 ${BRIDGE_USAGE}
 
 Config is looked for in this order: --config, $MCPMUX_CONFIG, ./mcpmux.yaml, the bundled default.
+--watch-config (or MCPMUX_WATCH_CONFIG=1) reloads when the config file changes (a ConfigMap too).
+The control socket is --control-socket, else $MCPMUX_CONTROL_SOCKET, else ${DEFAULT_CONTROL_SOCKET}.
 Log levels: ${LOG_LEVELS.join(', ')}.`;
 
 export interface Command {
-  readonly action: 'run' | 'check' | 'help' | 'bridge';
+  readonly action: 'run' | 'check' | 'help' | 'bridge' | 'rollout' | 'reload';
+  /** With `rollout`: the server to roll. */
+  readonly server?: string;
+  readonly controlSocket: string;
+  readonly watchConfig: boolean;
   /** With `bridge`. */
   readonly bridge?: BridgeCommand;
   readonly configFile: string;
@@ -31,7 +44,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cw
     const bridge = parseBridgeCommand(argv.slice(1), env, cwd);
     const logLevel = (bridge.logLevel ?? env.LOG_LEVEL ?? 'info') as LogLevel;
     if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
-    return { action: 'bridge', bridge, configFile: '', logLevel, logFormat: 'json' };
+    return { action: 'bridge', bridge, configFile: '', logLevel, logFormat: 'json', controlSocket: '', watchConfig: false };
   }
   let parsed;
   try {
@@ -45,6 +58,8 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cw
         'admin-port': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
+        'control-socket': { type: 'string' },
+        'watch-config': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -52,15 +67,20 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cw
     throw new UsageError((error as Error).message);
   }
   const { values, positionals } = parsed;
-  if (positionals.length > 1 || (positionals[0] !== undefined && positionals[0] !== 'check')) {
-    throw new UsageError(`unknown command: ${positionals.join(' ')}`);
+  const [verb, ...rest] = positionals;
+  const known = verb === undefined || ((verb === 'check' || verb === 'reload') && rest.length === 0) || (verb === 'rollout' && rest.length === 1);
+  if (!known) {
+    throw new UsageError(verb === 'rollout' ? 'rollout takes one server name: mcpmux rollout SERVER' : `unknown command: ${positionals.join(' ')}`);
   }
   const logLevel = (values['log-level'] ?? env.LOG_LEVEL ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   const logFormat = (values['log-format'] ?? 'json') as LogFormat;
   if (!LOG_FORMATS.includes(logFormat)) throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}, got "${logFormat}"`);
   return {
-    action: values.help ? 'help' : positionals[0] === 'check' ? 'check' : 'run',
+    action: values.help ? 'help' : verb === 'check' || verb === 'rollout' || verb === 'reload' ? verb : 'run',
+    ...(verb === 'rollout' ? { server: rest[0] } : {}),
+    controlSocket: path.resolve(cwd, values['control-socket'] ?? env.MCPMUX_CONTROL_SOCKET ?? DEFAULT_CONTROL_SOCKET),
+    watchConfig: values['watch-config'] === true || env.MCPMUX_WATCH_CONFIG === '1' || env.MCPMUX_WATCH_CONFIG === 'true',
     configFile: findConfigFile(values.config, env, cwd),
     listenPort: parsePort('--port', values.port),
     adminPort: parsePort('--admin-port', values['admin-port']),

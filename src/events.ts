@@ -4,7 +4,9 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ProbeKind } from './config/schema.js';
+import type { ConfigProblem } from './errors.js';
 import type { ProbeOutcome } from './probe/result.js';
+import type { Endpoint } from './routing/endpoint.js';
 
 export type ServerState = 'starting' | 'ready' | 'unready' | 'backoff' | 'stopping' | 'stopped' | 'failed';
 export type ProbeRole = 'startup' | 'readiness' | 'liveness';
@@ -18,6 +20,16 @@ export interface LifecycleEvents {
   'state-changed': { server: string; from: ServerState; to: ServerState; reason: string };
   'probe-result': { server: string; role: ProbeRole; kind: ProbeKind; outcome: ProbeOutcome; message: string; durationMs: number };
   'restart-scheduled': { server: string; delayMs: number; reason: string; attempt: number };
+  /** A process turned ready: its endpoint serves the route (a process it replaces then drains). */
+  'endpoint-ready': { server: string; endpoint: Endpoint };
+  /** A process failed its readiness probe: no traffic until it is ready again; its sessions are kept. */
+  'endpoint-unready': { server: string; endpoint: Endpoint };
+  /** A process being replaced or removed: it finishes its requests and sessions, and takes no new ones. */
+  'endpoint-draining': { server: string; endpoint: Endpoint };
+  /** A replaced process finished draining (`idle`), or its drainSeconds ran out with work left. */
+  'process-drained': { server: string; pid: number; idle: boolean; inFlight: number; sessions: number };
+  /** A process is gone (stopped or exited): nothing reaches it any more. */
+  'endpoint-gone': { server: string; endpoint: Endpoint };
   'output': { server: string; stream: OutputStream; line: string; truncated: boolean };
   /** Lines of a server's output dropped over its budget since the last report. */
   'output-dropped': { server: string; lines: number };
@@ -29,6 +41,12 @@ export interface LifecycleEvents {
   'listening': { listener: 'public' | 'admin'; host: string; port: number };
   'shutdown-step': { step: string; [key: string]: unknown };
   'internal-error': { where: string; error: unknown };
+  /** A reload was applied: what it did to each server it touched (`trigger`: SIGHUP, the file watch). */
+  'reload-applied': { trigger: string; actions: readonly { server: string; action: string; fields?: readonly string[] }[] };
+  /** A reload changed nothing: the new config is invalid, or changes what needs a restart. */
+  'reload-failed': { trigger: string; problems: readonly ConfigProblem[] };
+  /** A rollout ended: the new process took over (`pid`), or failed to and the old one kept serving. */
+  'rollout-finished': { server: string; ok: boolean; pid?: number; reason?: string };
 }
 
 /** One answered request on the public listener: for the access log and the request metrics. */
@@ -48,6 +66,8 @@ export interface RequestRecord {
   readonly session: string | undefined;
   /** True when the request was handed to a child (and counted in flight). */
   readonly forwarded: boolean;
+  /** The pid of the process it was handed to. */
+  readonly pid: number | undefined;
   /** True when the response did not complete (client left, or the child broke off). */
   readonly aborted: boolean;
   /** The MCP call a POST carried (see proxy/mcp-call.ts), if it named one. */

@@ -58,10 +58,11 @@ export function subscribeLogging(events: Events, log: Logger, bridgedServers: Re
   events.on('restart-scheduled', ({ server, delayMs, reason, attempt }) => log.warn({ server, delayMs, reason, attempt }, 'restarting'));
   events.on('upstream-error', (fields) => log.warn(fields, 'upstream error'));
   // The access log is built only when it is written: at warn and above it costs nothing per request.
-  if (log.isLevelEnabled('info')) events.on('request-finished', ({ server, method, path, status, durationMs, bytes, session, aborted, mcp, mcpError }) => {
+  if (log.isLevelEnabled('info')) events.on('request-finished', ({ server, method, path, status, durationMs, bytes, session, pid, aborted, mcp, mcpError }) => {
     const logged = path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path;
     const record: Record<string, unknown> = { server, method, path: logged, status, durationMs: Math.round(durationMs * 100) / 100, bytes };
     if (session) record.session = session;
+    if (pid !== undefined) record.pid = pid;
     // The call, never its arguments (Mcp-Param-* values) nor the body.
     if (mcp) {
       record.mcpMethod = mcp.method;
@@ -72,10 +73,34 @@ export function subscribeLogging(events: Events, log: Logger, bridgedServers: Re
     if (aborted) record.aborted = true;
     log.info(record, 'request');
   });
+  events.on('endpoint-ready', ({ server, endpoint }) => log.debug({ server, pid: endpoint.pid, port: endpoint.port }, 'endpoint ready'));
+  events.on('endpoint-draining', ({ server, endpoint }) => log.info({ server, pid: endpoint.pid, inFlight: endpoint.inFlight, sessions: endpoint.sessions }, 'process draining'));
+  events.on('process-drained', ({ server, pid, idle, inFlight, sessions }) =>
+    idle ? log.info({ server, pid }, 'process drained') : log.warn({ server, pid, inFlight, sessions }, 'drainSeconds ran out: stopping the process with work left'),
+  );
+  events.on('reload-applied', ({ trigger, actions }) => {
+    for (const { server, action, fields } of actions) log.info({ server, action, ...(fields ? { fields } : {}), trigger }, `reload: ${RELOAD_WORDS[action] ?? action}`);
+    log.info({ trigger, servers: actions.length }, actions.length === 0 ? 'reload: nothing changed' : 'reload applied');
+  });
+  events.on('reload-failed', ({ trigger, problems }) => {
+    for (const { path, message } of problems) log.error({ trigger, path, problem: message }, `reload refused: ${path || '(root)'}: ${message}`);
+    log.error({ trigger, problems: problems.length }, 'reload refused: nothing changed');
+  });
+  events.on('rollout-finished', ({ server, ok, pid, reason }) =>
+    ok ? log.info({ server, pid }, 'rollout finished: the new process serves') : log.error({ server, reason }, 'rollout failed: the old process keeps serving'),
+  );
   events.on('listening', ({ listener, host, port }) => log.info({ listener, host, port }, 'listening'));
   events.on('shutdown-step', ({ step, ...fields }) => log.info({ step, ...fields }, `shutdown: ${step}`));
   events.on('internal-error', ({ where, error }) => log.error({ where, err: error }, 'internal error'));
 }
+
+/** What a reload does to a server, as the log says it. */
+const RELOAD_WORDS: Record<string, string> = {
+  start: 'server added, starting',
+  remove: 'server removed, draining',
+  update: 'route and policy changed, process kept',
+  rollout: 'process changed, rolling out a new one',
+};
 
 const BRIDGE_LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
 

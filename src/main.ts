@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** CLI: parse args, load config, build the app, wire signals to app.stop(). */
-import type { App } from './app.js';
+import type { App, ReloadResult } from './app.js';
 import { parseCommand, USAGE, type Command } from './cli.js';
 import { loadConfigFile } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -31,6 +31,7 @@ async function main(): Promise<number> {
       const { runBridge } = await import('./bridge/run.js');
       return runBridge(command.bridge!.options, (await createLogger(command.logLevel, 'json', logDestination)).child({ component: 'bridge' }));
     }
+    if (command.action === 'rollout' || command.action === 'reload') return await control(command);
     config = loadConfigFile(command.configFile, { overrides: { listenPort: command.listenPort, adminPort: command.adminPort } });
   } catch (error) {
     if (error instanceof ConfigError || error instanceof UsageError) {
@@ -45,6 +46,26 @@ async function main(): Promise<number> {
     return EXIT_OK;
   }
   return run(config, command);
+}
+
+/** `mcpmux rollout SERVER` and `mcpmux reload`: asks the running mcpmux over its control socket. */
+async function control(command: Command): Promise<number> {
+  const { sendControl } = await import('./admin/control.js');
+  const requestPath = command.action === 'rollout' ? `/servers/${encodeURIComponent(command.server!)}/rollout` : '/reload';
+  let answer: Awaited<ReturnType<typeof sendControl>>;
+  try {
+    answer = await sendControl(command.controlSocket, requestPath);
+  } catch (error) {
+    process.stderr.write(`mcpmux: no mcpmux answers on ${command.controlSocket} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); is it running, with this --control-socket?\n`);
+    return EXIT_FATAL;
+  }
+  const { body } = answer;
+  if (command.action === 'rollout') {
+    if (body.ok) process.stdout.write(`${command.server}: rolled out; process ${String(body.pid)} serves, the old one drains\n`);
+    else process.stderr.write(`${command.server}: ${String(body.reason)}\n`);
+  } else if (body.ok) process.stdout.write('reloaded\n');
+  else process.stderr.write(`reload refused, nothing changed:\n${(body.problems as { path: string; message: string }[]).map((p) => `${p.path || '(root)'}: ${p.message}`).join('\n')}\n`);
+  return body.ok ? EXIT_OK : EXIT_FATAL;
 }
 
 export function formatPlan(config: Config): string {
@@ -89,7 +110,24 @@ async function run(config: Config, command: Command): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  process.on('SIGHUP', () => log.warn('SIGHUP: config reload is not supported yet; nothing changed'));
+  const overrides = { listenPort: command.listenPort, adminPort: command.adminPort };
+  /** Load, validate, diff, apply: a config that fails validation changes nothing, and says why. */
+  const reload = (trigger: string): ReloadResult => {
+    if (!app) {
+      log.warn({ trigger }, 'reload: still starting; nothing changed');
+      return { ok: false, problems: [{ path: '', message: 'mcpmux is still starting' }] };
+    }
+    let next: Config;
+    try {
+      next = loadConfigFile(command.configFile, { overrides });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      app.events.emit('reload-failed', { trigger, problems: error.problems });
+      return { ok: false, problems: error.problems };
+    }
+    return app.reload(next, trigger);
+  };
+  process.on('SIGHUP', () => reload('SIGHUP'));
   process.on('uncaughtException', (error) => {
     log.fatal({ err: error }, 'uncaught exception: stopping');
     void (app?.forceStop() ?? Promise.resolve()).finally(() => exit(EXIT_FATAL));
@@ -110,7 +148,22 @@ async function run(config: Config, command: Command): Promise<number> {
     await app.stop();
     return EXIT_OK;
   }
-  return exitCode;
+  const started = app;
+  const { startControlServer } = await import('./admin/control.js');
+  const controlServer = await startControlServer(command.controlSocket, { rollout: (server) => started.rollout(server), reload: () => reload('control socket') }).catch((error: Error) => {
+    log.warn({ socket: command.controlSocket, err: error }, 'no control socket: mcpmux rollout and mcpmux reload will not reach this mcpmux');
+    return null;
+  });
+  if (controlServer) log.info({ socket: command.controlSocket }, 'control socket listening');
+  else if (controlServer === undefined) log.warn({ socket: command.controlSocket }, 'another mcpmux holds the control socket: this one has none (set --control-socket)');
+  if (command.watchConfig) {
+    const { watchConfigFile } = await import('./config/watch.js');
+    watchConfigFile(command.configFile, () => reload('config file changed'), (error) => log.warn({ err: error }, 'config watch failed'));
+    log.info({ file: command.configFile }, 'watching the config file');
+  }
+  const code = await exitCode;
+  controlServer?.close();
+  return code;
 }
 
 /** Exits once stdout has taken the last records, or LOG_FLUSH_MS has passed. */

@@ -112,6 +112,18 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
     registers,
   });
   const mcp = registerMcpMetrics(registers);
+  // As Prometheus names its own: the config in force counts as a successful load at start.
+  const reloadOk = new Gauge({ name: 'mcpmux_config_last_reload_successful', help: 'Whether the last config reload succeeded (1) or changed nothing because it failed (0).', registers });
+  const reloadAt = new Gauge({ name: 'mcpmux_config_last_reload_success_timestamp_seconds', help: 'When the config in force was loaded: at start, or by the last successful reload.', registers });
+  reloadOk.set(1);
+  reloadAt.set(Date.now() / 1000);
+  events.on('reload-applied', () => {
+    reloadOk.set(1);
+    reloadAt.set(Date.now() / 1000);
+  });
+  events.on('reload-failed', () => reloadOk.set(0));
+  const rollouts = new Counter({ name: 'mcpmux_rollouts_total', help: 'Rollouts of a server onto a new process, by result (ok: the new process took over; failed: the old one kept serving).', labelNames: ['server', 'result'], registers });
+  events.on('rollout-finished', ({ server, ok }) => rollouts.inc({ server, result: ok ? 'ok' : 'failed' }));
   const { openConnections, droppedLogRecords, readBridges } = sources;
   if (readBridges) registerBridgeMetrics(registers, readBridges);
   if (openConnections) {
@@ -194,7 +206,7 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
       // The request counter and in-flight gauge are rebuilt from perServer at every scrape.
       perServer.delete(name);
       mcp.removeServer(name);
-      for (const metric of [up, ready, restarts, probeDuration, probeFailures, upstreamErrors, outputDropped]) {
+      for (const metric of [up, ready, restarts, probeDuration, probeFailures, upstreamErrors, outputDropped, rollouts]) {
         removeSeries(metric, name);
       }
       for (const histogram of [duration, firstByte]) histogram.remove((labels) => labels.server === name);

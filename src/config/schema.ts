@@ -125,6 +125,8 @@ export const serverSchema = z.strictObject({
     .strictObject({ initialSeconds: seconds(0.5), maxSeconds: seconds(30), resetAfterSeconds: seconds(60) })
     .prefault({}),
   terminationGracePeriodSeconds: z.number().min(0).default(10),
+  /** How long a replaced process (a rollout, a reload) may finish its requests and sessions before it is stopped. */
+  drainSeconds: z.number().min(0).default(60),
   /** `inherit` the top-level auth, `none` for an open route, or this server's own tokens. */
   auth: z.union([z.literal('inherit'), z.literal('none'), authSchema], { error: 'must be "inherit", "none" or { bearerTokens: [...] }' }).default('inherit'),
   /** Pass the client's Authorization header on to the child. Off: mcpmux's token stays at the edge. */

@@ -28,7 +28,7 @@ import { discardBody } from './body-limit.js';
 import { filterResponseHeaders } from './headers.js';
 import { createPool } from './pool.js';
 import { HELD, relay, TAP, type Held } from './relay.js';
-import { CHILD_HOST } from '../supervisor/ports.js';
+import { CHILD_HOST } from '../routing/endpoint.js';
 
 /** Set on a response when the child's headers were written to it: the time to first byte. */
 export const HEADERS_AT = Symbol('mcpmux.headersAt');
@@ -36,6 +36,8 @@ export const HEADERS_AT = Symbol('mcpmux.headersAt');
 export interface ForwarderHooks {
   /** The child could not be reached, or broke off; `res.headersSent` tells whether the client already got a status. */
   onUpstreamError(error: UpstreamError, req: http.IncomingMessage, res: http.ServerResponse | undefined): void;
+  /** The child's answer is in (status and headers), before any of it reaches the client. */
+  onAnswer(req: http.IncomingMessage, answer: http.IncomingMessage): void;
 }
 
 export interface ForwardOptions {
@@ -49,6 +51,7 @@ export interface ForwardOptions {
 
 export interface Forwarder {
   readonly port: number;
+  readonly upstreamTimeoutSeconds: number | undefined;
   /** The child's Host header value. */
   readonly host: string;
   /**
@@ -112,6 +115,7 @@ export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTim
   let wsProxy: ProxyServer | undefined;
   return {
     port,
+    upstreamTimeoutSeconds,
     host,
     forward(req, res, headers, options) {
       let upstream: UpstreamRequest;
@@ -159,6 +163,7 @@ function onResponse(this: UpstreamRequest, upstreamRes: http.IncomingMessage): v
   const { res, rewrite } = exchange;
   exchange.answer = upstreamRes;
   clearHeadTimer.call(this);
+  exchange.hooks.onAnswer(exchange.req, upstreamRes);
   res[HEADERS_AT] = performance.now();
   const streaming = isEventStream(upstreamRes.headers['content-type']);
   if (streaming) upstreamRes.socket.setTimeout(0);

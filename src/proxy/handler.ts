@@ -8,8 +8,10 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Config } from '../config/schema.js';
 import type { Events, McpCall } from '../events.js';
-import type { ManagedServer } from '../supervisor/managed-server.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
+import type { Endpoint } from '../routing/endpoint.js';
+import type { PrefixMatch } from '../routing/match.js';
+import type { Routing } from '../routing/routing.js';
+import { pickEndpoint, type Route } from '../routing/table.js';
 import { bearerChallenge, createAuthCheck, type AuthCheck } from './auth.js';
 import { discardBody, limitBody } from './body-limit.js';
 import { createConnectionGate, type ConnectionGate } from './connections.js';
@@ -24,7 +26,7 @@ import { REFUSAL_CODE } from '../answers.js';
 import { createHostGuard, hasRepeatedHost, isValidHost } from './host-guard.js';
 import { matchMetadataPath, rewriteResource } from './oauth-metadata.js';
 import { RefusalResponse } from './refusal-response.js';
-import { checkRequestTarget, createRouteTable, type PathCheck, type RouteMatch } from './routes.js';
+import { checkRequestTarget, type PathCheck } from './request-target.js';
 
 export interface ProxyHandler {
   handle(req: IncomingMessage, res: ServerResponse): void;
@@ -43,6 +45,8 @@ export interface ProxyHandler {
 interface RequestState {
   server: string;
   forwarded: boolean;
+  /** The process it went to, once admitted. */
+  endpoint?: Endpoint | undefined;
   /** It has its connection's turn (pipelined requests run one at a time). */
   entered: boolean;
   /** The MCP call it carries: from the 2026-07-28 headers, or the first chunk of its body. */
@@ -55,12 +59,16 @@ const STATE = Symbol('mcpmux.request');
 type ProxiedRequest = IncomingMessage & { [STATE]?: RequestState };
 type TimedResponse = ServerResponse & { [HEADERS_AT]?: number; [REFUSAL_CODE]?: number; [TAP]?: ((this: TimedResponse, chunk: Buffer) => void) | undefined };
 /** A route match; `metadata` marks an RFC 9728 metadata request, which needs no token. */
-type ProxyRoute = RouteMatch & { metadata?: boolean };
+type ProxyRoute = PrefixMatch<Route> & { metadata?: boolean };
 
-export function createProxyHandler(deps: { config: Config; supervisor: Supervisor; events: Events; maxConnections?: number }): ProxyHandler {
-  const { config, supervisor, events } = deps;
-  const { limits } = config.listen;
-  const routes = createRouteTable(config.servers.map((s) => ({ prefix: s.prefix, server: s.name })));
+/**
+ * The handler reads routes only from `routing.current`, the snapshot of the moment: a reload or a
+ * rollout swaps it, and a request in flight keeps the endpoint it was admitted to.
+ */
+export function createProxyHandler(deps: { listen: Config['listen']; routing: Routing; events: Events; maxConnections?: number }): ProxyHandler {
+  const { routing, events } = deps;
+  const { limits } = deps.listen;
+  const config = { listen: deps.listen };
   const guard = createHostGuard(config.listen);
   const isTrusted = createTrustCheck(config.listen.trustedProxies);
   const connections = createConnectionGate(
@@ -68,12 +76,28 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
     isTrusted,
     (reason) => events.emit('connection-closed', { reason }),
   );
-  const authChecks = new Map<string, AuthCheck>(config.servers.filter((s) => s.auth).map((s) => [s.name, createAuthCheck(s.auth!)]));
-  const forwarders = new Map<string, Forwarder>();
+  /** One check per auth policy object: a reload that changes a route's tokens makes a new one. */
+  const authChecks = new WeakMap<NonNullable<Route['policy']['auth']>, AuthCheck>();
+  const authCheckOf = (auth: NonNullable<Route['policy']['auth']>) => {
+    let check = authChecks.get(auth);
+    if (!check) authChecks.set(auth, (check = createAuthCheck(auth)));
+    return check;
+  };
+  /** One forwarder (connection pool) per endpoint, dropped when its process is gone. */
+  const forwarders = new Map<Endpoint, Forwarder>();
   const perServer = new Map<string, number>();
   /** One frozen payload per server for the per-request `request-started` event: nothing to allocate. */
-  const startedPayloads = new Map(config.servers.map((s) => [s.name, Object.freeze({ server: s.name })]));
+  const startedPayloads = new Map<string, { server: string }>();
+  const startedPayload = (server: string) => {
+    let payload = startedPayloads.get(server);
+    if (!payload) startedPayloads.set(server, (payload = Object.freeze({ server })));
+    return payload;
+  };
   let inFlight = 0;
+  events.on('endpoint-gone', ({ endpoint }) => {
+    forwarders.get(endpoint)?.close();
+    forwarders.delete(endpoint);
+  });
 
   const hooks: ForwarderHooks = {
     onUpstreamError(error, req, res) {
@@ -82,14 +106,31 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       events.emit('upstream-error', { server, kind: error.kind, message, responded: res?.headersSent ?? true });
       if (res) sendUpstreamError(res, server, error.kind);
     },
+    /**
+     * Session affinity: an answer that names a new session ties it to the process that made it;
+     * a DELETE that succeeded, or a 404 (the process does not know the session), unties it.
+     */
+    onAnswer(req, answer) {
+      const endpoint = (req as ProxiedRequest)[STATE]?.endpoint;
+      if (!endpoint) return;
+      const asked = req.headers['mcp-session-id'];
+      if (typeof asked === 'string') {
+        const status = answer.statusCode ?? 0;
+        if (status === 404 || (req.method === 'DELETE' && status < 300)) routing.affinity.forget(asked);
+        return;
+      }
+      const created = answer.headers['mcp-session-id'];
+      if (typeof created === 'string') routing.affinity.learn(created, endpoint);
+    },
   };
 
-  function forwarderFor(server: ManagedServer, port: number): Forwarder {
-    const current = forwarders.get(server.name);
-    if (current?.port === port) return current;
+  function forwarderFor(endpoint: Endpoint, route: Route): Forwarder {
+    const current = forwarders.get(endpoint);
+    if (current && current.upstreamTimeoutSeconds === route.policy.upstreamTimeoutSeconds) return current;
+    // A reload changed the route's timeout: requests from now on use a forwarder with the new one.
     current?.close();
-    const created = createForwarder(port, hooks, server.config.upstreamTimeoutSeconds);
-    forwarders.set(server.name, created);
+    const created = createForwarder(endpoint.port, hooks, route.policy.upstreamTimeoutSeconds);
+    forwarders.set(endpoint, created);
     return created;
   }
 
@@ -115,6 +156,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       const aborted = !res.writableFinished;
       if (state.forwarded) {
         perServer.set(state.server, (perServer.get(state.server) ?? 1) - 1);
+        state.endpoint!.inFlight -= 1;
         // The client left before its answer was complete: the child's request is cut too.
         if (aborted) abortUpstream(req);
       }
@@ -138,6 +180,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
         bytes: socket.bytesWritten - bytesBefore,
         session: typeof session === 'string' ? session.slice(0, 8) : undefined,
         forwarded: state.forwarded,
+        pid: state.endpoint?.pid,
         aborted,
         mcp: state.mcp,
         mcpError,
@@ -153,25 +196,36 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
    * itself. Past auth, a POST's MCP call is known from the 2026-07-28 headers, so that mcpmux's own
    * refusals are counted and logged by call too (a client without a token names no label value).
    */
-  function admit(req: IncomingMessage, match: ProxyRoute, res: ServerResponse, state: RequestState): { server: ManagedServer; port: number } | undefined {
-    const server = supervisor.get(match.route.server)!;
-    const auth = authChecks.get(server.name);
-    if (auth && !match.metadata && !auth(req.headers.authorization)) return void sendUnauthorized(res, bearerChallenge(server.config.auth!));
+  function admit(req: IncomingMessage, match: ProxyRoute, res: ServerResponse, state: RequestState): Endpoint | undefined {
+    const { route } = match;
+    const { policy } = route;
+    if (policy.auth && !match.metadata && !authCheckOf(policy.auth)(req.headers.authorization)) return void sendUnauthorized(res, bearerChallenge(policy.auth));
     if (req.method === 'POST') state.mcp = readMcpHeaders(req.headers);
-    const port = server.readyPort;
-    if (port === undefined) return void sendNotReady(res, server.name, server.state);
-    const max = server.config.maxInFlight;
-    if (max !== undefined && (perServer.get(server.name) ?? 0) >= max) return void sendBusy(res, server.name);
-    return { server, port };
+    const session = req.headers['mcp-session-id'];
+    const endpoint = pickEndpoint(route, typeof session === 'string' ? routing.affinity.ownerOf(session) : undefined);
+    if (endpoint === undefined) return void sendNotReady(res, route.server, route.state);
+    const max = policy.maxInFlight;
+    if (max !== undefined && (perServer.get(route.server) ?? 0) >= max) return void sendBusy(res, route.server);
+    return endpoint;
+  }
+
+  /** Counts a request in flight on its server and endpoint, from admission to done(). */
+  function enter(state: RequestState, endpoint: Endpoint): void {
+    state.forwarded = true;
+    state.endpoint = endpoint;
+    endpoint.inFlight += 1;
+    perServer.set(state.server, (perServer.get(state.server) ?? 0) + 1);
+    events.emit('request-started', startedPayload(state.server));
   }
 
   /** Limits, guard, path check and route match, in that order; answers a refusal itself. */
-  function route(req: IncomingMessage, res: ServerResponse, state: RequestState, target: PathCheck): ProxyRoute | undefined {
+  function matchRoute(req: IncomingMessage, res: ServerResponse, state: RequestState, target: PathCheck): ProxyRoute | undefined {
     if (req.rawHeaders.length / 2 > limits.maxHeaderCount) return void sendHeadersTooLarge(res);
     if (hasRepeatedHost(req.rawHeaders)) return void sendDuplicateHost(res);
     const verdict = guard(req.headers);
     if (verdict !== 'ok') return void sendForbiddenHost(res, verdict);
     if (!target.ok) return void sendBadPath(res, target.reason);
+    const routes = routing.current;
     const metadata = req.method === 'GET' || req.method === 'HEAD' ? matchMetadataPath(routes, target.path, target.query) : undefined;
     const match = metadata ?? routes.match(target.path, target.query);
     if (!match) return void sendNoRoute(res);
@@ -191,29 +245,28 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
     connections.enter(socket);
     const refusal = new RefusalResponse(req, socket);
     const target = checkRequestTarget(req.url ?? '');
-    const match = route(req, refusal, state, target);
+    const match = matchRoute(req, refusal, state, target);
     if (!match) return;
-    const server = supervisor.get(match.route.server)!;
-    if (!server.config.allowUpgrade) return sendUpgradeRefused(refusal, server.name);
-    const admitted = admit(req, match, refusal, state);
-    if (!admitted) return;
-    state.forwarded = true;
-    perServer.set(server.name, (perServer.get(server.name) ?? 0) + 1);
-    events.emit('request-started', startedPayloads.get(server.name)!);
+    const { route } = match;
+    if (!route.policy.allowUpgrade) return sendUpgradeRefused(refusal, route.server);
+    const endpoint = admit(req, match, refusal, state);
+    if (!endpoint) return;
+    enter(state, endpoint);
     inFlight += 1;
     const started = performance.now();
     socket.once('close', () => {
       inFlight -= 1;
-      perServer.set(server.name, (perServer.get(server.name) ?? 1) - 1);
+      endpoint.inFlight -= 1;
+      perServer.set(route.server, (perServer.get(route.server) ?? 1) - 1);
       events.emit('request-finished', {
-        server: server.name, method: req.method ?? '', path: target.ok ? target.path : '', status: 101, durationMs: performance.now() - started,
-        firstByteMs: undefined, bytes: socket.bytesWritten, session: undefined, forwarded: true, aborted: false, mcp: undefined, mcpError: undefined,
+        server: route.server, method: req.method ?? '', path: target.ok ? target.path : '', status: 101, durationMs: performance.now() - started,
+        firstByteMs: undefined, bytes: socket.bytesWritten, session: undefined, forwarded: true, pid: endpoint.pid, aborted: false, mcp: undefined, mcpError: undefined,
       });
     });
     const value = req.headers.upgrade!;
-    const forwarder = forwarderFor(server, admitted.port);
+    const forwarder = forwarderFor(endpoint, route);
     // http-proxy-3 carries the upgrade, and reads the headers as an object.
-    req.headers = toHeaderObject(buildRequestHeaders(req, match.route.prefix, forwarder.host, { trusted: isTrusted(req.socket.remoteAddress), forwardAuthorization: server.config.forwardAuthorization }));
+    req.headers = toHeaderObject(buildRequestHeaders(req, route.prefix, forwarder.host, { trusted: isTrusted(req.socket.remoteAddress), forwardAuthorization: route.policy.forwardAuthorization }));
     req.headers.connection = 'Upgrade';
     req.headers.upgrade = value;
     req.url = match.childUrl;
@@ -232,7 +285,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       if (connections.enter(req.socket)) return serve(req, res, state, target);
       // A pipelined request: it starts when the one before it on this connection is done. Until
       // then, its records name the route it is for (its client may leave before its turn).
-      if (target.ok) state.server = routes.match(target.path, target.query)?.route.server ?? '';
+      if (target.ok) state.server = routing.current.match(target.path, target.query)?.route.server ?? '';
       connections.wait(req.socket, () => serve(req, res, state, target));
     },
     handleContinue(req, res) {
@@ -264,20 +317,18 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
       sendTooLarge(res, limits.maxBodyBytes);
       return discardBody(req);
     }
-    const match = route(req, res, state, target);
+    const match = matchRoute(req, res, state, target);
     if (!match) return;
-    if (req.headers.upgrade !== undefined && !supervisor.get(match.route.server)!.config.allowUpgrade) return sendUpgradeRefused(res, match.route.server);
-    const admitted = admit(req, match, res, state);
-    if (!admitted) return;
-    const { server, port } = admitted;
-    state.forwarded = true;
+    const { route } = match;
+    if (req.headers.upgrade !== undefined && !route.policy.allowUpgrade) return sendUpgradeRefused(res, route.server);
+    const endpoint = admit(req, match, res, state);
+    if (!endpoint) return;
+    enter(state, endpoint);
     const post = req.method === 'POST';
-    perServer.set(server.name, (perServer.get(server.name) ?? 0) + 1);
-    events.emit('request-started', startedPayloads.get(server.name)!);
     const trusted = isTrusted(req.socket.remoteAddress);
     const publicOrigin = match.metadata ? publicOriginOf(req, trusted) : undefined;
-    const forwarder = forwarderFor(server, port);
-    const headers = buildRequestHeaders(req, match.route.prefix, forwarder.host, { trusted, forwardAuthorization: server.config.forwardAuthorization });
+    const forwarder = forwarderFor(endpoint, route);
+    const headers = buildRequestHeaders(req, route.prefix, forwarder.host, { trusted, forwardAuthorization: route.policy.forwardAuthorization });
     req.url = match.childUrl;
     const body =
       req.headers['transfer-encoding'] !== undefined
@@ -286,7 +337,7 @@ export function createProxyHandler(deps: { config: Config; supervisor: Superviso
             sendTooLarge(res, limits.maxBodyBytes);
           })
         : undefined;
-    const rewriteJson = publicOrigin ? (value: unknown) => rewriteResource(value, publicOrigin, match.route.prefix) : undefined;
+    const rewriteJson = publicOrigin ? (value: unknown) => rewriteResource(value, publicOrigin, route.prefix) : undefined;
     // What a JSON answer says of the call (an error code, isError) is read from its first and last chunk.
     if (post) (res as TimedResponse)[TAP] = tapAnswer;
     forwarder.forward(req, res, headers, body || rewriteJson ? { body, rewriteJson } : undefined);

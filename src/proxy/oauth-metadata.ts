@@ -4,12 +4,12 @@
  * the math child's own /.well-known/oauth-protected-resource/mcp, and the `resource` it names
  * (a URL on its loopback address) is rewritten to the public URL.
  */
-import type { RouteMatch, RouteTable } from './routes.js';
+import type { PrefixMatch, PrefixMatcher } from '../routing/match.js';
 
 export const METADATA_PATH = '/.well-known/oauth-protected-resource';
 
 /** The route for a metadata request, with the child's own metadata path; undefined if not one. */
-export function matchMetadataPath(routes: RouteTable, path: string, query: string): (RouteMatch & { metadata: true }) | undefined {
+export function matchMetadataPath<R>(routes: PrefixMatcher<R>, path: string, query: string): (PrefixMatch<R> & { metadata: true }) | undefined {
   if (!path.startsWith(METADATA_PATH) || (path.length > METADATA_PATH.length && path[METADATA_PATH.length] !== '/')) return undefined;
   const resourcePath = path.slice(METADATA_PATH.length) || '/';
   const match = routes.match(resourcePath, query);

@@ -1,28 +1,29 @@
 /**
- * One server's state machine. It owns all runtime state of that server; the config stays frozen.
+ * One server's policy: its state machine, restarts with backoff, and rollouts. It owns the
+ * server's runtime state; each process is a run (process.ts), and the config stays frozen (a
+ * reload hands it a new one).
  *
- *   starting -> ready <-> unready        (probes)
- *   any running state -> backoff -> starting   (the process exited or a probe killed it)
+ *   starting -> ready <-> unready        (probes of the current process)
+ *   any running state -> backoff -> starting   (the process exited or a probe ended it)
  *   -> stopping -> stopped               (stop())
  *   -> failed                            (exited for good under its restartPolicy)
  *
+ * A rollout starts a second process beside the current one; once it is ready it takes the route,
+ * and the one it replaces drains (requests in flight, its sessions) until idle or `drainSeconds`,
+ * then stops. A fixed port cannot hold two processes: such a server restarts in place.
+ *
  * A child's failure is recorded here as state; nothing in here throws out to the supervisor.
  */
-import type { ServerConfig, ProbeConfig } from '../config/schema.js';
-import type { Events, ProbeRole, ServerState } from '../events.js';
-import { probeKindOf, runProbe } from '../probe/run.js';
-import { ProbeWorker, type Verdict } from '../probe/worker.js';
+import type { ServerConfig } from '../config/schema.js';
+import type { Events, ServerState } from '../events.js';
 import { nextDelay, shouldResetAttempts } from './backoff.js';
-import { CHILD_HOST, describePortHolder, findFreePort, isPortFree } from './ports.js';
-import { buildChildCommand } from './child-command.js';
-import { buildChildEnv } from './child-env.js';
 import { ServerOutput } from './output.js';
-import { killProcessGroup, spawnChild, stopProcessGroup, type ChildProcess } from './spawn.js';
+import { describePortHolder, isPortFree } from './ports.js';
+import { ProcessRun, type ExitReason, type ProcessExit, type ProcessHooks } from './process.js';
+import { killProcessGroup, stopProcessGroup } from './spawn.js';
 import { waitUntil } from './wait.js';
 
-
-/** Why a process ended: a bounded set, fit for a metric label. */
-export type ExitReason = 'exited' | 'crashed' | 'startup-probe' | 'liveness-probe' | 'spawn-failed' | 'port-in-use' | 'stopped';
+export type { ExitReason } from './process.js';
 
 export interface LastExit {
   readonly code: number | null;
@@ -33,6 +34,17 @@ export interface LastExit {
   readonly error?: string;
   /** The last lines the process wrote to stderr. */
   readonly stderrTail: readonly string[];
+}
+
+/** One process of a server in /status: the one serving (or starting), one replacing it, or one draining. */
+export interface ProcessStatus {
+  readonly pid: number;
+  readonly port: number;
+  readonly role: 'current' | 'replacement' | 'draining';
+  readonly ready: boolean;
+  readonly startedAt: string;
+  readonly inFlight: number;
+  readonly sessions: number;
 }
 
 export interface ServerStatus {
@@ -46,22 +58,24 @@ export interface ServerStatus {
   readonly restarts: number;
   readonly startedAt: string | null;
   readonly lastExit: LastExit | null;
+  readonly processes: readonly ProcessStatus[];
 }
 
-interface RunningProcess {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly startedAt: number;
-  readonly workers: ProbeWorker[];
-  /** Why mcpmux itself ended this process, if it did. */
-  killReason: ExitReason | undefined;
-}
+/** How a rollout ended: the new process took over, or it never turned ready (the old one kept serving). */
+export type RolloutResult = { readonly ok: true; readonly pid: number } | { readonly ok: false; readonly reason: string };
+
+/** How long a restart in place is waited for before its rollout is reported as failed (it goes on). */
+const RESTART_WAIT_MS = 300_000;
 
 export class ManagedServer {
-  readonly config: ServerConfig;
+  #config: ServerConfig;
   readonly #events: Events;
   #state: ServerState = 'stopped';
-  #process: RunningProcess | undefined;
+  /** The process that serves, or is starting to. */
+  #current: ProcessRun | undefined;
+  /** A rollout's new process, until it is ready. */
+  #replacement: { run: ProcessRun; settle: (result: RolloutResult) => void } | undefined;
+  readonly #draining = new Set<ProcessRun>();
   #restarts = 0;
   #attempt = 0;
   #lastExit: LastExit | null = null;
@@ -69,18 +83,30 @@ export class ManagedServer {
   readonly #output: ServerOutput;
   #backoffTimer: NodeJS.Timeout | undefined;
   #stopRequested = false;
+  /** A stop is under way: drains end at once. */
+  #cutDrains = false;
   #launching: Promise<void> | undefined;
-  /** What is left of groups whose leader died on its own, while it is being stopped. */
-  readonly #orphanedGroups = new Map<number, Promise<void>>();
+  /** Process groups still being stopped: orphans of a leader that died on its own, drained processes. */
+  readonly #stopping = new Map<number, Promise<void>>();
+  readonly #hooks: ProcessHooks;
 
   constructor(config: ServerConfig, events: Events) {
-    this.config = config;
+    this.#config = config;
     this.#events = events;
     this.#output = new ServerOutput(config.name, events);
+    this.#hooks = {
+      onReadiness: (run, ready) => this.#onReadiness(run, ready),
+      onProbeKill: (run, reason) => this.#onProbeKill(run, reason),
+      onExit: (run, exit, reason) => this.#onExit(run, exit, reason),
+    };
+  }
+
+  get config(): ServerConfig {
+    return this.#config;
   }
 
   get name(): string {
-    return this.config.name;
+    return this.#config.name;
   }
 
   get state(): ServerState {
@@ -89,22 +115,42 @@ export class ManagedServer {
 
   /** The loopback port of the process that may take traffic now, or undefined. */
   get readyPort(): number | undefined {
-    return this.#state === 'ready' ? this.#process?.port : undefined;
+    return this.#state === 'ready' ? this.#current?.port : undefined;
+  }
+
+  /** A config that changes only how the route treats requests (auth, limits, prefix): no process is touched. */
+  updateConfig(config: ServerConfig): void {
+    this.#config = config;
   }
 
   status(): ServerStatus {
-    const running = this.#process;
+    const running = this.#current;
+    const describe = (run: ProcessRun, role: ProcessStatus['role']): ProcessStatus => ({
+      pid: run.pid,
+      port: run.port,
+      role,
+      ready: run.ready,
+      startedAt: new Date(run.startedAt).toISOString(),
+      inFlight: run.endpoint?.inFlight ?? 0,
+      sessions: run.endpoint?.sessions ?? 0,
+    });
+    const processes = [
+      ...(running ? [describe(running, 'current')] : []),
+      ...(this.#replacement ? [describe(this.#replacement.run, 'replacement')] : []),
+      ...[...this.#draining].map((run) => describe(run, 'draining')),
+    ];
     return {
-      name: this.config.name,
-      prefix: this.config.prefix,
-      transport: this.config.transport,
+      name: this.#config.name,
+      prefix: this.#config.prefix,
+      transport: this.#config.transport,
       state: this.#state,
       ready: this.#state === 'ready',
-      pid: running?.child.pid ?? null,
+      pid: running?.pid ?? null,
       port: running?.port ?? null,
       restarts: this.#restarts,
       startedAt: running ? new Date(running.startedAt).toISOString() : null,
       lastExit: this.#lastExit,
+      processes,
     };
   }
 
@@ -115,32 +161,107 @@ export class ManagedServer {
   }
 
   /**
-   * Stops the process: SIGTERM to its whole group, SIGKILL after terminationGracePeriodSeconds.
-   * Resolves once no process of the group is left. Safe to call twice.
+   * Stops every process of the server: SIGTERM to each whole group, SIGKILL after
+   * terminationGracePeriodSeconds. Resolves once no process of any group is left. Safe to call twice.
    */
   stop(): Promise<void> {
-    return this.#shutdown(this.config.terminationGracePeriodSeconds);
+    return this.#shutdown(this.#config.terminationGracePeriodSeconds);
   }
 
-  /** Forced stop: SIGKILL to the whole group now, no grace. Resolves once the group is gone. */
+  /** Forced stop: SIGKILL to every group now, no grace. Resolves once they are gone. */
   kill(): Promise<void> {
     return this.#shutdown(0);
   }
 
-  async #shutdown(graceSeconds: number): Promise<void> {
+  /**
+   * Replaces the running process with one on `config` (the current one by default): a new process
+   * beside the old, the route switched once it is ready, the old one drained and stopped. With a
+   * fixed port, or nothing running, the server restarts in place. Resolves when the new process
+   * has taken over, or has failed to (the old one then keeps serving, on the old config).
+   */
+  async rollout(config: ServerConfig = this.#config): Promise<RolloutResult> {
+    if (this.#stopRequested) return { ok: false, reason: 'the server is stopping' };
+    this.#replacement?.settle({ ok: false, reason: 'replaced by a newer rollout' });
+    await this.#abandonReplacement();
+    const current = this.#current;
+    if (config.port !== 'auto' || !current || this.#state !== 'ready') return this.#restartInPlace(config);
+    let run: ProcessRun;
+    try {
+      run = await ProcessRun.spawn(config, this.#events, this.#output, this.#hooks);
+    } catch (error) {
+      return { ok: false, reason: `the new process could not be started: ${describeCause(error)}` };
+    }
+    if (this.#stopRequested) {
+      await run.stop('stopped', 0);
+      return { ok: false, reason: 'the server is stopping' };
+    }
+    const settled = new Promise<RolloutResult>((settle) => (this.#replacement = { run, settle }));
+    run.begin();
+    return settled;
+  }
+
+  async #restartInPlace(config: ServerConfig): Promise<RolloutResult> {
+    clearTimeout(this.#backoffTimer);
+    this.#config = config;
+    const current = this.#current;
+    if (current) {
+      this.#setState('stopping', 'restart');
+      this.#current = undefined;
+      this.#retire(current);
+      await current.stop('replaced');
+      await this.#stopping.get(current.pid);
+    }
+    this.#attempt = 0;
+    await this.#beginLaunch();
+    const started = await waitUntil(() => this.#state === 'ready' || this.#state === 'backoff' || this.#state === 'failed' || this.#stopRequested, RESTART_WAIT_MS, 20);
+    return started && this.#state === 'ready' ? { ok: true, pid: this.#current!.pid } : { ok: false, reason: `the restarted process is ${this.#state}` };
+  }
+
+  async #abandonReplacement(): Promise<void> {
+    const replacement = this.#replacement;
+    if (!replacement) return;
+    this.#replacement = undefined;
+    await replacement.run.stop('replaced', 0);
+  }
+
+  /**
+   * The server leaves the config: nothing restarts it any more, its process finishes the requests
+   * it has in flight (its route is already gone) for up to drainSeconds, then stops.
+   */
+  async retire(): Promise<void> {
     this.#stopRequested = true;
     clearTimeout(this.#backoffTimer);
+    this.#replacement?.settle({ ok: false, reason: 'the server was removed' });
+    await this.#abandonReplacement();
     await this.#launching;
-    const running = this.#process;
-    if (running) {
+    const current = this.#current;
+    if (current) {
+      this.#setState('stopping', 'removed from the config');
+      this.#current = undefined;
+      this.#output.stopReports();
+      await this.#drain(current);
+    }
+    await Promise.all([...this.#draining].map((run) => run.stop('stopped')));
+    await Promise.all(this.#stopping.values());
+    this.#setState('stopped', 'removed from the config');
+  }
+
+  async #shutdown(graceSeconds: number): Promise<void> {
+    this.#stopRequested = true;
+    this.#cutDrains = true;
+    clearTimeout(this.#backoffTimer);
+    this.#replacement?.settle({ ok: false, reason: 'the server is stopping' });
+    await this.#launching;
+    const runs = [this.#current, this.#replacement?.run, ...this.#draining].filter((run): run is ProcessRun => run !== undefined);
+    if (this.#current) {
       if (this.#state !== 'stopping') this.#setState('stopping', 'stop requested');
-      await this.#terminate(running, 'stopped', graceSeconds);
     } else if (this.#state !== 'failed') {
       this.#setState('stopped', 'stop requested');
     }
-    // Orphans of an earlier process are still being stopped: wait for them, or kill them now.
-    if (graceSeconds === 0) for (const pgid of this.#orphanedGroups.keys()) killProcessGroup(pgid, 'SIGKILL');
-    await Promise.all(this.#orphanedGroups.values());
+    await Promise.all(runs.map((run) => run.stop('stopped', graceSeconds)));
+    // Groups still being stopped (orphans, drained processes): wait for them, or kill them now.
+    if (graceSeconds === 0) for (const pgid of this.#stopping.keys()) killProcessGroup(pgid, 'SIGKILL');
+    await Promise.all(this.#stopping.values());
   }
 
   #beginLaunch(): Promise<void> {
@@ -150,97 +271,84 @@ export class ManagedServer {
 
   async #launch(): Promise<void> {
     if (this.#stopRequested) return;
+    const config = this.#config;
     this.#setState('starting', this.#restarts === 0 ? 'first start' : `restart ${this.#restarts}`);
-    let port: number;
-    let child: ChildProcess;
     this.#output.clearTail();
-    if (this.config.port !== 'auto' && !(await this.#waitForFixedPort(this.config.port))) {
-      this.#failToStart('port-in-use', describePortHolder(this.config.port));
+    if (config.port !== 'auto' && !(await this.#waitForFixedPort(config.port))) {
+      this.#failToStart('port-in-use', describePortHolder(config.port));
       return;
     }
+    let run: ProcessRun;
     try {
-      port = this.config.port === 'auto' ? await findFreePort() : this.config.port;
-      child = await spawnChild({
-        server: this.name,
-        ...buildChildCommand(this.config, port),
-        cwd: this.config.cwd,
-        env: buildChildEnv(this.config, port),
-        onLine: this.#output.onLine,
-        budget: this.#output.budget,
-      });
+      run = await ProcessRun.spawn(config, this.#events, this.#output, this.#hooks);
     } catch (error) {
       this.#failToStart('spawn-failed', describeCause(error));
       return;
     }
     if (this.#stopRequested) {
       // stop() ran while we were spawning: end this process (its whole group) right away.
-      await stopProcessGroup(child, 0);
+      await run.stop('stopped', 0);
       this.#setState('stopped', 'stop requested');
       return;
     }
-    const running: RunningProcess = { child, port, startedAt: Date.now(), workers: [], killReason: undefined };
-    this.#process = running;
-    this.#events.emit('process-started', { server: this.name, pid: child.pid, port });
+    this.#current = run;
     this.#output.startReports();
-    void child.exited.then((exit) => this.#onExit(running, exit));
-    this.#startProbe(running, 'startup', this.config.startupProbe, 'failure', (verdict) => {
-      if (verdict === 'success') this.#onStarted(running);
-      else void this.#kill(running, 'startup-probe');
-    });
+    run.begin();
   }
 
-  #onStarted(running: RunningProcess): void {
-    this.#stopWorkers(running);
-    const { readinessProbe, livenessProbe } = this.config;
-    if (livenessProbe) {
-      this.#startProbe(running, 'liveness', livenessProbe, 'success', (verdict) => {
-        if (verdict === 'failure') void this.#kill(running, 'liveness-probe');
-      });
-    }
-    if (!readinessProbe) {
-      this.#setState('ready', 'startup probe passed');
+  #onReadiness(run: ProcessRun, ready: boolean): void {
+    if (this.#replacement?.run === run) {
+      if (ready) this.#takeOver(run);
       return;
     }
-    this.#startProbe(running, 'readiness', readinessProbe, 'failure', (verdict) => {
-      if (this.#process !== running || (this.#state !== 'starting' && this.#state !== 'ready' && this.#state !== 'unready')) return;
-      if (verdict === 'success') this.#setState('ready', 'readiness probe passed');
-      else if (this.#state === 'ready') this.#setState('unready', 'readiness probe failed');
-    });
+    if (run !== this.#current || (this.#state !== 'starting' && this.#state !== 'ready' && this.#state !== 'unready')) return;
+    const reason = run.config.readinessProbe ? `readiness probe ${ready ? 'passed' : 'failed'}` : 'startup probe passed';
+    if (ready) {
+      this.#setState('ready', reason);
+      this.#events.emit('endpoint-ready', { server: this.name, endpoint: run.endpoint! });
+    } else if (this.#state === 'ready') {
+      this.#setState('unready', reason);
+      this.#events.emit('endpoint-unready', { server: this.name, endpoint: run.endpoint! });
+    }
   }
 
-  #startProbe(running: RunningProcess, role: ProbeRole, probe: ProbeConfig, initial: Verdict, onVerdict: (v: Verdict) => void) {
-    const kind = probeKindOf(probe);
-    const worker = new ProbeWorker({
-      probe,
-      initialVerdict: initial,
-      run: () => runProbe(probe, { host: CHILD_HOST, port: running.port }),
-      onResult: (result, durationMs) =>
-        this.#events.emit('probe-result', { server: this.name, role, kind, outcome: result.outcome, message: result.message, durationMs }),
-      onVerdict: (verdict) => {
-        if (this.#process === running) onVerdict(verdict);
-      },
-    });
-    running.workers.push(worker);
-    worker.start();
+  /** A rollout's new process is ready: it takes the route, and the one it replaces drains. */
+  #takeOver(run: ProcessRun): void {
+    const replacement = this.#replacement!;
+    this.#replacement = undefined;
+    const old = this.#current;
+    this.#current = run;
+    this.#config = run.config;
+    this.#attempt = 0;
+    this.#events.emit('endpoint-ready', { server: this.name, endpoint: run.endpoint! });
+    this.#setState('ready', 'a new process took over');
+    if (old) void this.#drain(old);
+    replacement.settle({ ok: true, pid: run.pid });
   }
 
-  #stopWorkers(running: RunningProcess): void {
-    for (const worker of running.workers.splice(0)) worker.stop();
+  /** Lets a replaced process finish its requests and sessions, then stops it. */
+  async #drain(run: ProcessRun): Promise<void> {
+    this.#retire(run);
+    if (run.endpoint) {
+      this.#events.emit('endpoint-draining', { server: this.name, endpoint: run.endpoint });
+      const endpoint = run.endpoint;
+      const idle = await waitUntil(() => endpoint.idle || run.exited || this.#cutDrains, this.#config.drainSeconds * 1000, 50);
+      this.#events.emit('process-drained', { server: this.name, pid: run.pid, idle, inFlight: endpoint.inFlight, sessions: endpoint.sessions });
+    }
+    await run.stop('replaced');
   }
 
-  /** Ends a process that mcpmux decided to end (a probe failed); its exit then restarts it. */
-  async #kill(running: RunningProcess, reason: ExitReason): Promise<void> {
-    if (this.#process !== running || running.killReason) return;
-    running.killReason = reason;
-    this.#stopWorkers(running);
+  /** A process that no longer serves: its probes stop, and its exit restarts nothing. */
+  #retire(run: ProcessRun): void {
+    run.retire();
+    this.#draining.add(run);
+  }
+
+  #onProbeKill(run: ProcessRun, reason: ExitReason): void {
+    if (this.#replacement?.run === run) return;
+    if (run !== this.#current) return;
+    if (this.#state === 'ready') this.#events.emit('endpoint-unready', { server: this.name, endpoint: run.endpoint! });
     if (this.#state === 'ready' || this.#state === 'unready' || this.#state === 'starting') this.#setState('stopping', reason);
-    await this.#terminate(running, reason);
-  }
-
-  async #terminate(running: RunningProcess, reason: ExitReason, graceSeconds = this.config.terminationGracePeriodSeconds): Promise<void> {
-    running.killReason ??= reason;
-    this.#stopWorkers(running);
-    await stopProcessGroup(running.child, graceSeconds);
   }
 
   /** No process was started: recorded as an exit, logged, and restarted under the restart policy. */
@@ -256,24 +364,29 @@ export class ManagedServer {
    * and a process started now would only crash-loop on EADDRINUSE.
    */
   #waitForFixedPort(port: number): Promise<boolean> {
-    return waitUntil(() => isPortFree(port), this.config.terminationGracePeriodSeconds * 1000 + 1000, 50);
+    return waitUntil(() => isPortFree(port), this.#config.terminationGracePeriodSeconds * 1000 + 1000, 50);
   }
 
-  #onExit(running: RunningProcess, exit: { code: number | null; signal: string | null }): void {
-    this.#output.stopReports();
-    this.#stopWorkers(running);
-    this.#process = undefined;
+  #onExit(run: ProcessRun, exit: ProcessExit, reason: ExitReason): void {
     // The leader died on its own; whatever is left in its group would be an orphan.
-    if (running.killReason === undefined) {
-      const pgid = running.child.pid;
-      const stopping = stopProcessGroup(running.child, this.config.terminationGracePeriodSeconds).finally(() => this.#orphanedGroups.delete(pgid));
-      this.#orphanedGroups.set(pgid, stopping);
+    if (run.killReason === undefined) {
+      const pgid = run.pid;
+      const stopping = stopProcessGroup(run.child, run.config.terminationGracePeriodSeconds).finally(() => this.#stopping.delete(pgid));
+      this.#stopping.set(pgid, stopping);
     }
-    const expected = running.killReason !== undefined;
-    this.#events.emit('process-exited', { server: this.name, pid: running.child.pid, code: exit.code, signal: exit.signal, expected });
-    const reason = running.killReason ?? (exit.code === 0 ? 'exited' : 'crashed');
+    this.#events.emit('process-exited', { server: this.name, pid: run.pid, code: exit.code, signal: exit.signal, expected: run.killReason !== undefined });
+    if (run.endpoint) this.#events.emit('endpoint-gone', { server: this.name, endpoint: run.endpoint });
+    if (this.#draining.delete(run)) return;
+    if (this.#replacement?.run === run) {
+      this.#replacement.settle({ ok: false, reason: `the new process ended before it was ready (${reason}, code ${exit.code ?? exit.signal})` });
+      this.#replacement = undefined;
+      return;
+    }
+    if (run !== this.#current) return;
+    this.#output.stopReports();
+    this.#current = undefined;
     this.#recordExit(exit, reason);
-    if (shouldResetAttempts((Date.now() - running.startedAt) / 1000, this.config.backoff)) this.#attempt = 0;
+    if (shouldResetAttempts((Date.now() - run.startedAt) / 1000, run.config.backoff)) this.#attempt = 0;
     this.#afterExit(reason === 'exited', reason);
   }
 
@@ -282,14 +395,14 @@ export class ManagedServer {
       this.#setState('stopped', 'stop requested');
       return;
     }
-    const policy = this.config.restartPolicy;
+    const policy = this.#config.restartPolicy;
     const restart = policy === 'Always' || (policy === 'OnFailure' && !cleanExit);
     if (!restart) {
       this.#setState(cleanExit ? 'stopped' : 'failed', `${reason}; restartPolicy ${policy}`);
       return;
     }
     this.#attempt += 1;
-    const delaySeconds = nextDelay(this.#attempt, this.config.backoff);
+    const delaySeconds = nextDelay(this.#attempt, this.#config.backoff);
     this.#setState('backoff', reason);
     this.#events.emit('restart-scheduled', { server: this.name, delayMs: delaySeconds * 1000, reason, attempt: this.#attempt });
     this.#backoffTimer = setTimeout(() => {
@@ -298,7 +411,7 @@ export class ManagedServer {
     }, delaySeconds * 1000);
   }
 
-  #recordExit(exit: { code: number | null; signal: string | null }, reason: ExitReason, error?: string): void {
+  #recordExit(exit: ProcessExit, reason: ExitReason, error?: string): void {
     const at = new Date().toISOString();
     this.#lastExit = { code: exit.code, signal: exit.signal, at, reason, ...(error ? { error } : {}), stderrTail: this.#output.stderrTail() };
   }

@@ -2,8 +2,9 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { PortError } from '../errors.js';
+import { CHILD_HOST } from '../routing/endpoint.js';
 
-export const CHILD_HOST = '127.0.0.1';
+export { CHILD_HOST };
 
 /** Asks the OS for a port that is free on loopback now. The child binds it moments later. */
 export function findFreePort(host = CHILD_HOST): Promise<number> {

@@ -1,12 +1,16 @@
-/** The set of managed servers: startAll / stopAll / get(name). */
+/** The set of managed servers: startAll / stopAll / get(name), and the servers a reload adds or removes. */
 import type { ServerConfig } from '../config/schema.js';
 import type { Events } from '../events.js';
 import { ManagedServer, type ServerStatus } from './managed-server.js';
 
 export class Supervisor {
-  readonly #servers: ReadonlyMap<string, ManagedServer>;
+  readonly #servers: Map<string, ManagedServer>;
+  readonly #events: Events;
+  /** Servers removed by a reload, still draining: a stop waits for them too. */
+  readonly #retiring = new Map<ManagedServer, Promise<void>>();
 
   constructor(configs: readonly ServerConfig[], events: Events) {
+    this.#events = events;
     this.#servers = new Map(configs.map((config) => [config.name, new ManagedServer(config, events)]));
   }
 
@@ -23,14 +27,31 @@ export class Supervisor {
     await Promise.all(this.list().map((server) => server.start()));
   }
 
+  /** A server new in the config: started at once. */
+  async add(config: ServerConfig): Promise<void> {
+    const server = new ManagedServer(config, this.#events);
+    this.#servers.set(config.name, server);
+    await server.start();
+  }
+
+  /** A server gone from the config: it leaves the list now, drains and stops. Resolves once it is stopped. */
+  remove(name: string): Promise<void> {
+    const server = this.#servers.get(name);
+    if (!server) return Promise.resolve();
+    this.#servers.delete(name);
+    const retiring = server.retire().finally(() => this.#retiring.delete(server));
+    this.#retiring.set(server, retiring);
+    return retiring;
+  }
+
   /** Stops every server in parallel; each gets its own terminationGracePeriodSeconds. */
   async stopAll(): Promise<void> {
-    await Promise.all(this.list().map((server) => server.stop()));
+    await Promise.all([...this.list().map((server) => server.stop()), ...[...this.#retiring.keys()].map((server) => server.stop())]);
   }
 
   /** Forced stop: SIGKILL to every process group now. */
   async killAll(): Promise<void> {
-    await Promise.all(this.list().map((server) => server.kill()));
+    await Promise.all([...this.list(), ...this.#retiring.keys()].map((server) => server.kill()));
   }
 
   statuses(): ServerStatus[] {

@@ -191,6 +191,7 @@ describe('the Helm chart', () => {
       restartPolicy: 'OnFailure',
       backoff: { initialSeconds: 1, maxSeconds: 10, resetAfterSeconds: 30 },
       terminationGracePeriodSeconds: 5,
+      drainSeconds: 30,
       auth: { bearerTokens: [{ env: 'EVERY_TOKEN' }], resourceMetadataUrl: 'https://mcp.example.com/.well-known/oauth-protected-resource/every/mcp' },
       forwardAuthorization: true,
       maxInFlight: 8,

@@ -15,6 +15,8 @@ export interface Mcpmux {
   readonly proc: ChildProcessByStdio<null, Readable, Readable>;
   readonly publicUrl: string;
   readonly adminUrl: string;
+  /** Its control socket, for `mcpmux rollout` and `mcpmux reload`. */
+  readonly controlSocket: string;
   readonly logs: LogRecord[];
   readonly stderr: () => string;
   /** Resolves with the exit code (or signal name) once mcpmux has exited. */
@@ -46,12 +48,16 @@ export interface StartOptions {
   readonly entrypoint?: readonly string[];
   /** Pass the config as $MCPMUX_CONFIG instead of --config. */
   readonly configInEnv?: boolean;
+  /** More command-line words for mcpmux (e.g. --watch-config). */
+  readonly args?: readonly string[];
 }
 
 export async function startMcpmux(config: unknown | { file: string }, options: StartOptions = {}): Promise<Mcpmux> {
   const file = isFileRef(config) ? config.file : writeConfig(config);
   const configArgs = options.configInEnv ? [] : ['--config', file];
-  const argv = [...(options.entrypoint ?? [process.execPath, MAIN]), ...configArgs, '--port', '0', '--admin-port', '0', '--log-level', 'debug'];
+  // Each mcpmux its own control socket: tests run side by side.
+  const controlSocket = path.join(makeTempDir('mcpmux-control-'), 'control.sock');
+  const argv = [...(options.entrypoint ?? [process.execPath, MAIN]), ...configArgs, '--port', '0', '--admin-port', '0', '--log-level', 'debug', '--control-socket', controlSocket, ...(options.args ?? [])];
   const [command, ...args] = [...(options.wrapper ?? []), ...argv];
   const env = options.configInEnv ? { ...process.env, MCPMUX_CONFIG: file } : process.env;
   const proc = spawn(command!, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -90,6 +96,7 @@ export async function startMcpmux(config: unknown | { file: string }, options: S
     proc,
     publicUrl,
     adminUrl,
+    controlSocket,
     logs,
     stderr: () => stderrText,
     exited,

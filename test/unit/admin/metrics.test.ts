@@ -4,7 +4,7 @@ import { createMetrics, normalizeMethod } from '../../../src/admin/metrics.js';
 import { createEvents } from '../../../src/events.js';
 
 const finished = (server: string, method: string, status: number) => ({
-  server, method, path: '/x', status, durationMs: 5, firstByteMs: 1, bytes: 10, session: undefined, forwarded: true, aborted: false, mcp: { method: 'tools/call', name: 'echo', protocol: undefined }, mcpError: '',
+  server, method, path: '/x', status, durationMs: 5, firstByteMs: 1, bytes: 10, session: undefined, forwarded: true, pid: 1, aborted: false, mcp: { method: 'tools/call', name: 'echo', protocol: undefined }, mcpError: '',
 });
 
 describe('metrics', () => {

@@ -110,6 +110,7 @@ describe('a valid config', () => {
       restartPolicy: 'Always',
       backoff: { initialSeconds: 0.5, maxSeconds: 30, resetAfterSeconds: 60 },
       terminationGracePeriodSeconds: 10,
+      drainSeconds: 60,
       auth: undefined,
       forwardAuthorization: false,
       allowUpgrade: false,

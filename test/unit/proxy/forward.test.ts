@@ -19,7 +19,7 @@ async function proxyTo(answer: (socket: net.Socket) => void, upstreamTimeoutSeco
     socket.once('data', () => answer(socket));
   });
   await new Promise<void>((resolve) => child.listen(0, '127.0.0.1', resolve));
-  const forwarder = createForwarder((child.address() as net.AddressInfo).port, { onUpstreamError: (error, _req, res) => res && sendUpstreamError(res, 'child', error.kind) }, upstreamTimeoutSeconds);
+  const forwarder = createForwarder((child.address() as net.AddressInfo).port, { onUpstreamError: (error, _req, res) => res && sendUpstreamError(res, 'child', error.kind), onAnswer: () => undefined }, upstreamTimeoutSeconds);
   const proxy = http.createServer((req, res) => {
     const headers = ['Host', 'child'];
     if (req.headers['content-length']) headers.push('Content-Length', req.headers['content-length']);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkRequestTarget, createRouteTable, stripPrefix } from '../../../src/proxy/routes.js';
+import { checkRequestTarget } from '../../../src/proxy/request-target.js';
+import { createPrefixMatcher, stripPrefix } from '../../../src/routing/match.js';
 
 describe('checkRequestTarget', () => {
   const cases: [string, string | { path: string; query: string }][] = [
@@ -37,7 +38,7 @@ describe('checkRequestTarget', () => {
 });
 
 describe('route matching', () => {
-  const table = createRouteTable([
+  const table = createPrefixMatcher([
     { prefix: '/math', server: 'math' },
     { prefix: '/math/v2', server: 'math2' },
     { prefix: '/echo', server: 'echo' },
@@ -63,7 +64,7 @@ describe('route matching', () => {
   }
 
   it('a "/" route catches what no other route matches, and passes the path whole', () => {
-    const withRoot = createRouteTable([
+    const withRoot = createPrefixMatcher([
       { prefix: '/', server: 'root' },
       { prefix: '/math', server: 'math' },
     ]);

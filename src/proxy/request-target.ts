@@ -1,18 +1,7 @@
 /**
- * Routing: longest prefix on whole segments, prefix strip, and the path checks that refuse any
- * path which normalisation would change. A refused path is never rewritten into another route.
+ * The path checks that refuse any request target which normalisation would change. A refused
+ * path is never rewritten into another route.
  */
-
-export interface Route {
-  readonly prefix: string;
-  readonly server: string;
-}
-
-export interface RouteMatch {
-  readonly route: Route;
-  /** The path the child sees: the prefix removed, the query kept; always starts with "/". */
-  readonly childUrl: string;
-}
 
 export type PathCheck = { readonly ok: true; readonly path: string; readonly query: string } | { readonly ok: false; readonly reason: string };
 
@@ -49,32 +38,4 @@ export function checkRequestTarget(target: string): PathCheck {
 
 function isDotSegment(path: string, start: number, length: number): boolean {
   return path.charCodeAt(start) === 46 && (length === 1 || path.charCodeAt(start + 1) === 46);
-}
-
-export interface RouteTable {
-  readonly routes: readonly Route[];
-  match(path: string, query: string): RouteMatch | undefined;
-}
-
-/** Builds the matcher once; routes are tried longest prefix first. */
-export function createRouteTable(routes: readonly Route[]): RouteTable {
-  const ordered = [...routes].sort((a, b) => b.prefix.length - a.prefix.length);
-  return {
-    routes: ordered,
-    match(path, query) {
-      for (const route of ordered) {
-        const rest = stripPrefix(route.prefix, path);
-        if (rest !== undefined) return { route, childUrl: rest + query };
-      }
-      return undefined;
-    },
-  };
-}
-
-/** The path after the prefix, or undefined when the prefix does not match on whole segments. */
-export function stripPrefix(prefix: string, path: string): string | undefined {
-  if (prefix === '/') return path;
-  if (!path.startsWith(prefix)) return undefined;
-  if (path.length === prefix.length) return '/';
-  return path.charCodeAt(prefix.length) === 47 ? path.slice(prefix.length) : undefined;
 }

@@ -1,0 +1,29 @@
+/**
+ * An endpoint: one process of a server, at its loopback port, as the routing sees it. The
+ * supervisor makes one for each process that turns ready and publishes it (ready, draining, gone);
+ * the route table lists it; the proxy counts on it what a drain waits for.
+ */
+
+/** The address every child listens on: loopback only. */
+export const CHILD_HOST = '127.0.0.1';
+
+export class Endpoint {
+  readonly server: string;
+  readonly pid: number;
+  readonly port: number;
+  /** Requests (and open streams) the proxy has in flight on this endpoint. */
+  inFlight = 0;
+  /** Sessions (Mcp-Session-Id) that the route remembers on this endpoint. */
+  sessions = 0;
+
+  constructor(server: string, pid: number, port: number) {
+    this.server = server;
+    this.pid = pid;
+    this.port = port;
+  }
+
+  /** Nothing left that a drain waits for: no request in flight, no live session. */
+  get idle(): boolean {
+    return this.inFlight === 0 && this.sessions === 0;
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The route table: an immutable snapshot of every route, its policy and its endpoints, swapped
+ * whole when anything changes (a process turns ready or drains, a reload). The proxy reads only
+ * the snapshot it took at the start of a request, and never the supervisor.
+ */
+import type { ResolvedAuth, ServerConfig } from '../config/schema.js';
+import type { ServerState } from '../events.js';
+import type { Endpoint } from './endpoint.js';
+import { createPrefixMatcher, type PrefixMatcher } from './match.js';
+
+/** What a route applies to each request: from the server's config, swapped on reload. */
+export interface RoutePolicy {
+  readonly auth: ResolvedAuth | undefined;
+  readonly maxInFlight: number | undefined;
+  readonly upstreamTimeoutSeconds: number | undefined;
+  readonly allowUpgrade: boolean;
+  readonly forwardAuthorization: boolean;
+}
+
+export interface Route {
+  readonly prefix: string;
+  readonly server: string;
+  readonly policy: RoutePolicy;
+  /** Where new requests and new sessions go, while the server is ready. */
+  readonly serving: Endpoint | undefined;
+  /** Processes finishing what they have (requests in flight, their sessions) before they stop. */
+  readonly draining: readonly Endpoint[];
+  /** The server's state, named in the answer when nothing serves. */
+  readonly state: ServerState;
+}
+
+export interface RouteTable extends PrefixMatcher<Route> {
+  get(server: string): Route | undefined;
+}
+
+export function buildRouteTable(routes: readonly Route[]): RouteTable {
+  const byServer = new Map(routes.map((route) => [route.server, Object.freeze(route)]));
+  const matcher = createPrefixMatcher([...byServer.values()]);
+  return Object.freeze({ routes: matcher.routes, match: matcher.match, get: (server: string) => byServer.get(server) });
+}
+
+export function policyOf(config: ServerConfig): RoutePolicy {
+  return Object.freeze({
+    auth: config.auth,
+    maxInFlight: config.maxInFlight,
+    upstreamTimeoutSeconds: config.upstreamTimeoutSeconds,
+    allowUpgrade: config.allowUpgrade,
+    forwardAuthorization: config.forwardAuthorization,
+  });
+}
+
+/**
+ * The endpoint a request goes to: its session's owner while that one is still on the route
+ * (serving or draining), else the serving endpoint. Undefined when nothing serves.
+ */
+export function pickEndpoint(route: Route, owner: Endpoint | undefined): Endpoint | undefined {
+  if (owner !== undefined && (owner === route.serving || route.draining.includes(owner))) return owner;
+  return route.serving;
+}
