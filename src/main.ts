@@ -158,7 +158,12 @@ async function run(config: Config, command: Command): Promise<number> {
   else if (controlServer === undefined) log.warn({ socket: command.controlSocket }, 'another mcpmux holds the control socket: this one has none (set --control-socket)');
   if (command.watchConfig) {
     const { watchConfigFile } = await import('./config/watch.js');
-    watchConfigFile(command.configFile, () => reload('config file changed'), (error) => log.warn({ err: error }, 'config watch failed'));
+    watchConfigFile(
+      command.configFile,
+      () => reload('config file changed'),
+      (error) => log.warn({ err: error }, 'config watch failed'),
+      () => log.debug({ file: command.configFile }, 'config file touched, content unchanged: no reload'),
+    );
     log.info({ file: command.configFile }, 'watching the config file');
   }
   const code = await exitCode;

@@ -11,12 +11,12 @@ import path from 'node:path';
 /** Events closer together than this are one change (an editor's write, a symlink swap). */
 const QUIET_MS = 200;
 
-export function watchConfigFile(file: string, onChange: () => void, onError: (error: Error) => void): () => void {
+export function watchConfigFile(file: string, onChange: () => void, onError: (error: Error) => void, onSame: () => void = () => undefined): () => void {
   let last = readText(file);
   let timer: NodeJS.Timeout | undefined;
   const check = () => {
     const now = readText(file);
-    if (now === undefined || now === last) return;
+    if (now === undefined || now === last) return onSame();
     last = now;
     onChange();
   };

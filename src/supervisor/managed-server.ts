@@ -19,8 +19,8 @@ import type { Events, ServerState } from '../events.js';
 import { nextDelay, shouldResetAttempts } from './backoff.js';
 import { ServerOutput } from './output.js';
 import { describePortHolder, isPortFree } from './ports.js';
-import { ProcessRun, type ExitReason, type ProcessExit, type ProcessHooks } from './process.js';
-import { killProcessGroup, stopProcessGroup } from './spawn.js';
+import { systemClock, type Clock } from './clock.js';
+import { ProcessRun, type ExitReason, type ProcessExit, type ProcessHooks, type Run, type SpawnRun } from './process.js';
 import { waitUntil } from './wait.js';
 
 export type { ExitReason } from './process.js';
@@ -64,6 +64,12 @@ export interface ServerStatus {
 /** How a rollout ended: the new process took over, or it never turned ready (the old one kept serving). */
 export type RolloutResult = { readonly ok: true; readonly pid: number } | { readonly ok: false; readonly reason: string };
 
+/** What a unit test may replace: time, and how a process is started. */
+export interface ServerSeams {
+  readonly clock: Clock;
+  readonly spawnRun: SpawnRun;
+}
+
 /** How long a restart in place is waited for before its rollout is reported as failed (it goes on). */
 const RESTART_WAIT_MS = 300_000;
 
@@ -72,27 +78,31 @@ export class ManagedServer {
   readonly #events: Events;
   #state: ServerState = 'stopped';
   /** The process that serves, or is starting to. */
-  #current: ProcessRun | undefined;
+  #current: Run | undefined;
   /** A rollout's new process, until it is ready. */
-  #replacement: { run: ProcessRun; settle: (result: RolloutResult) => void } | undefined;
-  readonly #draining = new Set<ProcessRun>();
+  #replacement: { run: Run; settle: (result: RolloutResult) => void } | undefined;
+  readonly #draining = new Set<Run>();
   #restarts = 0;
   #attempt = 0;
   #lastExit: LastExit | null = null;
   /** Its output: records within a budget, across its processes, and the tail of stderr. */
   readonly #output: ServerOutput;
-  #backoffTimer: NodeJS.Timeout | undefined;
+  #backoffTimer: unknown;
   #stopRequested = false;
   /** A stop is under way: drains end at once. */
   #cutDrains = false;
   #launching: Promise<void> | undefined;
-  /** Process groups still being stopped: orphans of a leader that died on its own, drained processes. */
-  readonly #stopping = new Map<number, Promise<void>>();
+  /** Process groups still being stopped: orphans of a leader that died on its own. */
+  readonly #stopping = new Map<Run, Promise<void>>();
   readonly #hooks: ProcessHooks;
+  readonly #clock: Clock;
+  readonly #spawnRun: SpawnRun;
 
-  constructor(config: ServerConfig, events: Events) {
+  constructor(config: ServerConfig, events: Events, seams: Partial<ServerSeams> = {}) {
     this.#config = config;
     this.#events = events;
+    this.#clock = seams.clock ?? systemClock;
+    this.#spawnRun = seams.spawnRun ?? ((...args) => ProcessRun.spawn(...args));
     this.#output = new ServerOutput(config.name, events);
     this.#hooks = {
       onReadiness: (run, ready) => this.#onReadiness(run, ready),
@@ -125,7 +135,7 @@ export class ManagedServer {
 
   status(): ServerStatus {
     const running = this.#current;
-    const describe = (run: ProcessRun, role: ProcessStatus['role']): ProcessStatus => ({
+    const describe = (run: Run, role: ProcessStatus['role']): ProcessStatus => ({
       pid: run.pid,
       port: run.port,
       role,
@@ -185,9 +195,9 @@ export class ManagedServer {
     await this.#abandonReplacement();
     const current = this.#current;
     if (config.port !== 'auto' || !current || this.#state !== 'ready') return this.#restartInPlace(config);
-    let run: ProcessRun;
+    let run: Run;
     try {
-      run = await ProcessRun.spawn(config, this.#events, this.#output, this.#hooks);
+      run = await this.#spawnRun(config, this.#events, this.#output, this.#hooks);
     } catch (error) {
       return { ok: false, reason: `the new process could not be started: ${describeCause(error)}` };
     }
@@ -201,7 +211,7 @@ export class ManagedServer {
   }
 
   async #restartInPlace(config: ServerConfig): Promise<RolloutResult> {
-    clearTimeout(this.#backoffTimer);
+    this.#clock.clearTimeout(this.#backoffTimer);
     this.#config = config;
     const current = this.#current;
     if (current) {
@@ -209,11 +219,11 @@ export class ManagedServer {
       this.#current = undefined;
       this.#retire(current);
       await current.stop('replaced');
-      await this.#stopping.get(current.pid);
+      await this.#stopping.get(current);
     }
     this.#attempt = 0;
     await this.#beginLaunch();
-    const started = await waitUntil(() => this.#state === 'ready' || this.#state === 'backoff' || this.#state === 'failed' || this.#stopRequested, RESTART_WAIT_MS, 20);
+    const started = await waitUntil(() => this.#state === 'ready' || this.#state === 'backoff' || this.#state === 'failed' || this.#stopRequested, RESTART_WAIT_MS, 20, this.#clock);
     return started && this.#state === 'ready' ? { ok: true, pid: this.#current!.pid } : { ok: false, reason: `the restarted process is ${this.#state}` };
   }
 
@@ -230,7 +240,7 @@ export class ManagedServer {
    */
   async retire(): Promise<void> {
     this.#stopRequested = true;
-    clearTimeout(this.#backoffTimer);
+    this.#clock.clearTimeout(this.#backoffTimer);
     this.#replacement?.settle({ ok: false, reason: 'the server was removed' });
     await this.#abandonReplacement();
     await this.#launching;
@@ -249,7 +259,7 @@ export class ManagedServer {
   async #shutdown(graceSeconds: number): Promise<void> {
     this.#stopRequested = true;
     this.#cutDrains = true;
-    clearTimeout(this.#backoffTimer);
+    this.#clock.clearTimeout(this.#backoffTimer);
     this.#replacement?.settle({ ok: false, reason: 'the server is stopping' });
     await this.#launching;
     const runs = [this.#current, this.#replacement?.run, ...this.#draining].filter((run): run is ProcessRun => run !== undefined);
@@ -260,7 +270,7 @@ export class ManagedServer {
     }
     await Promise.all(runs.map((run) => run.stop('stopped', graceSeconds)));
     // Groups still being stopped (orphans, drained processes): wait for them, or kill them now.
-    if (graceSeconds === 0) for (const pgid of this.#stopping.keys()) killProcessGroup(pgid, 'SIGKILL');
+    if (graceSeconds === 0) for (const run of this.#stopping.keys()) run.killGroup();
     await Promise.all(this.#stopping.values());
   }
 
@@ -278,9 +288,9 @@ export class ManagedServer {
       this.#failToStart('port-in-use', describePortHolder(config.port));
       return;
     }
-    let run: ProcessRun;
+    let run: Run;
     try {
-      run = await ProcessRun.spawn(config, this.#events, this.#output, this.#hooks);
+      run = await this.#spawnRun(config, this.#events, this.#output, this.#hooks);
     } catch (error) {
       this.#failToStart('spawn-failed', describeCause(error));
       return;
@@ -296,7 +306,7 @@ export class ManagedServer {
     run.begin();
   }
 
-  #onReadiness(run: ProcessRun, ready: boolean): void {
+  #onReadiness(run: Run, ready: boolean): void {
     if (this.#replacement?.run === run) {
       if (ready) this.#takeOver(run);
       return;
@@ -313,7 +323,7 @@ export class ManagedServer {
   }
 
   /** A rollout's new process is ready: it takes the route, and the one it replaces drains. */
-  #takeOver(run: ProcessRun): void {
+  #takeOver(run: Run): void {
     const replacement = this.#replacement!;
     this.#replacement = undefined;
     const old = this.#current;
@@ -327,24 +337,24 @@ export class ManagedServer {
   }
 
   /** Lets a replaced process finish its requests and sessions, then stops it. */
-  async #drain(run: ProcessRun): Promise<void> {
+  async #drain(run: Run): Promise<void> {
     this.#retire(run);
     if (run.endpoint) {
       this.#events.emit('endpoint-draining', { server: this.name, endpoint: run.endpoint });
       const endpoint = run.endpoint;
-      const idle = await waitUntil(() => endpoint.idle || run.exited || this.#cutDrains, this.#config.drainSeconds * 1000, 50);
+      const idle = await waitUntil(() => endpoint.idle || run.exited || this.#cutDrains, this.#config.drainSeconds * 1000, 50, this.#clock);
       this.#events.emit('process-drained', { server: this.name, pid: run.pid, idle, inFlight: endpoint.inFlight, sessions: endpoint.sessions });
     }
     await run.stop('replaced');
   }
 
   /** A process that no longer serves: its probes stop, and its exit restarts nothing. */
-  #retire(run: ProcessRun): void {
+  #retire(run: Run): void {
     run.retire();
     this.#draining.add(run);
   }
 
-  #onProbeKill(run: ProcessRun, reason: ExitReason): void {
+  #onProbeKill(run: Run, reason: ExitReason): void {
     if (this.#replacement?.run === run) return;
     if (run !== this.#current) return;
     if (this.#state === 'ready') this.#events.emit('endpoint-unready', { server: this.name, endpoint: run.endpoint! });
@@ -367,12 +377,11 @@ export class ManagedServer {
     return waitUntil(() => isPortFree(port), this.#config.terminationGracePeriodSeconds * 1000 + 1000, 50);
   }
 
-  #onExit(run: ProcessRun, exit: ProcessExit, reason: ExitReason): void {
+  #onExit(run: Run, exit: ProcessExit, reason: ExitReason): void {
     // The leader died on its own; whatever is left in its group would be an orphan.
     if (run.killReason === undefined) {
-      const pgid = run.pid;
-      const stopping = stopProcessGroup(run.child, run.config.terminationGracePeriodSeconds).finally(() => this.#stopping.delete(pgid));
-      this.#stopping.set(pgid, stopping);
+      const stopping = run.reapGroup(run.config.terminationGracePeriodSeconds).finally(() => this.#stopping.delete(run));
+      this.#stopping.set(run, stopping);
     }
     this.#events.emit('process-exited', { server: this.name, pid: run.pid, code: exit.code, signal: exit.signal, expected: run.killReason !== undefined });
     if (run.endpoint) this.#events.emit('endpoint-gone', { server: this.name, endpoint: run.endpoint });
@@ -386,7 +395,7 @@ export class ManagedServer {
     this.#output.stopReports();
     this.#current = undefined;
     this.#recordExit(exit, reason);
-    if (shouldResetAttempts((Date.now() - run.startedAt) / 1000, run.config.backoff)) this.#attempt = 0;
+    if (shouldResetAttempts((this.#clock.now() - run.startedAt) / 1000, run.config.backoff)) this.#attempt = 0;
     this.#afterExit(reason === 'exited', reason);
   }
 
@@ -405,14 +414,14 @@ export class ManagedServer {
     const delaySeconds = nextDelay(this.#attempt, this.#config.backoff);
     this.#setState('backoff', reason);
     this.#events.emit('restart-scheduled', { server: this.name, delayMs: delaySeconds * 1000, reason, attempt: this.#attempt });
-    this.#backoffTimer = setTimeout(() => {
+    this.#backoffTimer = this.#clock.setTimeout(() => {
       this.#restarts += 1;
       void this.#beginLaunch();
     }, delaySeconds * 1000);
   }
 
   #recordExit(exit: ProcessExit, reason: ExitReason, error?: string): void {
-    const at = new Date().toISOString();
+    const at = new Date(this.#clock.now()).toISOString();
     this.#lastExit = { code: exit.code, signal: exit.signal, at, reason, ...(error ? { error } : {}), stderrTail: this.#output.stderrTail() };
   }
 

@@ -14,7 +14,7 @@ import { buildChildCommand } from './child-command.js';
 import { buildChildEnv } from './child-env.js';
 import type { ServerOutput } from './output.js';
 import { findFreePort } from './ports.js';
-import { spawnChild, stopProcessGroup, type ChildProcess } from './spawn.js';
+import { killProcessGroup, spawnChild, stopProcessGroup, type ChildProcess } from './spawn.js';
 
 /** Why a process ended: a bounded set, fit for a metric label. */
 export type ExitReason = 'exited' | 'crashed' | 'startup-probe' | 'liveness-probe' | 'spawn-failed' | 'port-in-use' | 'stopped' | 'replaced';
@@ -27,14 +27,39 @@ export interface ProcessExit {
 /** What a run tells its server. Each is called only while the run is live (not after its exit). */
 export interface ProcessHooks {
   /** The readiness verdict changed (or was first given). */
-  onReadiness(run: ProcessRun, ready: boolean): void;
+  onReadiness(run: Run, ready: boolean): void;
   /** A startup or liveness probe failed for good: the run is being ended. */
-  onProbeKill(run: ProcessRun, reason: ExitReason): void;
+  onProbeKill(run: Run, reason: ExitReason): void;
   /** The process is gone; `reason` is why (mcpmux's own reason if it ended it). */
-  onExit(run: ProcessRun, exit: ProcessExit, reason: ExitReason): void;
+  onExit(run: Run, exit: ProcessExit, reason: ExitReason): void;
 }
 
-export class ProcessRun {
+/**
+ * What a server needs of one of its runs: ProcessRun, or a unit test's stand-in (the server's
+ * state machine is tested with an injected spawn and clock).
+ */
+export interface Run {
+  readonly config: ServerConfig;
+  readonly pid: number;
+  readonly port: number;
+  readonly startedAt: number;
+  readonly endpoint: Endpoint | undefined;
+  readonly ready: boolean;
+  readonly killReason: ExitReason | undefined;
+  readonly exited: boolean;
+  begin(): void;
+  stop(reason: ExitReason, graceSeconds?: number): Promise<void>;
+  retire(): void;
+  /** Stops what is left of its process group (a leader that died on its own leaves orphans). */
+  reapGroup(graceSeconds: number): Promise<void>;
+  /** SIGKILL to its whole group, now. */
+  killGroup(): void;
+}
+
+/** Starts a run: ProcessRun.spawn, unless a unit test injects its own. */
+export type SpawnRun = (config: ServerConfig, events: Events, output: ServerOutput, hooks: ProcessHooks) => Promise<Run>;
+
+export class ProcessRun implements Run {
   readonly config: ServerConfig;
   readonly child: ChildProcess;
   readonly port: number;
@@ -122,6 +147,14 @@ export class ProcessRun {
     this.killReason ??= reason;
     this.#stopWorkers();
     await stopProcessGroup(this.child, graceSeconds);
+  }
+
+  reapGroup(graceSeconds: number): Promise<void> {
+    return stopProcessGroup(this.child, graceSeconds);
+  }
+
+  killGroup(): void {
+    killProcessGroup(this.pid, 'SIGKILL');
   }
 
   /** No longer serving (replaced, draining): its probes stop. */

@@ -127,6 +127,15 @@ describe('the Helm chart', () => {
     assert.notEqual(checksum({ shutdown: { gracePeriodSeconds: 45 } }), base);
   });
 
+  it('reloads the mounted config in place instead, with configChange: reload', () => {
+    const deployment = byKind(renderChart({ configChange: 'reload' }), 'Deployment');
+    assert.equal(deployment.spec.template.metadata.annotations['checksum/config'], undefined, 'a config change no longer rolls the pods');
+    assert.ok(deployment.spec.template.spec.containers[0].args.includes('--watch-config'));
+    const mount = deployment.spec.template.spec.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'config');
+    assert.equal(mount.subPath, undefined, 'a subPath mount would never see the update');
+    assert.ok(!byKind(renderChart({}), 'Deployment').spec.template.spec.containers[0].args.includes('--watch-config'));
+  });
+
   it('carries servers from values intact into the ConfigMap, which passes mcpmux check', () => {
     const servers = {
       echo: { command: 'node', args: ['dist/servers/echo/main.js'], cwd: '/app' },
