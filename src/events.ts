@@ -6,12 +6,24 @@ import { EventEmitter } from 'node:events';
 import type { ProbeKind } from './config/schema.js';
 import type { ConfigProblem } from './errors.js';
 import type { ProbeOutcome } from './probe/result.js';
-import type { Endpoint } from './routing/endpoint.js';
 
 export type ServerState = 'starting' | 'ready' | 'unready' | 'backoff' | 'stopping' | 'stopped' | 'failed';
 export type ProbeRole = 'startup' | 'readiness' | 'liveness';
 export type OutputStream = 'stdout' | 'stderr';
 export type ConnectionCloseReason = 'full' | 'per-client' | 'idle' | 'pipelined';
+
+/**
+ * A process's endpoint as an event carries it (routing/endpoint.ts's Endpoint is one): its address,
+ * and the counters a drain waits on, kept by the proxy and the session affinity.
+ */
+export interface Endpoint {
+  readonly server: string;
+  readonly pid: number;
+  readonly port: number;
+  inFlight: number;
+  sessions: number;
+  readonly idle: boolean;
+}
 
 export interface LifecycleEvents {
   'process-started': { server: string; pid: number; port: number };

@@ -4,10 +4,12 @@
  * the route table lists it; the proxy counts on it what a drain waits for.
  */
 
+import type { Endpoint as PublishedEndpoint } from '../events.js';
+
 /** The address every child listens on: loopback only. */
 export const CHILD_HOST = '127.0.0.1';
 
-export class Endpoint {
+export class Endpoint implements PublishedEndpoint {
   readonly server: string;
   readonly pid: number;
   readonly port: number;

@@ -21,48 +21,11 @@ import { ServerOutput } from './output.js';
 import { describePortHolder, isPortFree } from './ports.js';
 import { systemClock, type Clock } from './clock.js';
 import { ProcessRun, type ExitReason, type ProcessExit, type ProcessHooks, type Run, type SpawnRun } from './process.js';
+import { describeRun, type LastExit, type RolloutResult, type ServerStatus } from './status.js';
 import { waitUntil } from './wait.js';
 
 export type { ExitReason } from './process.js';
-
-export interface LastExit {
-  readonly code: number | null;
-  readonly signal: string | null;
-  readonly at: string;
-  readonly reason: ExitReason;
-  /** Why the process could not be started: for `spawn-failed` (e.g. ENOENT), `port-in-use` (who holds the port). */
-  readonly error?: string;
-  /** The last lines the process wrote to stderr. */
-  readonly stderrTail: readonly string[];
-}
-
-/** One process of a server in /status: the one serving (or starting), one replacing it, or one draining. */
-export interface ProcessStatus {
-  readonly pid: number;
-  readonly port: number;
-  readonly role: 'current' | 'replacement' | 'draining';
-  readonly ready: boolean;
-  readonly startedAt: string;
-  readonly inFlight: number;
-  readonly sessions: number;
-}
-
-export interface ServerStatus {
-  readonly name: string;
-  readonly prefix: string;
-  readonly transport: 'http' | 'stdio';
-  readonly state: ServerState;
-  readonly ready: boolean;
-  readonly pid: number | null;
-  readonly port: number | null;
-  readonly restarts: number;
-  readonly startedAt: string | null;
-  readonly lastExit: LastExit | null;
-  readonly processes: readonly ProcessStatus[];
-}
-
-/** How a rollout ended: the new process took over, or it never turned ready (the old one kept serving). */
-export type RolloutResult = { readonly ok: true; readonly pid: number } | { readonly ok: false; readonly reason: string };
+export type { LastExit, ProcessStatus, RolloutResult, ServerStatus } from './status.js';
 
 /** What a unit test may replace: time, and how a process is started. */
 export interface ServerSeams {
@@ -135,19 +98,10 @@ export class ManagedServer {
 
   status(): ServerStatus {
     const running = this.#current;
-    const describe = (run: Run, role: ProcessStatus['role']): ProcessStatus => ({
-      pid: run.pid,
-      port: run.port,
-      role,
-      ready: run.ready,
-      startedAt: new Date(run.startedAt).toISOString(),
-      inFlight: run.endpoint?.inFlight ?? 0,
-      sessions: run.endpoint?.sessions ?? 0,
-    });
     const processes = [
-      ...(running ? [describe(running, 'current')] : []),
-      ...(this.#replacement ? [describe(this.#replacement.run, 'replacement')] : []),
-      ...[...this.#draining].map((run) => describe(run, 'draining')),
+      ...(running ? [describeRun(running, 'current')] : []),
+      ...(this.#replacement ? [describeRun(this.#replacement.run, 'replacement')] : []),
+      ...[...this.#draining].map((run) => describeRun(run, 'draining')),
     ];
     return {
       name: this.#config.name,

@@ -4,6 +4,7 @@
  * Prints a table and PASS/MISS lines, and writes the results as JSON to test/bench/results/.
  *   --quick       a few seconds per scenario (the test suite runs this)
  *   --stdio       only the stdio row (mcpmux, supergateway, mcp-proxy in front of one stdio server)
+ *   --change      only the change rows: SIGHUP to a new server serving, and a rollout under load
  *   --out FILE    where the JSON goes (default test/bench/results/<date>.json)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -18,9 +19,10 @@ import { ensureDebianCommand } from '../helpers/debian.js';
 import { MAIN, makeTempDir, ROOT } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { CALL, CHILD, FLOOR, MCP_HEADERS } from './call.js';
+import { printChangeReport, runChangeBench, type ChangeResult } from './change.js';
 import { printStdioReport, runStdioBench } from './stdio.js';
 
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, stdio: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, stdio: { type: 'boolean', default: false }, change: { type: 'boolean', default: false }, out: { type: 'string' } } });
 const quick = flags.quick!;
 const SECONDS = quick ? 1 : 5;
 const ROUNDS = quick ? 1 : 3;
@@ -172,6 +174,11 @@ async function main() {
     printStdioReport(results.stdio as Awaited<ReturnType<typeof runStdioBench>>);
     return writeResults(results);
   }
+  if (flags.change) {
+    results.change = await runChangeBench(quick);
+    printChangeReport(results.change as ChangeResult);
+    return writeResults(results);
+  }
   const mux = await startMux({ json: childServer(true), sse: childServer(false) });
   await until(async () => (await fetch(`${mux.adminUrl}/readyz`)).status === 200);
   const status = (await (await fetch(`${mux.adminUrl}/status`)).json()) as { servers: { name: string; pid: number; port: number }[] };
@@ -258,6 +265,9 @@ async function main() {
   nginx?.proc.kill('SIGTERM');
   floor.kill('SIGTERM');
 
+  // Change without downtime: a reload, and a rollout under load.
+  results.change = await runChangeBench(quick);
+
   // A stdio server behind mcpmux and the peers people would otherwise use.
   results.stdio = await runStdioBench(SECONDS, ROUNDS);
 
@@ -299,6 +309,7 @@ function targetChecks(r: Record<string, any>): Check[] {
   add(`memory per idle SSE stream (${biggest} streams, bytes)`, perStream, '< 16 KiB', perStream < 16 * 1024);
   const recovery = r.recovery.killToServingMs / r.recovery.childColdStartMs;
   add('kill -9 to serving vs child cold start', recovery, '<= 1.5x', recovery <= 1.5);
+  if (r.change) add('failed calls in a rollout at 50 connections', r.change.rollout.failed, '0', r.change.rollout.failed === 0);
   // stdio: ahead of each peer that runs the same process model, on every row but memory per
   // session: isolated sessions against supergateway (a child per session), shared against
   // mcp-proxy (one child for every session). The whole table is printed beside these.
@@ -332,7 +343,9 @@ function printReport(r: Record<string, any>, checks: Check[]) {
   for (const [name, s] of Object.entries<any>(r.sse)) console.log(`SSE 100×10 ms           ${name.padEnd(8)} first ${fmt(s.first, 1)} ms, last ${fmt(s.last, 1)} ms`);
   for (const [n, bytes] of Object.entries<any>(r.idleStreamBytes)) console.log(`idle SSE streams ${n.padEnd(6)} mcpmux RSS ${fmt(bytes / 1024, 1)} KiB per stream`);
   console.log(`kill -9 to serving: ${fmt(r.recovery.killToServingMs, 0)} ms (child cold start ${fmt(r.recovery.childColdStartMs, 0)} ms)`);
-  console.log(`cold start of 20 servers to /readyz: ${fmt(r.coldStart20Ms, 0)} ms\n`);
+  console.log(`cold start of 20 servers to /readyz: ${fmt(r.coldStart20Ms, 0)} ms`);
+  if (r.change) printChangeReport(r.change);
+  console.log('');
   if (r.stdio) printStdioReport(r.stdio);
   console.log('');
   for (const c of checks) console.log(`${c.pass === null ? 'SKIP' : c.pass ? 'PASS' : 'MISS'}  ${c.name}: ${fmt(c.value ?? undefined, 3)} (target ${c.target})`);

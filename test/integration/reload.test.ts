@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connectClient, MCP_HEADERS, textOf } from '../helpers/mcp-client.js';
 import { startMcpmux, stopAll, writeConfig, type LogRecord, type Mcpmux } from '../helpers/mcpmux.js';
 import { sampleValue, scrape } from '../helpers/metrics.js';
-import { ROOT } from '../helpers/paths.js';
+import { makeTempDir, ROOT } from '../helpers/paths.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 
 const TOKEN_A = 'reload-token-a-0123456789';
@@ -43,11 +44,15 @@ function callLoop(call: () => Promise<unknown>) {
 describe('reload on SIGHUP', () => {
   let mux: Mcpmux;
   let file: string;
+  const tokenFile = path.join(makeTempDir('mcpmux-reload-token-'), 'token');
+  writeFileSync(tokenFile, `${TOKEN_A}\n`);
+  const filed = { ...echo, auth: { bearerTokens: [{ file: tokenFile }] } };
   const servers = {
     math: echo,
     echo,
     locked: { ...echo, auth: { bearerTokens: [{ env: 'RELOAD_TOKEN_A' }] } },
     gone: echo,
+    filed,
   };
   const next = {
     servers: {
@@ -55,6 +60,7 @@ describe('reload on SIGHUP', () => {
       echo: { ...echo, env: { ECHO_VERSION: '2' } },
       locked: { ...echo, auth: { bearerTokens: [{ env: 'RELOAD_TOKEN_A' }, { env: 'RELOAD_TOKEN_B' }] } },
       fresh: echo,
+      filed,
     },
   };
   const pidOf = async (name: string) => (await mux.status()).servers.find((s) => s.name === name)?.pid;
@@ -137,10 +143,27 @@ describe('reload on SIGHUP', () => {
     await math.client.close();
 
     const records = mux.logs.filter((r: LogRecord) => typeof r.msg === 'string' && r.msg.startsWith('reload: ') && r.server !== undefined && r.trigger === 'SIGHUP');
-    assert.deepEqual(records.map((r) => [r.server, r.action]).sort(), [['echo', 'rollout'], ['fresh', 'start'], ['gone', 'remove'], ['locked', 'update']]);
+    assert.deepEqual(records.map((r) => [r.server, r.action]).sort(), [['echo', 'rollout'], ['fresh', 'start'], ['gone', 'remove'], ['locked', 'update']], 'one record per server touched, none for the untouched');
     const metrics = await scrape(mux.adminUrl);
     assert.equal(sampleValue(metrics, 'mcpmux_config_last_reload_successful'), 1);
     assert.equal(sampleValue(metrics, 'mcpmux_rollouts_total', { server: 'echo', result: 'ok' }), 1);
+  });
+
+  it('reads a bearer-token file again: a rotated token works at once, the old one no longer, and no process is touched', async () => {
+    const pid = await pidOf('filed');
+    const call = async (token: string) => {
+      const res = await fetch(`${mux.publicUrl}/filed/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${token}` }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }) });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    assert.equal(await call(TOKEN_A), 400, 'past auth');
+    writeFileSync(tokenFile, `${TOKEN_B}\n`);
+    const record = await reload(next);
+    assert.equal(record.msg, 'reload applied');
+    assert.deepEqual([await call(TOKEN_B), await call(TOKEN_A)], [400, 401]);
+    assert.equal(await pidOf('filed'), pid);
+    const touched = mux.logs.filter((r) => r.msg === 'reload: route and policy changed, process kept' && r.server === 'filed');
+    assert.deepEqual(touched.at(-1)?.fields, ['auth']);
   });
 
   it('changes nothing on a config that fails validation, logs every problem, and says so in the metrics', async () => {

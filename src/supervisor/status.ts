@@ -1,0 +1,54 @@
+/** A server as /status shows it: its state, its last exit, and each of its processes. */
+import type { ServerState } from '../events.js';
+import type { ExitReason, Run } from './process.js';
+
+export interface LastExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly at: string;
+  readonly reason: ExitReason;
+  /** Why the process could not be started: for `spawn-failed` (e.g. ENOENT), `port-in-use` (who holds the port). */
+  readonly error?: string;
+  /** The last lines the process wrote to stderr. */
+  readonly stderrTail: readonly string[];
+}
+
+/** One process of a server in /status: the one serving (or starting), one replacing it, or one draining. */
+export interface ProcessStatus {
+  readonly pid: number;
+  readonly port: number;
+  readonly role: 'current' | 'replacement' | 'draining';
+  readonly ready: boolean;
+  readonly startedAt: string;
+  readonly inFlight: number;
+  readonly sessions: number;
+}
+
+export interface ServerStatus {
+  readonly name: string;
+  readonly prefix: string;
+  readonly transport: 'http' | 'stdio';
+  readonly state: ServerState;
+  readonly ready: boolean;
+  readonly pid: number | null;
+  readonly port: number | null;
+  readonly restarts: number;
+  readonly startedAt: string | null;
+  readonly lastExit: LastExit | null;
+  readonly processes: readonly ProcessStatus[];
+}
+
+/** How a rollout ended: the new process took over, or it never turned ready (the old one kept serving). */
+export type RolloutResult = { readonly ok: true; readonly pid: number } | { readonly ok: false; readonly reason: string };
+
+export function describeRun(run: Run, role: ProcessStatus['role']): ProcessStatus {
+  return {
+    pid: run.pid,
+    port: run.port,
+    role,
+    ready: run.ready,
+    startedAt: new Date(run.startedAt).toISOString(),
+    inFlight: run.endpoint?.inFlight ?? 0,
+    sessions: run.endpoint?.sessions ?? 0,
+  };
+}
