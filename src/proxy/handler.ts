@@ -66,11 +66,10 @@ type ProxyRoute = PrefixMatch<Route> & { metadata?: boolean };
  * rollout swaps it, and a request in flight keeps the endpoint it was admitted to.
  */
 export function createProxyHandler(deps: { listen: Config['listen']; routing: Routing; events: Events; maxConnections?: number }): ProxyHandler {
-  const { routing, events } = deps;
-  const { limits } = deps.listen;
-  const config = { listen: deps.listen };
-  const guard = createHostGuard(config.listen);
-  const isTrusted = createTrustCheck(config.listen.trustedProxies);
+  const { routing, events, listen } = deps;
+  const { limits } = listen;
+  const guard = createHostGuard(listen);
+  const isTrusted = createTrustCheck(listen.trustedProxies);
   const connections = createConnectionGate(
     { maxConnections: deps.maxConnections ?? limits.maxConnections, maxConnectionsPerClient: limits.maxConnectionsPerClient },
     isTrusted,
