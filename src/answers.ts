@@ -26,7 +26,8 @@ export type RefusalReason =
   | 'upstream_timeout'
   | 'process_gone'
   | 'sessions_full'
-  | 'internal';
+  | 'internal'
+  | 'session_gone';
 
 export interface Refusal {
   readonly status: number;
@@ -48,6 +49,7 @@ export const REFUSALS: Readonly<Record<RefusalReason, Refusal>> = {
   process_gone: { status: 502, code: -31011 },
   sessions_full: { status: 503, code: -31012 },
   internal: { status: 500, code: -31013 },
+  session_gone: { status: 404, code: -31014 },
 };
 
 /** Set on a response mcpmux answered with a refusal: its code, for the metrics and the access log. */

@@ -59,13 +59,14 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
   let running = config;
   const { limits } = config.listen;
   const maxConnections = fitConnections(limits.maxConnections, config.servers.length, log);
-  const routing = createRouting(config.servers, events);
+  const routing = createRouting(config.servers, events, config.affinity);
   const supervisor = new Supervisor(config.servers, events);
   const proxy = createProxyHandler({ listen: config.listen, routing, events, maxConnections });
   const readBridges = createBridgeStatusReader(() => supervisor.statuses());
   const metrics = createMetrics(events, () => supervisor.statuses(), {
     readBridges,
     openConnections: () => proxy.connections.open,
+    trackedSessions: () => routing.affinity.size,
     droppedLogRecords: sources.droppedLogRecords,
   });
   let stopping = false;

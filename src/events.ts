@@ -31,7 +31,7 @@ export interface LifecycleEvents {
   'process-exited': { server: string; pid: number; code: number | null; signal: string | null; expected: boolean };
   'state-changed': { server: string; from: ServerState; to: ServerState; reason: string };
   'probe-result': { server: string; role: ProbeRole; kind: ProbeKind; outcome: ProbeOutcome; message: string; durationMs: number };
-  'restart-scheduled': { server: string; delayMs: number; reason: string; attempt: number };
+  'restart-scheduled': { server: string; replica: number; delayMs: number; reason: string; attempt: number };
   /** A process turned ready: its endpoint serves the route (a process it replaces then drains). */
   'endpoint-ready': { server: string; endpoint: Endpoint };
   /** A process failed its readiness probe: no traffic until it is ready again; its sessions are kept. */

@@ -16,8 +16,20 @@ export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 const PROBE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const KNOWN_METHODS = new Set(['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS']);
 
-/** The live process of each server, for the resource gauges. */
-export type ProcessSource = () => readonly { readonly name: string; readonly pid: number | null }[];
+/** What the gauges read of each server at scrape time: its processes (all replicas, draining ones too) and replicas. */
+export interface ServerProcesses {
+  readonly name: string;
+  readonly pid: number | null;
+  readonly processes?: readonly { readonly replica?: number | undefined; readonly pid: number; readonly inFlight: number; readonly sessions: number }[];
+  readonly replicas?: readonly { readonly replica: number; readonly ready: boolean; readonly restarts: number }[];
+}
+export type ProcessSource = () => readonly ServerProcesses[];
+
+/** Every live pid of a server, with its replica: its processes, or its one pid. */
+function livePids(server: ServerProcesses): { pid: number; replica: number }[] {
+  if (server.processes) return server.processes.map((p) => ({ pid: p.pid, replica: p.replica ?? 0 }));
+  return server.pid === null ? [] : [{ pid: server.pid, replica: 0 }];
+}
 
 export interface Metrics {
   readonly registry: Registry;
@@ -49,6 +61,8 @@ export interface MetricSources {
   readonly droppedLogRecords?: (() => number) | undefined;
   /** The sessions and processes of stdio servers, from their bridges. */
   readonly readBridges?: BridgeStatusReader;
+  /** Sessions the session affinity remembers, all servers together. */
+  readonly trackedSessions?: () => number;
 }
 
 export function createMetrics(events: Events, processes: ProcessSource, sources: MetricSources = {}): Metrics {
@@ -97,7 +111,11 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
       for (const [server, series] of perServer) if (server !== '') this.set({ server }, series.inFlight);
     },
   });
-  const up = new Gauge({ name: 'mcpmux_server_up', help: '1 while a process of the server is running.', labelNames: ['server'], registers });
+  const up = new Gauge({ name: 'mcpmux_server_up', help: '1 while a process of the server is running.', labelNames: ['server'], registers, collect() {
+    this.reset();
+    for (const server of processes()) this.set({ server: server.name }, livePids(server).length > 0 ? 1 : 0);
+  } });
+  registerReplicaMetrics(registers, processes);
   const ready = new Gauge({ name: 'mcpmux_server_ready', help: '1 while the server is ready and its route takes traffic.', labelNames: ['server'], registers });
   const restarts = new Counter({ name: 'mcpmux_server_restarts_total', help: 'Restarts of a server, by why its last process ended.', labelNames: ['server', 'reason'], registers });
   const probeDuration = new Histogram({ name: 'mcpmux_probe_duration_seconds', help: 'Time one probe took, by probe (startup, readiness, liveness).', labelNames: ['server', 'probe'], buckets: PROBE_BUCKETS, registers });
@@ -124,7 +142,12 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
   events.on('reload-failed', () => reloadOk.set(0));
   const rollouts = new Counter({ name: 'mcpmux_rollouts_total', help: 'Rollouts of a server onto a new process, by result (ok: the new process took over; failed: the old one kept serving).', labelNames: ['server', 'result'], registers });
   events.on('rollout-finished', ({ server, ok }) => rollouts.inc({ server, result: ok ? 'ok' : 'failed' }));
-  const { openConnections, droppedLogRecords, readBridges } = sources;
+  const { openConnections, droppedLogRecords, readBridges, trackedSessions } = sources;
+  if (trackedSessions) {
+    new Gauge({ name: 'mcpmux_sessions_tracked', help: 'Sessions whose process mcpmux remembers (session affinity), all servers together; bounded by affinity.maxSessions.', registers, collect() {
+      this.set(trackedSessions());
+    } });
+  }
   if (readBridges) registerBridgeMetrics(registers, readBridges);
   if (openConnections) {
     new Gauge({ name: 'mcpmux_connections_open', help: 'Connections open on the public listener.', registers, collect() {
@@ -136,50 +159,12 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
     this.inc(droppedLogRecords?.() ?? 0);
   } });
 
-  const cpuTotals = new Map<string, CpuTotal>();
-  const sampleGroups = () => {
-    const live = processes().filter((p): p is { name: string; pid: number } => p.pid !== null);
-    return { live, groups: sampleProcessGroups(new Set(live.map((p) => p.pid))) };
-  };
-  let lastSample: ReturnType<typeof sampleGroups> | undefined;
-  new Gauge({
-    name: 'mcpmux_server_resident_memory_bytes',
-    help: "Resident memory of the server's whole process group, read at scrape time.",
-    labelNames: ['server'],
-    registers,
-    collect() {
-      this.reset();
-      lastSample = sampleGroups();
-      for (const { name, pid } of lastSample.live) {
-        this.set({ server: name }, (lastSample.groups.get(pid) ?? []).reduce((sum, p) => sum + p.rssBytes, 0));
-      }
-    },
-  });
-  new Counter({
-    name: 'mcpmux_server_cpu_seconds_total',
-    help: "CPU time of the server's whole process group, every process it ever ran included.",
-    labelNames: ['server'],
-    registers,
-    collect() {
-      const { live, groups } = lastSample ?? sampleGroups();
-      lastSample = undefined;
-      const running = new Map(live.map((p) => [p.name, groups.get(p.pid) ?? []]));
-      this.reset();
-      for (const { name } of processes()) {
-        let total = cpuTotals.get(name);
-        if (!total) cpuTotals.set(name, (total = new CpuTotal()));
-        this.inc({ server: name }, total.update(running.get(name) ?? []));
-      }
-    },
-  });
+  registerResourceMetrics(registers, processes);
 
   for (const { name } of processes()) {
-    up.set({ server: name }, 0);
     ready.set({ server: name }, 0);
     seriesOf(name);
   }
-  events.on('process-started', ({ server }) => up.set({ server }, 1));
-  events.on('process-exited', ({ server }) => up.set({ server }, 0));
   events.on('state-changed', ({ server, to }) => ready.set({ server }, to === 'ready' ? 1 : 0));
   events.on('restart-scheduled', ({ server, reason }) => restarts.inc({ server, reason }));
   events.on('probe-result', ({ server, role, outcome, durationMs }) => {
@@ -206,11 +191,10 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
       // The request counter and in-flight gauge are rebuilt from perServer at every scrape.
       perServer.delete(name);
       mcp.removeServer(name);
-      for (const metric of [up, ready, restarts, probeDuration, probeFailures, upstreamErrors, outputDropped, rollouts]) {
+      for (const metric of [ready, restarts, probeDuration, probeFailures, upstreamErrors, outputDropped, rollouts]) {
         removeSeries(metric, name);
       }
       for (const histogram of [duration, firstByte]) histogram.remove((labels) => labels.server === name);
-      cpuTotals.delete(name);
     },
   };
 }
@@ -315,4 +299,67 @@ function registerMcpMetrics(registers: Registry[]) {
       duration.remove((labels) => labels.server === server);
     },
   };
+}
+
+/**
+ * Memory and CPU of each server's processes (every replica's, draining ones included) with all
+ * they started, per server and per replica, sampled in one pass over /proc at scrape time. CPU
+ * counters stay monotonic across processes that come and go.
+ */
+function registerResourceMetrics(registers: Registry[], processes: ProcessSource) {
+  const cpuTotals = new Map<string, CpuTotal>();
+  const sample = () => {
+    const servers = processes().map((server) => ({ name: server.name, pids: livePids(server) }));
+    return { servers, groups: sampleProcessGroups(new Set(servers.flatMap((s) => s.pids.map((p) => p.pid)))) };
+  };
+  let last: ReturnType<typeof sample> | undefined;
+  const rss = (groups: ReturnType<typeof sample>['groups'], pids: { pid: number }[]) => pids.reduce((sum, { pid }) => sum + (groups.get(pid) ?? []).reduce((s, p) => s + p.rssBytes, 0), 0);
+  const cpu = (key: string, groups: ReturnType<typeof sample>['groups'], pids: { pid: number }[]) => {
+    let total = cpuTotals.get(key);
+    if (!total) cpuTotals.set(key, (total = new CpuTotal()));
+    return total.update(pids.flatMap(({ pid }) => groups.get(pid) ?? []));
+  };
+  const replicasOf = (pids: { pid: number; replica: number }[]) => {
+    const by = new Map<number, { pid: number }[]>();
+    for (const p of pids) by.set(p.replica, [...(by.get(p.replica) ?? []), p]);
+    return by;
+  };
+  new Gauge({ name: 'mcpmux_server_resident_memory_bytes', help: "Resident memory of the server's processes (every replica's) and all they started, read at scrape time.", labelNames: ['server'], registers, collect() {
+    this.reset();
+    last = sample();
+    for (const { name, pids } of last.servers) if (pids.length > 0) this.set({ server: name }, rss(last.groups, pids));
+  } });
+  new Gauge({ name: 'mcpmux_replica_resident_memory_bytes', help: "Resident memory of one replica's processes and all they started.", labelNames: ['server', 'replica'], registers, collect() {
+    this.reset();
+    const { servers, groups } = last ?? sample();
+    for (const { name, pids } of servers) for (const [replica, own] of replicasOf(pids)) this.set({ server: name, replica: String(replica) }, rss(groups, own));
+  } });
+  new Counter({ name: 'mcpmux_server_cpu_seconds_total', help: "CPU time of the server's processes and all they started, every process it ever ran included.", labelNames: ['server'], registers, collect() {
+    const { servers, groups } = last ?? sample();
+    this.reset();
+    for (const { name, pids } of servers) this.inc({ server: name }, cpu(name, groups, pids));
+  } });
+  new Counter({ name: 'mcpmux_replica_cpu_seconds_total', help: "CPU time of one replica's processes and all they started, every process it ever ran included.", labelNames: ['server', 'replica'], registers, collect() {
+    const { servers, groups } = last ?? sample();
+    last = undefined;
+    this.reset();
+    for (const { name, pids } of servers) for (const [replica, own] of replicasOf(pids)) this.inc({ server: name, replica: String(replica) }, cpu(`${name}\u0000${replica}`, groups, own));
+  } });
+}
+
+/** Each replica of each server: whether it runs and is ready, its restarts, its requests in flight and its sessions. */
+function registerReplicaMetrics(registers: Registry[], processes: ProcessSource) {
+  const each = (read: (server: ServerProcesses, replica: number) => number) =>
+    function collect(this: Gauge | Counter) {
+      this.reset();
+      for (const server of processes()) {
+        for (const { replica } of server.replicas ?? [{ replica: 0 }]) (this as Gauge).inc({ server: server.name, replica: String(replica) }, read(server, replica));
+      }
+    };
+  const ofReplica = (server: ServerProcesses, replica: number) => (server.processes ?? []).filter((p) => (p.replica ?? 0) === replica);
+  new Gauge({ name: 'mcpmux_replica_up', help: '1 while a process of the replica is running.', labelNames: ['server', 'replica'], registers, collect: each((s, r) => (ofReplica(s, r).length > 0 || (!s.processes && s.pid !== null) ? 1 : 0)) });
+  new Gauge({ name: 'mcpmux_replica_ready', help: '1 while the replica is ready and takes traffic.', labelNames: ['server', 'replica'], registers, collect: each((s, r) => (s.replicas?.find((x) => x.replica === r)?.ready ? 1 : 0)) });
+  new Gauge({ name: 'mcpmux_replica_in_flight', help: "Requests in flight on the replica's processes, open streams included.", labelNames: ['server', 'replica'], registers, collect: each((s, r) => ofReplica(s, r).reduce((n, p) => n + p.inFlight, 0)) });
+  new Gauge({ name: 'mcpmux_replica_sessions', help: "Sessions mcpmux routes to the replica's processes.", labelNames: ['server', 'replica'], registers, collect: each((s, r) => ofReplica(s, r).reduce((n, p) => n + p.sessions, 0)) });
+  new Counter({ name: 'mcpmux_replica_restarts_total', help: 'Restarts of the replica.', labelNames: ['server', 'replica'], registers, collect: each((s, r) => s.replicas?.find((x) => x.replica === r)?.restarts ?? 0) });
 }

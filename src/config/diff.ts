@@ -30,13 +30,13 @@ export interface ConfigDiff {
   readonly refused: readonly ConfigProblem[];
 }
 
-const RESTART_SECTIONS = ['listen', 'admin'] as const;
+const RESTART_SECTIONS = ['listen', 'admin', 'affinity'] as const;
 
 export function diffConfigs(running: Config, next: Config): ConfigDiff {
   const refused: ConfigProblem[] = [];
   for (const section of RESTART_SECTIONS) {
     for (const path of changedPaths(running[section], next[section], section)) {
-      refused.push({ path, message: 'changing it needs a restart of mcpmux (its listener is bound); the reload changed nothing' });
+      refused.push({ path, message: `changing it needs a restart of mcpmux (${section === 'affinity' ? 'the session table is sized at start' : 'its listener is bound'}); the reload changed nothing` });
     }
   }
   const actions: ServerAction[] = [];

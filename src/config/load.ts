@@ -153,6 +153,9 @@ function checkCrossFields(config: Config, raw: unknown): ConfigProblem[] {
     const owner = prefixes.get(server.prefix);
     if (owner) problems.push({ path: `${at}.prefix`, message: `"${server.prefix}" is already the prefix of server ${owner}` });
     else prefixes.set(server.prefix, server.name);
+    if (server.port !== 'auto' && server.replicas > 1) {
+      problems.push({ path: `${at}.replicas`, message: `${server.replicas} replicas need port: auto (each replica gets its own port); port ${server.port} can hold one` });
+    }
     if (server.port !== 'auto') {
       const portOwner = ports.get(server.port);
       if (portOwner) problems.push({ path: `${at}.port`, message: `${server.port} is already used by ${portOwner}` });

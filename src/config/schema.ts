@@ -103,6 +103,9 @@ export const STDIO_DEFAULTS: StdioConfig = stdioSchema.parse({});
  */
 export const STDIO_READINESS_PROBE = { httpGet: { path: '/readyz' }, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 3 } as const;
 
+/** Replicas a server may have: a bound for the `replica` metric label, and far past any core count. */
+export const MAX_REPLICAS = 64;
+
 export const DEFAULT_STARTUP_PROBE = { tcpSocket: {}, periodSeconds: 0.1, failureThreshold: 300 } as const;
 
 export const serverSchema = z.strictObject({
@@ -115,6 +118,8 @@ export const serverSchema = z.strictObject({
   cwd: z.string().min(1).default('.'),
   env: z.record(z.string(), z.string()).default({}),
   port: z.union([z.literal('auto'), portNumber], { error: 'must be "auto" or a port number from 1 to 65535' }).default('auto'),
+  /** Processes of this server, each with its own port, probes and restarts; requests are balanced over the ready ones. */
+  replicas: z.number().int().min(1).max(MAX_REPLICAS, { error: `must be at most ${MAX_REPLICAS}` }).default(1),
   prefix: prefixSchema.optional(),
   startupProbe: probeSchema.prefault(DEFAULT_STARTUP_PROBE),
   readinessProbe: probeSchema.optional(),
@@ -174,6 +179,13 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   auth: authSchema.optional(),
+  /** Which process made each MCP session, so its requests reach it (replicas, rollouts): bounded. */
+  affinity: z
+    .strictObject({
+      maxSessions: z.number().int().min(1).default(100_000),
+      idleTimeoutSeconds: z.number().positive().default(3600),
+    })
+    .prefault({}),
   admin: z
     .strictObject({
       host: z.string().min(1).default('0.0.0.0'),

@@ -41,6 +41,11 @@ export function sendBusy(res: ServerResponse, server: string): void {
   sendRefusal(res, 'busy', `Server ${server} is at its limit of requests in flight`, { server });
 }
 
+/** The process that held this session is gone: 404, as the spec has it, so the client starts a new session. */
+export function sendSessionGone(res: ServerResponse, server: string): void {
+  sendRefusal(res, 'session_gone', 'Session not found: the process that held it is gone; start a new session', { server });
+}
+
 export function sendNotReady(res: ServerResponse, server: string, state: string): void {
   sendRefusal(res, 'not_ready', `Server ${server} is not ready (${state})`, { server });
 }

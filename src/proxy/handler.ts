@@ -16,7 +16,7 @@ import { bearerChallenge, createAuthCheck, type AuthCheck } from './auth.js';
 import { discardBody, limitBody } from './body-limit.js';
 import { createConnectionGate, type ConnectionGate } from './connections.js';
 import {
-  sendBadPath, sendBusy, sendDuplicateHost, sendForbiddenHost, sendHeadersTooLarge, sendNoRoute, sendNotReady, sendTooLarge, sendUnauthorized, sendUpgradeRefused, sendUpstreamError,
+  sendBadPath, sendBusy, sendDuplicateHost, sendForbiddenHost, sendHeadersTooLarge, sendNoRoute, sendNotReady, sendSessionGone, sendTooLarge, sendUnauthorized, sendUpgradeRefused, sendUpstreamError,
 } from './errors.js';
 import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
 import { buildRequestHeaders, createTrustCheck, toHeaderObject } from './headers.js';
@@ -201,7 +201,12 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     if (policy.auth && !match.metadata && !authCheckOf(policy.auth)(req.headers.authorization)) return void sendUnauthorized(res, bearerChallenge(policy.auth));
     if (req.method === 'POST') state.mcp = readMcpHeaders(req.headers);
     const session = req.headers['mcp-session-id'];
-    const endpoint = pickEndpoint(route, typeof session === 'string' ? routing.affinity.ownerOf(session) : undefined);
+    let owner: Endpoint | undefined;
+    if (typeof session === 'string') {
+      owner = routing.affinity.ownerOf(session);
+      if (owner === undefined && routing.affinity.hasEnded(session)) return void sendSessionGone(res, route.server);
+    }
+    const endpoint = pickEndpoint(route, owner);
     if (endpoint === undefined) return void sendNotReady(res, route.server, route.state);
     const max = policy.maxInFlight;
     if (max !== undefined && (perServer.get(route.server) ?? 0) >= max) return void sendBusy(res, route.server);

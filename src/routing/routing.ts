@@ -6,7 +6,7 @@
 import type { ServerConfig } from '../config/schema.js';
 import type { Events, ServerState } from '../events.js';
 import type { Endpoint } from './endpoint.js';
-import { SessionAffinity } from './sessions.js';
+import { DEFAULT_AFFINITY, SessionAffinity, type AffinityLimits } from './sessions.js';
 import { buildRouteTable, policyOf, type Route, type RouteTable } from './table.js';
 
 export interface Routing {
@@ -20,18 +20,23 @@ export interface Routing {
 interface Slot {
   config: ServerConfig;
   state: ServerState;
-  serving: Endpoint | undefined;
+  serving: Endpoint[];
   draining: Endpoint[];
 }
 
-export function createRouting(servers: readonly ServerConfig[], events: Events, affinity = new SessionAffinity()): Routing {
+/** How often sessions idle past their timeout are forgotten. */
+const SWEEP_MS = 60_000;
+
+export function createRouting(servers: readonly ServerConfig[], events: Events, limits: AffinityLimits = DEFAULT_AFFINITY): Routing {
+  const affinity = new SessionAffinity(limits);
+  setInterval(() => affinity.sweep(), SWEEP_MS).unref();
   const slots = new Map<string, Slot>();
   let current: RouteTable = buildRouteTable([]);
 
   const publish = () => {
     const routes: Route[] = [];
     for (const slot of slots.values()) {
-      routes.push({ prefix: slot.config.prefix, server: slot.config.name, policy: policyOf(slot.config), serving: slot.serving, draining: Object.freeze([...slot.draining]), state: slot.state });
+      routes.push({ prefix: slot.config.prefix, server: slot.config.name, policy: policyOf(slot.config), serving: Object.freeze([...slot.serving]), draining: Object.freeze([...slot.draining]), state: slot.state });
     }
     current = buildRouteTable(routes);
   };
@@ -40,13 +45,13 @@ export function createRouting(servers: readonly ServerConfig[], events: Events, 
     for (const [name, slot] of slots) {
       if (names.has(name)) continue;
       // A removed route: its sessions can reach nothing any more; its processes only finish their requests.
-      for (const endpoint of [slot.serving, ...slot.draining]) if (endpoint) affinity.forgetEndpoint(endpoint);
+      for (const endpoint of [...slot.serving, ...slot.draining]) affinity.forgetEndpoint(endpoint);
       slots.delete(name);
     }
     for (const config of next) {
       const slot = slots.get(config.name);
       if (slot) slot.config = config;
-      else slots.set(config.name, { config, state: 'stopped', serving: undefined, draining: [] });
+      else slots.set(config.name, { config, state: 'stopped', serving: [], draining: [] });
     }
     publish();
   };
@@ -57,29 +62,28 @@ export function createRouting(servers: readonly ServerConfig[], events: Events, 
     publish();
   };
   const drain = (slot: Slot, endpoint: Endpoint) => {
-    if (slot.serving === endpoint) slot.serving = undefined;
+    slot.serving = slot.serving.filter((e) => e !== endpoint);
     if (!slot.draining.includes(endpoint)) slot.draining.push(endpoint);
   };
 
   events.on('state-changed', ({ server, to }) => withSlot(server, (slot) => (slot.state = to)));
+  // A rollout's new process turns ready, then the one it replaces drains (its sessions stay with it).
   events.on('endpoint-ready', ({ server, endpoint }) =>
     withSlot(server, (slot) => {
-      // A new process takes over: the one it replaces drains (its sessions stay with it).
-      if (slot.serving && slot.serving !== endpoint) drain(slot, slot.serving);
       slot.draining = slot.draining.filter((e) => e !== endpoint);
-      slot.serving = endpoint;
+      if (!slot.serving.includes(endpoint)) slot.serving.push(endpoint);
     }),
   );
   events.on('endpoint-unready', ({ server, endpoint }) =>
     withSlot(server, (slot) => {
-      if (slot.serving === endpoint) slot.serving = undefined;
+      slot.serving = slot.serving.filter((e) => e !== endpoint);
     }),
   );
   events.on('endpoint-draining', ({ server, endpoint }) => withSlot(server, (slot) => drain(slot, endpoint)));
   events.on('endpoint-gone', ({ server, endpoint }) => {
     affinity.forgetEndpoint(endpoint);
     withSlot(server, (slot) => {
-      if (slot.serving === endpoint) slot.serving = undefined;
+      slot.serving = slot.serving.filter((e) => e !== endpoint);
       slot.draining = slot.draining.filter((e) => e !== endpoint);
     });
   });

@@ -21,8 +21,8 @@ export interface Route {
   readonly prefix: string;
   readonly server: string;
   readonly policy: RoutePolicy;
-  /** Where new requests and new sessions go, while the server is ready. */
-  readonly serving: Endpoint | undefined;
+  /** Where new requests and new sessions go: the ready replicas' processes (none: not ready). */
+  readonly serving: readonly Endpoint[];
   /** Processes finishing what they have (requests in flight, their sessions) before they stop. */
   readonly draining: readonly Endpoint[];
   /** The server's state, named in the answer when nothing serves. */
@@ -51,9 +51,16 @@ export function policyOf(config: ServerConfig): RoutePolicy {
 
 /**
  * The endpoint a request goes to: its session's owner while that one is still on the route
- * (serving or draining), else the serving endpoint. Undefined when nothing serves.
+ * (serving or draining); else, among the serving endpoints, the one with fewer requests in flight
+ * of two picked at random (Envoy's least-request: it steers around a replica stuck on a slow call,
+ * and spreads evenly without a shared cursor). Undefined when nothing serves.
  */
 export function pickEndpoint(route: Route, owner: Endpoint | undefined): Endpoint | undefined {
-  if (owner !== undefined && (owner === route.serving || route.draining.includes(owner))) return owner;
-  return route.serving;
+  if (owner !== undefined && (route.serving.includes(owner) || route.draining.includes(owner))) return owner;
+  const { serving } = route;
+  if (serving.length <= 1) return serving[0];
+  const a = serving[Math.floor(Math.random() * serving.length)]!;
+  let b = serving[Math.floor(Math.random() * (serving.length - 1))]!;
+  if (b === a) b = serving[serving.length - 1]!;
+  return b.inFlight < a.inFlight ? b : a;
 }

@@ -15,6 +15,8 @@ export interface LastExit {
 
 /** One process of a server in /status: the one serving (or starting), one replacing it, or one draining. */
 export interface ProcessStatus {
+  /** The replica it belongs to (0 with one replica). */
+  readonly replica?: number;
   readonly pid: number;
   readonly port: number;
   readonly role: 'current' | 'replacement' | 'draining';
@@ -24,6 +26,23 @@ export interface ProcessStatus {
   readonly sessions: number;
 }
 
+/** One replica: its own state, process, restarts and last exit. */
+export interface ReplicaStatus {
+  readonly replica: number;
+  readonly state: ServerState;
+  readonly ready: boolean;
+  readonly pid: number | null;
+  readonly port: number | null;
+  readonly restarts: number;
+  readonly startedAt: string | null;
+  readonly lastExit: LastExit | null;
+  readonly processes: readonly ProcessStatus[];
+}
+
+/**
+ * A server: ready while any replica is; `pid`, `port` and `startedAt` are its first ready
+ * replica's (else its first's); `restarts` counts every replica's; `lastExit` is the latest.
+ */
 export interface ServerStatus {
   readonly name: string;
   readonly prefix: string;
@@ -36,13 +55,15 @@ export interface ServerStatus {
   readonly startedAt: string | null;
   readonly lastExit: LastExit | null;
   readonly processes: readonly ProcessStatus[];
+  readonly replicas: readonly ReplicaStatus[];
 }
 
 /** How a rollout ended: the new process took over, or it never turned ready (the old one kept serving). */
 export type RolloutResult = { readonly ok: true; readonly pid: number } | { readonly ok: false; readonly reason: string };
 
-export function describeRun(run: Run, role: ProcessStatus['role']): ProcessStatus {
+export function describeRun(run: Run, role: ProcessStatus['role'], replica: number): ProcessStatus {
   return {
+    replica,
     pid: run.pid,
     port: run.port,
     role,

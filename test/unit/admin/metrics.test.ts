@@ -20,7 +20,7 @@ describe('metrics', () => {
       events.emit('request-started', { server });
       events.emit('request-finished', finished(server, 'POST', 200));
       events.emit('request-finished', finished(server, 'GET', 503));
-      events.emit('restart-scheduled', { server, delayMs: 1, reason: 'crashed', attempt: 1 });
+      events.emit('restart-scheduled', { server, replica: 0, delayMs: 1, reason: 'crashed', attempt: 1 });
       events.emit('probe-result', { server, role: 'liveness', kind: 'tcpSocket', outcome: 'failure', message: '', durationMs: 1 });
     }
     servers = servers.filter((s) => s.name !== 'a');

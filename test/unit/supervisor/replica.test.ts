@@ -1,5 +1,5 @@
 /**
- * The server's state machine, with an injected clock and spawn: restarts and backoff, readiness,
+ * A replica's state machine (one process slot of a server), with an injected clock and spawn: restarts and backoff, readiness,
  * restart policies, and rollouts (take-over, drain, failure), each rule in its own case.
  */
 import assert from 'node:assert/strict';
@@ -8,7 +8,7 @@ import { validateConfig } from '../../../src/config/load.js';
 import type { ServerConfig } from '../../../src/config/schema.js';
 import { createEvents, type LifecycleEvents } from '../../../src/events.js';
 import { Endpoint } from '../../../src/routing/endpoint.js';
-import { ManagedServer } from '../../../src/supervisor/managed-server.js';
+import { Replica } from '../../../src/supervisor/replica.js';
 import type { ExitReason, ProcessHooks, Run } from '../../../src/supervisor/process.js';
 import { FakeClock, settle } from '../../helpers/fake-clock.js';
 import { freePort } from '../../helpers/ports.js';
@@ -52,11 +52,12 @@ function setUp(fields: Record<string, unknown> = {}) {
   const clock = new FakeClock();
   const events = createEvents();
   const seen: [keyof LifecycleEvents, unknown][] = [];
-  for (const name of ['state-changed', 'endpoint-ready', 'endpoint-unready', 'endpoint-draining', 'endpoint-gone', 'restart-scheduled', 'process-drained'] as const) {
+  for (const name of ['endpoint-ready', 'endpoint-unready', 'endpoint-draining', 'endpoint-gone', 'restart-scheduled', 'process-drained'] as const) {
     events.on(name, (payload) => seen.push([name, payload]));
   }
   const runs: FakeRun[] = [];
-  const server = new ManagedServer(config, events, {
+  const changes: string[] = [];
+  const server = new Replica(config, events, 0, (_replica, _from, to) => changes.push(to), {
     clock,
     spawnRun: async (runConfig, _events, _output, hooks) => {
       const run = new FakeRun(runConfig, runs.length + 1, clock.now(), hooks);
@@ -64,12 +65,12 @@ function setUp(fields: Record<string, unknown> = {}) {
       return run;
     },
   });
-  const states = () => seen.filter(([name]) => name === 'state-changed').map(([, p]) => (p as { to: string }).to);
+  const states = () => changes;
   const named = (name: keyof LifecycleEvents) => seen.filter(([n]) => n === name).map(([, p]) => p);
   return { config, clock, server, runs, states, named };
 }
 
-describe('a server, as a state machine', () => {
+describe('a replica of a server, as a state machine', () => {
   it('starts, turns ready when its process does, and publishes the endpoint', async () => {
     const { server, runs, states, named } = setUp();
     await server.start();
