@@ -21,8 +21,10 @@ export interface Endpoint {
   readonly pid: number;
   readonly port: number;
   inFlight: number;
+  streams: number;
   sessions: number;
   readonly idle: boolean;
+  readonly load: number;
 }
 
 export interface LifecycleEvents {

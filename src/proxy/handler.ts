@@ -156,6 +156,7 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
       if (state.forwarded) {
         perServer.set(state.server, (perServer.get(state.server) ?? 1) - 1);
         state.endpoint!.inFlight -= 1;
+        if (req.method === 'GET') state.endpoint!.streams -= 1;
         // The client left before its answer was complete: the child's request is cut too.
         if (aborted) abortUpstream(req);
       }
@@ -214,10 +215,11 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
   }
 
   /** Counts a request in flight on its server and endpoint, from admission to done(). */
-  function enter(state: RequestState, endpoint: Endpoint): void {
+  function enter(state: RequestState, endpoint: Endpoint, method: string | undefined): void {
     state.forwarded = true;
     state.endpoint = endpoint;
     endpoint.inFlight += 1;
+    if (method === 'GET') endpoint.streams += 1;
     perServer.set(state.server, (perServer.get(state.server) ?? 0) + 1);
     events.emit('request-started', startedPayload(state.server));
   }
@@ -255,12 +257,13 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     if (!route.policy.allowUpgrade) return sendUpgradeRefused(refusal, route.server);
     const endpoint = admit(req, match, refusal, state);
     if (!endpoint) return;
-    enter(state, endpoint);
+    enter(state, endpoint, req.method);
     inFlight += 1;
     const started = performance.now();
     socket.once('close', () => {
       inFlight -= 1;
       endpoint.inFlight -= 1;
+      if (req.method === 'GET') endpoint.streams -= 1;
       perServer.set(route.server, (perServer.get(route.server) ?? 1) - 1);
       events.emit('request-finished', {
         server: route.server, method: req.method ?? '', path: target.ok ? target.path : '', status: 101, durationMs: performance.now() - started,
@@ -327,7 +330,7 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     if (req.headers.upgrade !== undefined && !route.policy.allowUpgrade) return sendUpgradeRefused(res, route.server);
     const endpoint = admit(req, match, res, state);
     if (!endpoint) return;
-    enter(state, endpoint);
+    enter(state, endpoint, req.method);
     const post = req.method === 'POST';
     const trusted = isTrusted(req.socket.remoteAddress);
     const publicOrigin = match.metadata ? publicOriginOf(req, trusted) : undefined;

@@ -15,6 +15,8 @@ export class Endpoint implements PublishedEndpoint {
   readonly port: number;
   /** Requests (and open streams) the proxy has in flight on this endpoint. */
   inFlight = 0;
+  /** Of those, GET streams: a session's standing line for server messages, open but idle. */
+  streams = 0;
   /** Sessions (Mcp-Session-Id) that the route remembers on this endpoint. */
   sessions = 0;
 
@@ -22,6 +24,11 @@ export class Endpoint implements PublishedEndpoint {
     this.server = server;
     this.pid = pid;
     this.port = port;
+  }
+
+  /** Work under way, for balancing: requests in flight, a session's idle GET stream not counted. */
+  get load(): number {
+    return this.inFlight - this.streams;
   }
 
   /** Nothing left that a drain waits for: no request in flight, no live session. */

@@ -51,8 +51,8 @@ export function policyOf(config: ServerConfig): RoutePolicy {
 
 /**
  * The endpoint a request goes to: its session's owner while that one is still on the route
- * (serving or draining); else, among the serving endpoints, the one with fewer requests in flight
- * of two picked at random (Envoy's least-request: it steers around a replica stuck on a slow call,
+ * (serving or draining); else, among the serving endpoints, the one with less work under way
+ * (requests in flight; a session's idle GET stream is not work) of two picked at random (Envoy's least-request: it steers around a replica stuck on a slow call,
  * and spreads evenly without a shared cursor). Undefined when nothing serves.
  */
 export function pickEndpoint(route: Route, owner: Endpoint | undefined): Endpoint | undefined {
@@ -62,5 +62,5 @@ export function pickEndpoint(route: Route, owner: Endpoint | undefined): Endpoin
   const a = serving[Math.floor(Math.random() * serving.length)]!;
   let b = serving[Math.floor(Math.random() * (serving.length - 1))]!;
   if (b === a) b = serving[serving.length - 1]!;
-  return b.inFlight < a.inFlight ? b : a;
+  return b.load < a.load ? b : a;
 }

@@ -5,6 +5,7 @@
  *   --quick       a few seconds per scenario (the test suite runs this)
  *   --stdio       only the stdio row (mcpmux, supergateway, mcp-proxy in front of one stdio server)
  *   --change      only the change rows: SIGHUP to a new server serving, and a rollout under load
+ *   --replicas    only the replicas row: 1 against 2 replicas of one server at 50 connections
  *   --out FILE    where the JSON goes (default test/bench/results/<date>.json)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -20,9 +21,10 @@ import { MAIN, makeTempDir, ROOT } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { CALL, CHILD, FLOOR, MCP_HEADERS } from './call.js';
 import { printChangeReport, runChangeBench, type ChangeResult } from './change.js';
+import { printReplicasReport, runReplicasBench, type ReplicasResult } from './replicas.js';
 import { printStdioReport, runStdioBench } from './stdio.js';
 
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, stdio: { type: 'boolean', default: false }, change: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, stdio: { type: 'boolean', default: false }, change: { type: 'boolean', default: false }, replicas: { type: 'boolean', default: false }, out: { type: 'string' } } });
 const quick = flags.quick!;
 const SECONDS = quick ? 1 : 5;
 const ROUNDS = quick ? 1 : 3;
@@ -174,6 +176,11 @@ async function main() {
     printStdioReport(results.stdio as Awaited<ReturnType<typeof runStdioBench>>);
     return writeResults(results);
   }
+  if (flags.replicas) {
+    results.replicas = await runReplicasBench(SECONDS, ROUNDS);
+    printReplicasReport(results.replicas as ReplicasResult);
+    return writeResults(results);
+  }
   if (flags.change) {
     results.change = await runChangeBench(quick);
     printChangeReport(results.change as ChangeResult);
@@ -267,6 +274,8 @@ async function main() {
 
   // Change without downtime: a reload, and a rollout under load.
   results.change = await runChangeBench(quick);
+  // One busy server on one process, then on two.
+  results.replicas = await runReplicasBench(SECONDS, ROUNDS);
 
   // A stdio server behind mcpmux and the peers people would otherwise use.
   results.stdio = await runStdioBench(SECONDS, ROUNDS);
@@ -345,6 +354,7 @@ function printReport(r: Record<string, any>, checks: Check[]) {
   console.log(`kill -9 to serving: ${fmt(r.recovery.killToServingMs, 0)} ms (child cold start ${fmt(r.recovery.childColdStartMs, 0)} ms)`);
   console.log(`cold start of 20 servers to /readyz: ${fmt(r.coldStart20Ms, 0)} ms`);
   if (r.change) printChangeReport(r.change);
+  if (r.replicas) printReplicasReport(r.replicas);
   console.log('');
   if (r.stdio) printStdioReport(r.stdio);
   console.log('');

@@ -18,7 +18,7 @@ describe('the benchmark', () => {
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
     assert.match(run.stdout, /^(PASS|MISS|SKIP) {2}CPU per request vs nginx/m);
     const results = JSON.parse(readFileSync(out, 'utf8'));
-    for (const key of ['date', 'node', 'cpus', 'quick', 'toolsCall', 'pinned50', 'sse', 'idleStreamBytes', 'recovery', 'coldStart20Ms', 'change', 'stdio', 'targets']) assert.ok(key in results, key);
+    for (const key of ['date', 'node', 'cpus', 'quick', 'toolsCall', 'pinned50', 'sse', 'idleStreamBytes', 'recovery', 'coldStart20Ms', 'change', 'replicas', 'stdio', 'targets']) assert.ok(key in results, key);
     for (const connections of ['1', '50']) {
       for (const target of ['direct', 'mcpmux']) {
         const s = results.toolsCall[connections][target];
@@ -42,6 +42,8 @@ describe('the benchmark', () => {
     assert.ok(results.change.sighupToServingMs.every((ms: number) => Number.isFinite(ms) && ms > 0));
     assert.equal(results.change.rollout.failed, 0, 'no call failed during the rollout');
     assert.ok(results.change.rollout.calls > 0);
+    assert.equal(results.replicas.errors, 0, 'no failed call on 1 or 2 replicas');
+    assert.ok(results.replicas.one.length > 0 && results.replicas.two.every((rps: number) => rps > 0));
     assert.equal(results.targets.length, 8 + 12 + 1);
     for (const t of results.targets) assert.deepEqual(Object.keys(t).sort(), ['name', 'pass', 'target', 'value']);
   });

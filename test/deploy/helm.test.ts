@@ -193,6 +193,7 @@ describe('the Helm chart', () => {
       cwd: '/app',
       env: { MODE: 'every' },
       port: 8123,
+      replicas: 1,
       prefix: '/every',
       startupProbe: { tcpSocket: {}, periodSeconds: 0.1, failureThreshold: 300 },
       readinessProbe: { httpGet: { path: '/healthz', httpHeaders: [{ name: 'X-Probe', value: '1' }] }, periodSeconds: 5 },
