@@ -52,6 +52,8 @@ export interface ForwardOptions {
 export interface Forwarder {
   readonly port: number;
   readonly upstreamTimeoutSeconds: number | undefined;
+  /** A new upstreamTimeoutSeconds (a reload) for requests from now on; those in flight keep theirs. */
+  retime(upstreamTimeoutSeconds: number | undefined): void;
   /** The child's Host header value. */
   readonly host: string;
   /**
@@ -111,11 +113,17 @@ export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTim
   const pool = createPool();
   const { agent } = pool;
   const host = `${CHILD_HOST}:${port}`;
-  const timeoutMs = upstreamTimeoutSeconds === undefined ? undefined : upstreamTimeoutSeconds * 1000;
+  let timeoutMs = upstreamTimeoutSeconds === undefined ? undefined : upstreamTimeoutSeconds * 1000;
   let wsProxy: ProxyServer | undefined;
   return {
     port,
-    upstreamTimeoutSeconds,
+    get upstreamTimeoutSeconds() {
+      return upstreamTimeoutSeconds;
+    },
+    retime(seconds) {
+      upstreamTimeoutSeconds = seconds;
+      timeoutMs = seconds === undefined ? undefined : seconds * 1000;
+    },
     host,
     forward(req, res, headers, options) {
       let upstream: UpstreamRequest;

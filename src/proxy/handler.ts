@@ -125,9 +125,11 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
 
   function forwarderFor(endpoint: Endpoint, route: Route): Forwarder {
     const current = forwarders.get(endpoint);
-    if (current && current.upstreamTimeoutSeconds === route.policy.upstreamTimeoutSeconds) return current;
-    // A reload changed the route's timeout: requests from now on use a forwarder with the new one.
-    current?.close();
+    if (current) {
+      // A reload changed the route's timeout: requests from now on get the new one.
+      if (current.upstreamTimeoutSeconds !== route.policy.upstreamTimeoutSeconds) current.retime(route.policy.upstreamTimeoutSeconds);
+      return current;
+    }
     const created = createForwarder(endpoint.port, hooks, route.policy.upstreamTimeoutSeconds);
     forwarders.set(endpoint, created);
     return created;

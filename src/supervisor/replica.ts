@@ -114,6 +114,8 @@ export class Replica {
       restarts: this.#restarts,
       startedAt: running ? new Date(running.startedAt).toISOString() : null,
       lastExit: this.#lastExit,
+      inFlight: processes.reduce((n, p) => n + p.inFlight, 0),
+      sessions: processes.reduce((n, p) => n + p.sessions, 0),
       processes,
     };
   }

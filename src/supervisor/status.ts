@@ -36,6 +36,9 @@ export interface ReplicaStatus {
   readonly restarts: number;
   readonly startedAt: string | null;
   readonly lastExit: LastExit | null;
+  /** Requests in flight and sessions on its processes, draining ones included. */
+  readonly inFlight: number;
+  readonly sessions: number;
   readonly processes: readonly ProcessStatus[];
 }
 

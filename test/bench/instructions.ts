@@ -7,6 +7,7 @@
  * HIGH - LOW is the steady-state cost of one request, start-up and JIT warm-up cancelled out.
  * System calls are not counted: the kernel's share is the same for every Node proxy.
  *   --quick   a handful of requests per run (the test suite runs this; the count is then warm-up)
+ *   --session every call with an Mcp-Session-Id: what the session-affinity lookup costs
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -18,12 +19,14 @@ import { MAIN, makeTempDir } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { CALL, CHILD, FLOOR, MCP_HEADERS } from './call.js';
 
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, session: { type: 'boolean', default: false } } });
+// --session: every call carries an Mcp-Session-Id, so mcpmux looks up its owner (the affinity's cost).
+const HEADERS = flags.session ? { ...MCP_HEADERS, 'mcp-session-id': '5f0e7a52-8d6b-4c2e-9a51-3b7d2f1c9e04' } : MCP_HEADERS;
 // --quick: a handful of requests, to prove the script end to end; the count is then mostly warm-up.
 const [LOW, HIGH] = flags.quick ? [20, 60] : [1500, 3500];
 
 async function call(url: string): Promise<number> {
-  const res = await request(url, { method: 'POST', headers: MCP_HEADERS, body: CALL });
+  const res = await request(url, { method: 'POST', headers: HEADERS, body: CALL });
   await res.body.dump();
   return res.statusCode;
 }

@@ -10,7 +10,8 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { connectClient, textOf } from '../helpers/mcp-client.js';
-import { fixtureServer, startMcpmux, stopAll, type Mcpmux } from '../helpers/mcpmux.js';
+import { writeFileSync } from 'node:fs';
+import { fixtureServer, startMcpmux, stopAll, writeConfig, type Mcpmux } from '../helpers/mcpmux.js';
 import { MAIN, ROOT } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
@@ -26,14 +27,17 @@ interface ProcessInfo {
 describe('a rolling restart of one server', () => {
   let mux: Mcpmux;
   let fixedPort: number;
+  let file: string;
+  const config = (stateful: Record<string, unknown> = {}) => ({
+    servers: {
+      stateful: fixtureServer('stateful', { drainSeconds: 30, ...stateful }),
+      pinned: { command: process.execPath, args: ['dist/servers/echo/main.js'], cwd: ROOT, port: fixedPort },
+    },
+  });
   before(async () => {
     fixedPort = await freePort();
-    mux = await startMcpmux({
-      servers: {
-        stateful: fixtureServer('stateful', { drainSeconds: 30 }),
-        pinned: { command: process.execPath, args: ['dist/servers/echo/main.js'], cwd: ROOT, port: fixedPort },
-      },
-    });
+    file = writeConfig(config());
+    mux = await startMcpmux({ file });
     await mux.waitReady(30_000);
   });
   after(stopAll);
@@ -124,6 +128,32 @@ describe('a rolling restart of one server', () => {
     assert.equal(isAlive(old!.pid), false);
     const { client } = await connectClient(`${mux.publicUrl}/pinned/mcp`);
     assert.equal(textOf(await client.callTool({ name: 'echo', arguments: { message: 'again' } })), 'Echo: again');
+    await client.close();
+  });
+
+  it('changes a route\'s upstreamTimeoutSeconds on reload without cutting the stream in flight or touching the process', async () => {
+    const [process_] = await processes('stateful');
+    const { client } = await connectClient(`${mux.publicUrl}/stateful/mcp`);
+    const progress: number[] = [];
+    const stream = client.callTool({ name: 'progress', arguments: { count: 20, intervalMs: 100 } }, undefined, { onprogress: (p) => progress.push(p.progress), timeout: 30_000 });
+    await waitFor(() => progress.length >= 2, 'the stream under way');
+    const from = mux.logs.length;
+    writeFileSync(file, JSON.stringify(config({ upstreamTimeoutSeconds: 30 })));
+    mux.proc.kill('SIGHUP');
+    const record = await mux.waitForLog((r) => mux.logs.indexOf(r) >= from && r.msg === 'reload: route and policy changed, process kept', 'the reload');
+    assert.deepEqual([record.server, record.fields], ['stateful', ['upstreamTimeoutSeconds']]);
+    // A request after the reload takes the new timeout, while the stream keeps its connection.
+    const other = await connectClient(`${mux.publicUrl}/stateful/mcp`);
+    assert.equal(textOf(await other.client.callTool({ name: 'progress', arguments: { count: 1, intervalMs: 1 } })), 'sent 1');
+    assert.ok(progress.length < 20, 'the reload and the new request came while the stream was in flight');
+    assert.equal(textOf(await stream), 'sent 20');
+    await other.transport.terminateSession();
+    await other.client.close();
+    assert.equal(progress.length, 20);
+    // Not cut and resumed (the SDK would resume a cut stream from its event store): never cut.
+    const cut = mux.logs.slice(from).filter((r) => r.msg === 'request' && r.server === 'stateful' && r.aborted === true);
+    assert.deepEqual(cut, [], 'no response was cut');
+    assert.equal((await processes('stateful'))[0]!.pid, process_!.pid);
     await client.close();
   });
 
