@@ -162,6 +162,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
         if (!supervisor.get(change.name)) metrics.removeServer(change.name);
       });
       else if (change.action === 'update') supervisor.get(change.server.name)?.updateConfig(change.server);
+      else if (change.action === 'scale') void supervisor.get(change.server.name)?.scale(change.server);
       else {
         const server = supervisor.get(change.server.name);
         if (server) void server.rollout(change.server).then((result) => reportRollout(change.server.name, result));

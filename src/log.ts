@@ -99,6 +99,7 @@ const RELOAD_WORDS: Record<string, string> = {
   start: 'server added, starting',
   remove: 'server removed, draining',
   update: 'route and policy changed, process kept',
+  scale: 'replica count changed, the other replicas kept',
   rollout: 'process changed, rolling out a new one',
 };
 

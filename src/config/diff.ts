@@ -3,8 +3,10 @@
  * - a server only in the new config starts; one only in the old drains and stops;
  * - a server whose changed fields all shape how its route treats requests, or its own policy,
  *   changes at once, and no process is touched (`update`);
+ * - a server whose replica count changed, and nothing that needs a new process, gains or loses
+ *   replicas, the others untouched (`scale`);
  * - a server with any other changed field (command, args, env, probes, …) rolls: a new process,
- *   the old one drained (`rollout`);
+ *   the old one drained (`rollout`), one replica at a time, its replica count adjusted too;
  * - a change to a listener (listen.*, admin.*) cannot be applied to a bound socket: the whole
  *   reload is refused, and nothing changes.
  */
@@ -21,6 +23,7 @@ export type ServerAction =
   | { readonly action: 'start'; readonly server: ServerConfig }
   | { readonly action: 'remove'; readonly name: string }
   | { readonly action: 'update'; readonly server: ServerConfig; readonly fields: readonly string[] }
+  | { readonly action: 'scale'; readonly server: ServerConfig; readonly fields: readonly string[] }
   | { readonly action: 'rollout'; readonly server: ServerConfig; readonly fields: readonly string[] };
 
 export interface ConfigDiff {
@@ -49,7 +52,9 @@ export function diffConfigs(running: Config, next: Config): ConfigDiff {
     }
     const fields = changedFields(old, server);
     if (fields.length === 0) continue;
-    actions.push({ action: fields.every((f) => UPDATE_FIELDS.has(f)) ? 'update' : 'rollout', server, fields });
+    const kept = fields.filter((f) => f !== 'replicas');
+    const action = !kept.every((f) => UPDATE_FIELDS.has(f)) ? 'rollout' : kept.length < fields.length ? 'scale' : 'update';
+    actions.push({ action, server, fields });
   }
   const names = new Set(next.servers.map((s) => s.name));
   for (const server of running.servers) if (!names.has(server.name)) actions.push({ action: 'remove', name: server.name });

@@ -21,14 +21,22 @@ export class ManagedServer {
   #config: ServerConfig;
   readonly #events: Events;
   readonly #replicas: Replica[];
+  readonly #seams: Partial<ServerSeams>;
+  /** One output budget for the server: its replicas together cannot flood the log more than one. */
+  readonly #output: ServerOutput;
   #state: ServerState = 'stopped';
+  #started = false;
 
   constructor(config: ServerConfig, events: Events, seams: Partial<ServerSeams> = {}) {
     this.#config = config;
     this.#events = events;
-    // One output budget for the server: its replicas together cannot flood the log more than one.
-    const output = new ServerOutput(config.name, events);
-    this.#replicas = Array.from({ length: config.replicas }, (_, i) => new Replica(config, events, i, (replica, _from, _to, reason) => this.#onReplicaState(replica, reason), seams, output));
+    this.#seams = seams;
+    this.#output = new ServerOutput(config.name, events);
+    this.#replicas = Array.from({ length: config.replicas }, (_, i) => this.#makeReplica(config, i));
+  }
+
+  #makeReplica(config: ServerConfig, index: number): Replica {
+    return new Replica(config, this.#events, index, (replica, _from, _to, reason) => this.#onReplicaState(replica, reason), this.#seams, this.#output);
   }
 
   get config(): ServerConfig {
@@ -48,7 +56,24 @@ export class ManagedServer {
   }
 
   async start(): Promise<void> {
+    this.#started = true;
     await Promise.all(this.#replicas.map((r) => r.start()));
+  }
+
+  /**
+   * A new replica count (a reload): new replicas start on `config`; the replicas past the count
+   * leave, each draining its requests and sessions first. The others are not touched.
+   */
+  async scale(config: ServerConfig): Promise<void> {
+    this.updateConfig(config);
+    const added: Replica[] = [];
+    while (this.#replicas.length < config.replicas) {
+      const replica = this.#makeReplica(config, this.#replicas.length);
+      this.#replicas.push(replica);
+      added.push(replica);
+    }
+    const leaving = this.#replicas.splice(config.replicas);
+    await Promise.all([...(this.#started ? added.map((r) => r.start()) : []), ...leaving.map((r) => r.retire())]);
   }
 
   stop(): Promise<void> {
@@ -73,11 +98,15 @@ export class ManagedServer {
    * first replica whose new process fails: the others keep their processes and config.
    */
   async rollout(config: ServerConfig = this.#config): Promise<RolloutResult> {
+    // A new count too: the replicas that stay roll; new ones start on the new config; extras drain.
+    const staying = this.#replicas.slice(0, config.replicas);
+    const scaling = config.replicas !== this.#replicas.length ? this.scale(config) : undefined;
     let last: RolloutResult = { ok: false, reason: 'no replica' };
-    for (const replica of this.#replicas) {
+    for (const replica of staying) {
       last = await replica.rollout(config);
       if (!last.ok) return { ok: false, reason: this.#replicas.length > 1 ? `replica ${replica.index}: ${last.reason}` : last.reason };
     }
+    await scaling;
     this.#config = config;
     return last;
   }

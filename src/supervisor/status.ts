@@ -26,9 +26,8 @@ export interface ProcessStatus {
   readonly sessions: number;
 }
 
-/** One replica: its own state, process, restarts and last exit. */
-export interface ReplicaStatus {
-  readonly replica: number;
+/** What a server and each of its replicas show alike. */
+interface StateStatus {
   readonly state: ServerState;
   readonly ready: boolean;
   readonly pid: number | null;
@@ -36,28 +35,25 @@ export interface ReplicaStatus {
   readonly restarts: number;
   readonly startedAt: string | null;
   readonly lastExit: LastExit | null;
+  readonly processes: readonly ProcessStatus[];
+}
+
+/** One replica: its own state, process, restarts and last exit. */
+export interface ReplicaStatus extends StateStatus {
+  readonly replica: number;
   /** Requests in flight and sessions on its processes, draining ones included. */
   readonly inFlight: number;
   readonly sessions: number;
-  readonly processes: readonly ProcessStatus[];
 }
 
 /**
  * A server: ready while any replica is; `pid`, `port` and `startedAt` are its first ready
  * replica's (else its first's); `restarts` counts every replica's; `lastExit` is the latest.
  */
-export interface ServerStatus {
+export interface ServerStatus extends StateStatus {
   readonly name: string;
   readonly prefix: string;
   readonly transport: 'http' | 'stdio';
-  readonly state: ServerState;
-  readonly ready: boolean;
-  readonly pid: number | null;
-  readonly port: number | null;
-  readonly restarts: number;
-  readonly startedAt: string | null;
-  readonly lastExit: LastExit | null;
-  readonly processes: readonly ProcessStatus[];
   readonly replicas: readonly ReplicaStatus[];
 }
 

@@ -19,6 +19,8 @@ describe('what a reload does', () => {
     ['limits and the prefix only update the route', { echo: { ...base, maxInFlight: 4, prefix: '/e', upstreamTimeoutSeconds: 5 } }, [['update', 'echo', ['maxInFlight', 'prefix', 'upstreamTimeoutSeconds']]]],
     ['the restart policy updates the server', { echo: { ...base, restartPolicy: 'Never', backoff: { maxSeconds: 5 } } }, [['update', 'echo', ['backoff', 'restartPolicy']]]],
     ['a policy change with a process change rolls', { echo: { ...base, maxInFlight: 4, env: { A: '1' } } }, [['rollout', 'echo', ['env', 'maxInFlight']]]],
+    ['a new replica count scales, the other replicas untouched', { echo: { ...base, replicas: 3, maxInFlight: 4 } }, [['scale', 'echo', ['maxInFlight', 'replicas']]]],
+    ['a new replica count with a process change rolls', { echo: { ...base, replicas: 3, env: { A: '1' } } }, [['rollout', 'echo', ['env', 'replicas']]]],
   ];
   const running = config({ echo: { ...base, auth: { bearerTokens: [{ env: 'TOKEN_A' }] } } });
   for (const [name, servers, expected] of cases) {

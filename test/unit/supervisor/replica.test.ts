@@ -7,45 +7,12 @@ import { describe, it } from 'node:test';
 import { validateConfig } from '../../../src/config/load.js';
 import type { ServerConfig } from '../../../src/config/schema.js';
 import { createEvents, type LifecycleEvents } from '../../../src/events.js';
-import { Endpoint } from '../../../src/routing/endpoint.js';
+import type { Endpoint } from '../../../src/routing/endpoint.js';
 import { Replica } from '../../../src/supervisor/replica.js';
-import type { ExitReason, ProcessHooks, Run } from '../../../src/supervisor/process.js';
 import { FakeClock, settle } from '../../helpers/fake-clock.js';
+import { FakeRun } from '../../helpers/fake-run.js';
 import { freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';
-
-/** A process that the test drives: it turns ready, crashes or exits when told. */
-class FakeRun implements Run {
-  endpoint: Endpoint | undefined;
-  ready = false;
-  killReason: ExitReason | undefined;
-  exited = false;
-  stopReason: ExitReason | undefined;
-  constructor(readonly config: ServerConfig, readonly pid: number, readonly startedAt: number, private readonly hooks: ProcessHooks) {}
-  get port() {
-    return 40_000 + this.pid;
-  }
-  begin() {}
-  retire() {}
-  reapGroup() {
-    return Promise.resolve();
-  }
-  killGroup() {}
-  turnReady(ready = true) {
-    this.ready = ready;
-    if (ready) this.endpoint ??= new Endpoint(this.config.name, this.pid, this.port);
-    this.hooks.onReadiness(this, ready);
-  }
-  exit(code: number | null) {
-    this.exited = true;
-    this.hooks.onExit(this, { code, signal: null }, this.killReason ?? (code === 0 ? 'exited' : 'crashed'));
-  }
-  async stop(reason: ExitReason) {
-    this.killReason ??= reason;
-    this.stopReason ??= reason;
-    if (!this.exited) this.exit(null);
-  }
-}
 
 function setUp(fields: Record<string, unknown> = {}) {
   const config = validateConfig({ servers: { echo: { command: 'node', ...fields } } }, '/etc/mcpmux/mcpmux.yaml').servers[0]!;
