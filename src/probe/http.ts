@@ -5,7 +5,7 @@
 import { request } from 'undici';
 import type { ProbeConfig } from '../config/schema.js';
 import { failure, resultFromError, success, type ProbeResult } from './result.js';
-import type { ProbeTarget } from './run.js';
+import type { ProbeTarget } from './result.js';
 
 type HttpGetSpec = NonNullable<ProbeConfig['httpGet']>;
 

@@ -13,7 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ProbeConfig } from '../config/schema.js';
 import { failure, resultFromError, success, type ProbeResult } from './result.js';
-import type { ProbeTarget } from './run.js';
+import type { ProbeTarget } from './result.js';
 
 type McpSpec = NonNullable<ProbeConfig['mcp']>;
 

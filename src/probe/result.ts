@@ -4,6 +4,12 @@
  */
 export type ProbeOutcome = 'success' | 'failure' | 'unknown';
 
+/** Where a probe looks: a process's loopback address. */
+export interface ProbeTarget {
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface ProbeResult {
   readonly outcome: ProbeOutcome;
   /** A short human reason, e.g. "connect ECONNREFUSED" or "HTTP 503". */

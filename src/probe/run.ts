@@ -1,12 +1,9 @@
 /** Runs one probe of whichever kind the config names. Never throws, never outlives its timeout. */
 import type { ProbeConfig, ProbeKind } from '../config/schema.js';
-import { failure, unknown, type ProbeResult } from './result.js';
+import { failure, unknown, type ProbeResult, type ProbeTarget } from './result.js';
 import { probeTcp } from './tcp.js';
 
-export interface ProbeTarget {
-  readonly host: string;
-  readonly port: number;
-}
+export type { ProbeTarget } from './result.js';
 
 export function probeKindOf(probe: ProbeConfig): ProbeKind {
   if (probe.httpGet) return 'httpGet';

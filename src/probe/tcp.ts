@@ -1,7 +1,7 @@
 /** `tcpSocket`: the probe passes when a TCP connection to the child's port opens. */
 import net from 'node:net';
 import { resultFromError, success, type ProbeResult } from './result.js';
-import type { ProbeTarget } from './run.js';
+import type { ProbeTarget } from './result.js';
 
 export function probeTcp(target: ProbeTarget, timeoutSeconds: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
