@@ -76,7 +76,7 @@ export function formatPlan(config: Config): string {
     'servers:',
   ];
   for (const s of config.servers) {
-    const how = s.transport === 'stdio' ? `stdio, ${s.stdio?.sessions} sessions` : `port ${s.port}`;
+    const how = (s.transport === 'stdio' ? `stdio, ${s.stdio?.sessions} sessions` : `port ${s.port}`) + (s.replicas > 1 ? `, ${s.replicas} replicas` : '');
     lines.push(`  ${s.name}  ${s.prefix}  ${how}  ${[s.command, ...s.args].join(' ')}  (cwd ${s.cwd})`);
   }
   return `${lines.join('\n')}\nconfig is valid\n`;

@@ -21,6 +21,13 @@ describe('mcpmux check', () => {
     assert.match(stdout, /config is valid/);
   });
 
+  it('names a server\'s replicas in the plan', () => {
+    const file = writeConfig({ servers: { search: { command: 'node', args: ['search.js'], replicas: 3 } } });
+    const { code, stdout } = mcpmux(['check', '--config', file]);
+    assert.equal(code, 0);
+    assert.match(stdout, /^ {2}search {2}\/search {2}port auto, 3 replicas {2}node search\.js/m);
+  });
+
   it('lists every problem as path: message and exits 2', () => {
     const file = writeConfig(
       [
