@@ -35,13 +35,10 @@ export async function startControlServer(socketPath: string, actions: ControlAct
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    // Created owner-only: no other user, and nothing on the network, can reach it.
-    const umask = process.umask(0o177);
-    server.listen(socketPath, () => {
-      process.umask(umask);
-      resolve();
-    });
+    server.listen(socketPath, resolve);
   });
+  // Owner-only: no other user, and nothing on the network, can reach it. (Connecting needs write
+  // permission, which the usual umask already keeps to the owner until this narrows it further.)
   chmodSync(socketPath, 0o600);
   server.on('close', () => {
     if (existsSync(socketPath)) unlinkSync(socketPath);

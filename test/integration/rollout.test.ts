@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { connectClient, textOf } from '../helpers/mcp-client.js';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { fixtureServer, startMcpmux, stopAll, writeConfig, type Mcpmux } from '../helpers/mcpmux.js';
 import { MAIN, ROOT } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
@@ -155,6 +155,10 @@ describe('a rolling restart of one server', () => {
     assert.deepEqual(cut, [], 'no response was cut');
     assert.equal((await processes('stateful'))[0]!.pid, process_!.pid);
     await client.close();
+  });
+
+  it('listens on a control socket only its own user can open', () => {
+    assert.equal(statSync(mux.controlSocket).mode & 0o777, 0o600);
   });
 
   it('says so, and exits 1, for a server it does not know', async () => {
