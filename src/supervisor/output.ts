@@ -199,17 +199,24 @@ export class ServerOutput {
     return [...this.#tail];
   }
 
-  /** While a process runs, dropped lines are reported once a second. */
+  /** While any process runs (a server's replicas share one output), dropped lines are reported once a second. */
   startReports(): void {
+    this.#running += 1;
     this.#reports ??= setInterval(() => this.#reportDropped(), DROPPED_REPORT_MS).unref();
   }
 
-  /** The process ended: what it dropped since the last report is reported now. */
+  /** A process ended: what was dropped since the last report is reported now; the last one stops the reports. */
   stopReports(): void {
-    clearInterval(this.#reports);
-    this.#reports = undefined;
+    this.#running = Math.max(0, this.#running - 1);
+    if (this.#running === 0) {
+      clearInterval(this.#reports);
+      this.#reports = undefined;
+    }
     this.#reportDropped();
   }
+
+  /** Processes that called startReports and not yet stopReports. */
+  #running = 0;
 
   #reportDropped(): void {
     const lines = this.budget.takeDropped();

@@ -176,6 +176,7 @@ export class Replica {
       // No new request reaches it; it is stopped at once (a fixed port cannot hold two processes).
       if (current.endpoint) this.#events.emit('endpoint-unready', { server: this.name, endpoint: current.endpoint });
       this.#retire(current);
+      this.#output.stopReports();
       await current.stop('replaced');
       await this.#stopping.get(current);
     }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { LineBudget, MAX_LINE_BYTES, readLines } from '../../../src/supervisor/output.js';
+import { createEvents } from '../../../src/events.js';
+import { LineBudget, MAX_LINE_BYTES, readLines, ServerOutput } from '../../../src/supervisor/output.js';
+import { waitFor } from '../../helpers/wait.js';
 
 /** Feeds `chunks` through readLines and collects what it hands over. */
 async function linesOf(chunks: (string | Buffer)[], budget?: LineBudget): Promise<{ text: string; length: number; truncated: boolean }[]> {
@@ -66,3 +68,21 @@ describe('the budget of lines', () => {
     assert.equal(budget.takeDropped(), 5 + 5 + 20);
   });
 });
+
+describe("a server's output, shared by its replicas", () => {
+  it('keeps reporting dropped lines while any replica runs, after another one ended', async () => {
+    const events = createEvents();
+    const reported: number[] = [];
+    events.on('output-dropped', ({ lines }) => reported.push(lines));
+    const output = new ServerOutput('s', events);
+    output.startReports();
+    output.startReports();
+    output.stopReports(); // one replica ended; nothing was dropped yet
+    while (output.budget.take()) ;
+    for (let i = 0; i < 4; i++) output.budget.take();
+    await waitFor(() => reported.length > 0, 'the once-a-second report of the running replica', 3000);
+    assert.deepEqual(reported, [5]);
+    output.stopReports();
+  });
+});
+
