@@ -150,7 +150,8 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     if (stopping) return refuse([{ path: '', message: 'mcpmux is stopping' }]);
     const { actions, refused } = diffConfigs(running, next);
     if (refused.length > 0) return refuse(refused);
-    running = { ...next, listen: running.listen, admin: running.admin };
+    // (listen, admin and affinity are unchanged: the diff refuses any change to them.)
+    running = next;
     bridged.clear();
     for (const s of next.servers) if (s.transport === 'stdio') bridged.add(s.name);
     // Routes first: a new server's route answers 503 until it is ready, a removed one's 404.

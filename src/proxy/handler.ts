@@ -156,9 +156,7 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
       if (state.entered) connections.leave(socket);
       const aborted = !res.writableFinished;
       if (state.forwarded) {
-        perServer.set(state.server, (perServer.get(state.server) ?? 1) - 1);
-        state.endpoint!.inFlight -= 1;
-        if (req.method === 'GET') state.endpoint!.streams -= 1;
+        leave(state.server, state.endpoint!, req.method);
         // The client left before its answer was complete: the child's request is cut too.
         if (aborted) abortUpstream(req);
       }
@@ -226,6 +224,13 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     events.emit('request-started', startedPayload(state.server));
   }
 
+  /** The other half of enter(): the request is done, or its tunnel closed. */
+  function leave(server: string, endpoint: Endpoint, method: string | undefined): void {
+    perServer.set(server, (perServer.get(server) ?? 1) - 1);
+    endpoint.inFlight -= 1;
+    if (method === 'GET') endpoint.streams -= 1;
+  }
+
   /** Limits, guard, path check and route match, in that order; answers a refusal itself. */
   function matchRoute(req: IncomingMessage, res: ServerResponse, state: RequestState, target: PathCheck): ProxyRoute | undefined {
     if (req.rawHeaders.length / 2 > limits.maxHeaderCount) return void sendHeadersTooLarge(res);
@@ -264,9 +269,7 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     const started = performance.now();
     socket.once('close', () => {
       inFlight -= 1;
-      endpoint.inFlight -= 1;
-      if (req.method === 'GET') endpoint.streams -= 1;
-      perServer.set(route.server, (perServer.get(route.server) ?? 1) - 1);
+      leave(route.server, endpoint, req.method);
       events.emit('request-finished', {
         server: route.server, method: req.method ?? '', path: target.ok ? target.path : '', status: 101, durationMs: performance.now() - started,
         firstByteMs: undefined, bytes: socket.bytesWritten, session: undefined, forwarded: true, pid: endpoint.pid, aborted: false, mcp: undefined, mcpError: undefined,

@@ -127,7 +127,7 @@ export class Replica {
   }
 
   /**
-   * Stops every process of the server: SIGTERM to each whole group, SIGKILL after
+   * Stops every process of the replica: SIGTERM to each whole group, SIGKILL after
    * terminationGracePeriodSeconds. Resolves once no process of any group is left. Safe to call twice.
    */
   stop(): Promise<void> {
@@ -194,8 +194,9 @@ export class Replica {
   }
 
   /**
-   * The server leaves the config: nothing restarts it any more, its process finishes the requests
-   * it has in flight (its route is already gone) for up to drainSeconds, then stops.
+   * The replica goes (its server left the config, or has fewer replicas now): nothing restarts it
+   * any more, and its process finishes its requests in flight and the sessions that can still
+   * reach it for up to drainSeconds, then stops.
    */
   async retire(): Promise<void> {
     this.#stopRequested = true;
@@ -205,14 +206,14 @@ export class Replica {
     await this.#launching;
     const current = this.#current;
     if (current) {
-      this.#setState('stopping', 'removed from the config');
+      this.#setState('stopping', 'retired');
       this.#current = undefined;
       this.#output.stopReports();
       await this.#drain(current);
     }
     await Promise.all([...this.#draining].map((run) => run.stop('stopped')));
     await Promise.all(this.#stopping.values());
-    this.#setState('stopped', 'removed from the config');
+    this.#setState('stopped', 'retired');
   }
 
   async #shutdown(graceSeconds: number): Promise<void> {
@@ -221,7 +222,7 @@ export class Replica {
     this.#clock.clearTimeout(this.#backoffTimer);
     this.#replacement?.settle({ ok: false, reason: 'the server is stopping' });
     await this.#launching;
-    const runs = [this.#current, this.#replacement?.run, ...this.#draining].filter((run): run is ProcessRun => run !== undefined);
+    const runs = [this.#current, this.#replacement?.run, ...this.#draining].filter((run): run is Run => run !== undefined);
     if (this.#current) {
       if (this.#state !== 'stopping') this.#setState('stopping', 'stop requested');
     } else if (this.#state !== 'failed') {
