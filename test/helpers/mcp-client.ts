@@ -2,8 +2,9 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-export async function connectClient(url: string, name = 'mcpmux-test'): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const transport = new StreamableHTTPClientTransport(new URL(url));
+/** `fetch`: requests go through it (e.g. helpers/source-address.ts's fetchFrom, to be another client). */
+export async function connectClient(url: string, name = 'mcpmux-test', options: { fetch?: typeof fetch } = {}): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), options.fetch ? { fetch: options.fetch } : undefined);
   const client = new Client({ name, version: '1.0.0' });
   await client.connect(transport);
   return { client, transport };

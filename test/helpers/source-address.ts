@@ -1,0 +1,12 @@
+/**
+ * Requests from a chosen loopback source address (127.0.0.5, 127.0.0.6, …), so that a test can
+ * be two clients at once: an attacker and a victim, as mcpmux's per-client limits see them.
+ */
+import { Agent, fetch as undiciFetch } from 'undici';
+
+/** A fetch whose connections start from `address`; pass it to the SDK's transport as `fetch`. */
+export function fetchFrom(address: string): typeof fetch {
+  const dispatcher = new Agent({ connect: { localAddress: address } });
+  return ((input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) =>
+    undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
+}
