@@ -20,6 +20,7 @@ import {
 } from './errors.js';
 import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
 import { buildRequestHeaders, createTrustCheck, toHeaderObject } from './headers.js';
+import { identifyClient } from './client-identity.js';
 import { describeErrorCode, peekMcpBody, protocolOf, readMcpHeaders, readMcpOutcome } from './mcp-call.js';
 import { TAP } from './relay.js';
 import { REFUSAL_CODE } from '../answers.js';
@@ -340,7 +341,8 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     const trusted = isTrusted(req.socket.remoteAddress);
     const publicOrigin = match.metadata ? publicOriginOf(req, trusted) : undefined;
     const forwarder = forwarderFor(endpoint, route);
-    const headers = buildRequestHeaders(req, route.prefix, forwarder.host, { trusted, forwardAuthorization: route.policy.forwardAuthorization });
+    const client = route.policy.identifyClient ? identifyClient(req, isTrusted) : undefined;
+    const headers = buildRequestHeaders(req, route.prefix, forwarder.host, { trusted, forwardAuthorization: route.policy.forwardAuthorization, client });
     req.url = match.childUrl;
     const body =
       req.headers['transfer-encoding'] !== undefined

@@ -6,6 +6,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
+import { CLIENT_HEADER } from './client-identity.js';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -34,10 +35,12 @@ export interface ForwardingPolicy {
   readonly trusted: boolean;
   /** Pass the client's Authorization header on to the child. */
   readonly forwardAuthorization: boolean;
+  /** Who the request is from (client-identity.ts), sent as `Mcpmux-Client`: for a stdio server's bridge. */
+  readonly client?: string | undefined;
 }
 
 /** Dropped from every forwarded request: mcpmux sets these itself, or they belong to this hop. */
-const REPLACED = new Set([...HOP_BY_HOP, 'host', 'origin', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-prefix']);
+const REPLACED = new Set([...HOP_BY_HOP, 'host', 'origin', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-prefix', CLIENT_HEADER]);
 /** Dropped from an untrusted peer's request: claims about hops before it that mcpmux cannot check. */
 const UNTRUSTED_CLAIMS = new Set(['forwarded', 'x-real-ip', 'x-forwarded-port']);
 /**
@@ -55,7 +58,7 @@ const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', '
  * The headers a request goes to its child with, as a flat raw list in the client's order and
  * case: hop-by-hop and Connection-named headers removed; `Host` set to the child; X-Forwarded-*
  * set, and from an untrusted peer its own `X-Forwarded-*` and `Forwarded` replaced, never
- * appended to. A raw list goes out as it is; an object would be copied header by header.
+ * appended to. `Mcpmux-Client` is mcpmux's alone: a client's is always dropped. A raw list goes out as it is; an object would be copied header by header.
  *
  * An `Origin` goes on as the child's own loopback origin (`http://127.0.0.1:PORT`), as `Host`
  * does: mcpmux's guard has already checked the public one against listen.allowedOrigins, and the
@@ -102,6 +105,7 @@ export function buildRequestHeaders(req: IncomingMessage, prefix: string, host: 
     out.push('X-Forwarded-For', peer, 'X-Forwarded-Proto', 'http', 'X-Forwarded-Host', headers.host ?? '');
   }
   if (forwardedPrefix) out.push('X-Forwarded-Prefix', forwardedPrefix);
+  if (policy.client !== undefined) out.push('Mcpmux-Client', policy.client);
   return out;
 }
 

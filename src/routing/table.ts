@@ -15,6 +15,8 @@ export interface RoutePolicy {
   readonly upstreamTimeoutSeconds: number | undefined;
   readonly allowUpgrade: boolean;
   readonly forwardAuthorization: boolean;
+  /** Tell the child who each request is from (`Mcpmux-Client`): a stdio server's bridge keeps per-client limits. */
+  readonly identifyClient: boolean;
 }
 
 export interface Route {
@@ -46,6 +48,7 @@ export function policyOf(config: ServerConfig): RoutePolicy {
     upstreamTimeoutSeconds: config.upstreamTimeoutSeconds,
     allowUpgrade: config.allowUpgrade,
     forwardAuthorization: config.forwardAuthorization,
+    identifyClient: config.transport === 'stdio',
   });
 }
 

@@ -110,6 +110,15 @@ describe('request headers', () => {
     assert.ok(!get.includes('Content-Length'));
   });
 
+  it("drops a client's Mcpmux-Client always, and sends mcpmux's own only when told who the client is", async () => {
+    const req = await inbound(['Host', 'localhost', 'Mcpmux-Client', '6.6.6.6', 'mcpmux-client', 'spoof']);
+    const plain = buildRequestHeaders(req, '/', 'c', { trusted: true, forwardAuthorization: false });
+    assert.ok(!plain.some((h) => h.toLowerCase() === 'mcpmux-client'), JSON.stringify(plain));
+    const told = buildRequestHeaders(req, '/', 'c', { trusted: false, forwardAuthorization: false, client: '127.0.0.5' });
+    assert.deepEqual(told.filter((_, i) => i % 2 === 0 && told[i]!.toLowerCase() === 'mcpmux-client').length, 1);
+    assert.deepEqual(told.slice(-2), ['Mcpmux-Client', '127.0.0.5']);
+  });
+
   it('turns a raw list into an object for the Upgrade engine, repeats joined', () => {
     assert.deepEqual(toHeaderObject(['Host', 'h', 'X-A', '1', 'x-a', '2']), { host: 'h', 'x-a': '1, 2' });
   });
