@@ -27,7 +27,9 @@ export type RefusalReason =
   | 'process_gone'
   | 'sessions_full'
   | 'internal'
-  | 'session_gone';
+  | 'session_gone'
+  | 'rate_limited'
+  | 'client_sessions_full';
 
 export interface Refusal {
   readonly status: number;
@@ -50,6 +52,8 @@ export const REFUSALS: Readonly<Record<RefusalReason, Refusal>> = {
   sessions_full: { status: 503, code: -31012 },
   internal: { status: 500, code: -31013 },
   session_gone: { status: 404, code: -31014 },
+  rate_limited: { status: 429, code: -31015 },
+  client_sessions_full: { status: 429, code: -31016 },
 };
 
 /** Set on a response mcpmux answered with a refusal: its code, for the metrics and the access log. */
@@ -76,14 +80,17 @@ export function describeRefusal(reason: RefusalReason, message: string, server?:
   return { jsonrpc: '2.0' as const, id, error: { code: REFUSALS[reason].code, message, data: server === undefined ? { reason } : { reason, server } } };
 }
 
-/** Answers with a refusal. A response already under way is cut instead: its client sees a reset, never a hang. */
-export function sendRefusal(res: ServerResponse, reason: RefusalReason, message: string, options: { server?: string; headers?: Record<string, string> } = {}): void {
+/**
+ * Answers with a refusal. A response already under way is cut instead: its client sees a reset,
+ * never a hang. A 503 or 429 says when to retry (`retryAfterSeconds`, else RETRY_AFTER_SECONDS).
+ */
+export function sendRefusal(res: ServerResponse, reason: RefusalReason, message: string, options: { server?: string; headers?: Record<string, string>; retryAfterSeconds?: number } = {}): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
   const { status, code } = REFUSALS[reason];
   (res as ServerResponse & { [REFUSAL_CODE]?: number })[REFUSAL_CODE] = code;
-  const headers = status === 503 ? { 'retry-after': String(RETRY_AFTER_SECONDS), ...options.headers } : options.headers;
+  const headers = status === 503 || status === 429 ? { 'retry-after': String(options.retryAfterSeconds ?? RETRY_AFTER_SECONDS), ...options.headers } : options.headers;
   sendJson(res, status, describeRefusal(reason, message, options.server), headers);
 }

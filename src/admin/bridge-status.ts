@@ -4,6 +4,7 @@
  * timeout: a bridge that does not answer leaves its server's stdio figures out, nothing more.
  */
 import type { BridgeStatus } from '../bridge/server.js';
+import { bridgeKeyHeaders } from '../supervisor/bridge-key.js';
 import { CHILD_HOST } from '../supervisor/ports.js';
 
 const READ_TIMEOUT_MS = 1000;
@@ -33,7 +34,7 @@ async function readAll(bridged: readonly BridgedServer[]): Promise<Map<string, B
   const statuses = new Map<string, BridgeStatus>();
   await Promise.all(bridged.map(async (server) => {
     try {
-      const res = await fetch(`http://${CHILD_HOST}:${server.port}/status`, { signal: AbortSignal.timeout(READ_TIMEOUT_MS) });
+      const res = await fetch(`http://${CHILD_HOST}:${server.port}/status`, { headers: bridgeKeyHeaders(server.port!), signal: AbortSignal.timeout(READ_TIMEOUT_MS) });
       if (res.ok) statuses.set(server.name, (await res.json()) as BridgeStatus);
     } catch {
       // Starting, stopping or stuck: its figures are left out of this read.

@@ -224,9 +224,9 @@ function registerBridgeMetrics(registers: Registry[], readBridges: BridgeStatusR
     this.reset();
     for (const [server, status] of await readBridges()) this.inc({ server }, status.sessionsOpened);
   } });
-  new Counter({ name: 'mcpmux_stdio_sessions_refused_total', help: 'Sessions a stdio server refused at maxSessions (since its bridge started).', labelNames: ['server'], registers, async collect() {
+  new Counter({ name: 'mcpmux_stdio_sessions_refused_total', help: 'Sessions a stdio server refused (since its bridge started), by reason: sessions_full, client_sessions_full, rate_limited.', labelNames: ['server', 'reason'], registers, async collect() {
     this.reset();
-    for (const [server, status] of await readBridges()) this.inc({ server }, status.sessionsRefused);
+    for (const [server, status] of await readBridges()) for (const [reason, count] of Object.entries(status.sessionsRefusedBy ?? {})) this.inc({ server, reason }, count);
   } });
   new Counter({
     name: 'mcpmux_stdio_sessions_ended_total',

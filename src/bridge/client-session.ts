@@ -9,15 +9,27 @@
  *   one; else on the client's GET stream; else on the newest request's stream; and with neither a
  *   request nor a GET stream, it waits (bounded) for whichever comes first.
  * What happens to the client's messages is the owner's business (isolated.ts, shared.ts).
+ *
+ * Flow: the session's queue is what waits in its responses' buffers (a client that does not read
+ * its stream) and what is held for want of a stream. Past MAX_QUEUED_BYTES the session is
+ * congested, until the queue is back under RESUME_BELOW_BYTES: an isolated session's process then
+ * waits on its own pipe; a shared session is ended, since its process serves everyone.
  */
+import type { ServerResponse } from 'node:http';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
-import { describeRefusal } from '../answers.js';
+import { describeRefusal, type RefusalReason } from '../answers.js';
 
 /** Messages held for a stream that is not open yet; past it, the oldest is dropped. */
 const MAX_HELD_MESSAGES = 1000;
+/** A session's queue (unread by its client, or held for a stream) past this is congested. */
+export const MAX_QUEUED_BYTES = 1024 * 1024;
+/** And no longer once it is back under this. */
+export const RESUME_BELOW_BYTES = 256 * 1024;
+/** A message's size when its size on stdout is not known (one the bridge made). */
+const UNKNOWN_MESSAGE_BYTES = 256;
 
-export type SessionEnd = 'deleted' | 'idle' | 'evicted' | 'process-exited' | 'stdout-refused' | 'initialize-timeout' | 'stopped';
+export type SessionEnd = 'deleted' | 'idle' | 'evicted' | 'backlogged' | 'process-exited' | 'stdout-refused' | 'initialize-timeout' | 'stopped';
 
 export type ProgressToken = string | number;
 
@@ -28,6 +40,8 @@ export interface ClientSessionHooks {
   readonly onEnded: (reason: SessionEnd, detail?: string) => void;
   /** A message could not be delivered or held; for the log. */
   readonly onDropped: (why: string) => void;
+  /** The queue went over MAX_QUEUED_BYTES (true), or back under RESUME_BELOW_BYTES (false). */
+  readonly onCongestion?: (congested: boolean) => void;
 }
 
 export class ClientSession {
@@ -37,7 +51,12 @@ export class ClientSession {
   /** Client requests not answered yet, in arrival order, with their progressTokens. */
   readonly #inFlight = new Map<RequestId, ProgressToken | undefined>();
   readonly #progress = new Map<ProgressToken, RequestId>();
-  readonly #held: JSONRPCMessage[] = [];
+  readonly #held: [JSONRPCMessage, number][] = [];
+  #heldBytes = 0;
+  /** The HTTP responses of this session that are open: its GET stream, and its requests' answers. */
+  readonly #responses = new Set<ServerResponse>();
+  #congested = false;
+  readonly #recheck = () => this.#checkFlow();
   #getStreams = 0;
   #lastActive: number;
   #ended = false;
@@ -59,6 +78,28 @@ export class ClientSession {
     return this.#inFlight.size;
   }
 
+  /** An HTTP response of this session (before the transport writes to it): its buffer counts in the queue. */
+  watch(res: ServerResponse): void {
+    this.#responses.add(res);
+    res.on('drain', this.#recheck);
+    res.once('close', () => {
+      this.#responses.delete(res);
+      res.off('drain', this.#recheck);
+      this.#checkFlow();
+    });
+  }
+
+  /** Bytes waiting for the client: unread in its responses' buffers, or held for a stream. */
+  get queuedBytes(): number {
+    let bytes = this.#heldBytes;
+    for (const res of this.#responses) bytes += res.writableLength;
+    return bytes;
+  }
+
+  get congested(): boolean {
+    return this.#congested;
+  }
+
   get ended(): boolean {
     return this.#ended;
   }
@@ -77,7 +118,7 @@ export class ClientSession {
   streamOpened(): void {
     this.#getStreams += 1;
     this.#touch();
-    for (const message of this.#held.splice(0)) void this.#send(message);
+    this.#flushHeld();
   }
 
   streamClosed(): void {
@@ -100,8 +141,8 @@ export class ClientSession {
     return true;
   }
 
-  /** A notification or request from the server, on the stream the rules above choose. */
-  deliver(message: JSONRPCMessage): void {
+  /** A notification or request from the server, on the stream the rules above choose. `bytes`: its size, if known. */
+  deliver(message: JSONRPCMessage, bytes = UNKNOWN_MESSAGE_BYTES): void {
     this.#touch();
     if ('method' in message && message.method === 'notifications/progress' && !('id' in message)) {
       const related = this.#progress.get((message.params as { progressToken?: ProgressToken } | undefined)?.progressToken ?? '');
@@ -112,10 +153,12 @@ export class ClientSession {
     if (this.#getStreams > 0) return void this.#send(message);
     if (ids.length > 1) return void this.#send(message, ids[ids.length - 1]);
     if (this.#held.length >= MAX_HELD_MESSAGES) {
-      this.#held.shift();
+      this.#heldBytes -= this.#held.shift()![1];
       this.#hooks.onDropped('too many messages waiting for a stream');
     }
-    this.#held.push(message);
+    this.#held.push([message, bytes]);
+    this.#heldBytes += bytes;
+    this.#checkFlow();
   }
 
   /** On the GET stream only, if open (a notification for every session); else dropped. */
@@ -123,12 +166,12 @@ export class ClientSession {
     if (this.#getStreams > 0) void this.#send(message);
   }
 
-  /** Each request in flight gets the `process_gone` refusal, with this message. */
-  async failInFlight(message: string): Promise<void> {
+  /** Each request in flight gets this refusal (`process_gone` unless said), with this message. */
+  async failInFlight(message: string, reason: RefusalReason = 'process_gone'): Promise<void> {
     const ids = [...this.#inFlight.keys()];
     this.#inFlight.clear();
     this.#progress.clear();
-    await Promise.all(ids.map((id) => this.#send(describeRefusal('process_gone', message, undefined, id) as JSONRPCMessage)));
+    await Promise.all(ids.map((id) => this.#send(describeRefusal(reason, message, undefined, id) as JSONRPCMessage)));
   }
 
   /** Ends the session: the transport closes (its streams end; later requests get 404). Safe to call twice. */
@@ -139,6 +182,7 @@ export class ClientSession {
     this.#inFlight.clear();
     this.#progress.clear();
     this.#held.length = 0;
+    this.#heldBytes = 0;
     await this.transport.close().catch(() => undefined);
   }
 
@@ -154,10 +198,17 @@ export class ClientSession {
       if (token !== undefined) this.#progress.set(token, message.id);
       this.#hooks.onClientMessage(message);
       // Messages held for want of a stream go out on this request's.
-      for (const held of this.#held.splice(0)) void this.#send(held, message.id);
+      this.#flushHeld(message.id);
       return;
     }
     this.#hooks.onClientMessage(message);
+  }
+
+  #flushHeld(relatedRequestId?: RequestId): void {
+    if (this.#held.length === 0) return;
+    const held = this.#held.splice(0);
+    this.#heldBytes = 0;
+    for (const [message] of held) void this.#send(message, relatedRequestId);
   }
 
   async #send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
@@ -166,6 +217,19 @@ export class ClientSession {
     } catch (error) {
       // The request's stream is gone (the client left): nothing can carry this message.
       this.#hooks.onDropped((error as Error).message);
+    }
+    this.#checkFlow();
+  }
+
+  #checkFlow(): void {
+    if (this.#ended) return;
+    const queued = this.queuedBytes;
+    if (!this.#congested && queued > MAX_QUEUED_BYTES) {
+      this.#congested = true;
+      this.#hooks.onCongestion?.(true);
+    } else if (this.#congested && queued < RESUME_BELOW_BYTES) {
+      this.#congested = false;
+      this.#hooks.onCongestion?.(false);
     }
   }
 }

@@ -3,6 +3,9 @@
  * The client's messages go to the process as they are (ids never collide: nobody else talks to
  * it); the process's go back through the client session's choice of stream. The process's exit
  * fails the session: each request in flight gets an error, then the session ends (404 after).
+ * Backpressure: while the session's client is not keeping up (client-session.ts), the process's
+ * stdout is not read, so it waits on its own pipe; what it wrote for nobody counts against its
+ * budget of such lines (stdio-process.ts).
  */
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
@@ -34,9 +37,13 @@ export class IsolatedSession {
         hooks.onEnded(this, reason, detail);
         void process.stop();
       },
-      onDropped: (why) => hooks.onDropped(this, why),
+      onDropped: (why) => {
+        process.wasted();
+        hooks.onDropped(this, why);
+      },
+      onCongestion: (congested) => (congested ? process.holdOutput() : process.releaseOutput()),
     });
-    process.attach({ onMessage: (message) => this.#fromProcess(message), onStdoutProblem: (problem) => this.#onProblem(problem) });
+    process.attach({ onMessage: (message, bytes) => this.#fromProcess(message, bytes), onStdoutProblem: (problem) => this.#onProblem(problem) });
     this.#initializeTimer = setTimeout(() => {
       if (!this.#answered) void this.fail('initialize-timeout', `no answer to initialize in ${options.initializeTimeoutMs / 1000} s`);
     }, options.initializeTimeoutMs).unref();
@@ -64,11 +71,14 @@ export class IsolatedSession {
     await this.process.stop();
   }
 
-  #fromProcess(message: JSONRPCMessage): void {
-    if ('method' in message) return this.client.deliver(message);
+  #fromProcess(message: JSONRPCMessage, bytes: number): void {
+    if ('method' in message) return this.client.deliver(message, bytes);
     if ('id' in message && message.id !== undefined && this.client.respond(message as JSONRPCMessage & { id: string | number })) {
       this.#answer('result' in message);
-    } else this.#hooks.onDropped(this, 'a response to no request in flight');
+    } else {
+      this.process.wasted();
+      this.#hooks.onDropped(this, 'a response to no request in flight');
+    }
   }
 
   #answer(ok: boolean): void {

@@ -7,7 +7,7 @@
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Logger } from 'pino';
 import { runCanary } from './canary.js';
-import type { ClientSession, SessionEnd } from './client-session.js';
+import { MAX_QUEUED_BYTES, type ClientSession, type SessionEnd } from './client-session.js';
 import { IsolatedSession } from './isolated-session.js';
 import { Readiness } from './readiness.js';
 import { SharedRelay } from './shared.js';
@@ -21,6 +21,8 @@ export interface BridgedSession {
   /** The last lines its process wrote on stderr. */
   stderrTail(): string[];
   end(reason: SessionEnd): Promise<void>;
+  /** Ends it to give its slot to another client: its requests in flight get `sessions_full` with this message first. */
+  evict(message: string): Promise<void>;
 }
 
 export interface SessionMode {
@@ -85,7 +87,16 @@ export function createIsolatedMode(context: ModeContext): SessionMode {
         onInitializeAnswered: (s, ok) => readiness.report(ok, ok ? 'a process answered initialize' : `a session's process did not answer initialize (pid ${s.process.pid})`),
       }, { initializeTimeoutMs: context.initializeTimeoutMs });
       live.add(session);
-      const bridged: BridgedSession = { client: session.client, pid: process.pid, stderrTail: () => process.stderrTail(), end: (reason) => session.end(reason) };
+      const bridged: BridgedSession = {
+        client: session.client,
+        pid: process.pid,
+        stderrTail: () => process.stderrTail(),
+        end: (reason) => session.end(reason),
+        evict: async (message) => {
+          await session.client.failInFlight(message, 'sessions_full');
+          await session.end('evicted');
+        },
+      };
       return bridged;
     },
     async stop() {
@@ -114,7 +125,10 @@ export function createSharedMode(context: ModeContext): SessionMode {
       void (async () => {
         try {
           const process = await context.startProcess();
-          relay = new SharedRelay(process, (why) => log.debug({ why }, 'message dropped'));
+          relay = new SharedRelay(process, (why) => {
+            process.wasted();
+            log.debug({ why }, 'message dropped');
+          });
           void process.exited.then(async (exit) => {
             const detail = exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`;
             ready = false;
@@ -136,9 +150,25 @@ export function createSharedMode(context: ModeContext): SessionMode {
       const current = relay;
       const client = current.attach(transport, {
         onEnded: (why, detail) => onEnded(bridged, why, detail),
-        onDropped: (why) => log.debug({ session: client.id, why }, 'message dropped'),
+        onDropped: (why) => {
+          current.process.wasted();
+          log.debug({ session: client.id, why }, 'message dropped');
+        },
+        // One process serves every session: a client that does not read its stream loses its session, not the others their answers.
+        onCongestion: (congested) => {
+          if (congested) void client.end('backlogged', `its client left more than ${MAX_QUEUED_BYTES} bytes unread`);
+        },
       });
-      const bridged: BridgedSession = { client, pid: current.process.pid, stderrTail: () => current.process.stderrTail(), end: (why) => client.end(why) };
+      const bridged: BridgedSession = {
+        client,
+        pid: current.process.pid,
+        stderrTail: () => current.process.stderrTail(),
+        end: (why) => client.end(why),
+        evict: async (message) => {
+          await client.failInFlight(message, 'sessions_full');
+          await client.end('evicted');
+        },
+      };
       return bridged;
     },
     async stop() {

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import type { BridgeOptions } from './server.js';
+import { BRIDGE_KEY_ENV } from '../supervisor/bridge-key.js';
 
 /** The defaults, as the README gives them. A session holds a process, hence tighter than the Python SDK's in-process 30 min and 10,000. */
 export const BRIDGE_DEFAULTS = {
@@ -15,11 +16,14 @@ export const BRIDGE_DEFAULTS = {
   initializeTimeoutSeconds: 60,
   maxMessageBytes: 8 * 1024 * 1024,
   graceSeconds: 10,
+  sessionsPerSecond: 5,
+  sessionBurst: 20,
 } as const;
 
 export const BRIDGE_USAGE = `  mcpmux bridge [--host H] [--port N] [--path /mcp] [--sessions isolated|shared] [--warm N] [--max-sessions N]
                 [--idle-timeout S] [--initialize-timeout S] [--max-message-bytes N] [--grace S]
-                [--log-level LEVEL] -- COMMAND [ARGS...]
+                [--max-sessions-per-client N] [--session-rate PER_SECOND] [--session-burst N]
+                [--trust-client-header] [--log-level LEVEL] -- COMMAND [ARGS...]
       Serves a stdio MCP server as streamable HTTP: one process per session (isolated),
       or one process for every session (shared).
       --host and --port default to $HOST and $PORT, else ${BRIDGE_DEFAULTS.host}:${BRIDGE_DEFAULTS.port}.`;
@@ -49,6 +53,10 @@ export function parseBridgeCommand(argv: readonly string[], env: NodeJS.ProcessE
         'initialize-timeout': { type: 'string' },
         'max-message-bytes': { type: 'string' },
         grace: { type: 'string' },
+        'max-sessions-per-client': { type: 'string' },
+        'session-rate': { type: 'string' },
+        'session-burst': { type: 'string' },
+        'trust-client-header': { type: 'boolean' },
         'log-level': { type: 'string' },
       },
     }));
@@ -56,12 +64,14 @@ export function parseBridgeCommand(argv: readonly string[], env: NodeJS.ProcessE
     throw new UsageError(`bridge: ${(error as Error).message}`);
   }
   const [command, ...args] = argv.slice(split + 1);
+  const maxSessions = integer('--max-sessions', values['max-sessions'], BRIDGE_DEFAULTS.maxSessions, 1, 100_000);
   const sessions = values.sessions ?? BRIDGE_DEFAULTS.sessions;
   if (sessions !== 'isolated' && sessions !== 'shared') throw new UsageError(`bridge: --sessions must be isolated or shared, got "${sessions}"`);
   const path = values.path ?? BRIDGE_DEFAULTS.path;
   if (!path.startsWith('/')) throw new UsageError(`bridge: --path must start with "/", got "${path}"`);
   // The bridge's own environment is the stdio server's: under mcpmux, that is the server's env.
-  const { PORT: _port, HOST: _host, ...childEnv } = env;
+  // The bridge's key (mcpmux's, for the bridge's own endpoints) is the bridge's alone.
+  const { PORT: _port, HOST: _host, [BRIDGE_KEY_ENV]: ownKey, ...childEnv } = env;
   return {
     logLevel: values['log-level'],
     options: {
@@ -71,11 +81,19 @@ export function parseBridgeCommand(argv: readonly string[], env: NodeJS.ProcessE
       command: { command: command!, args, cwd, env: definedOnly(childEnv) },
       sessions,
       warmProcesses: integer('--warm', values.warm, BRIDGE_DEFAULTS.warmProcesses, 0, 64),
-      maxSessions: integer('--max-sessions', values['max-sessions'], BRIDGE_DEFAULTS.maxSessions, 1, 100_000),
+      maxSessions,
       idleTimeoutSeconds: seconds('--idle-timeout', values['idle-timeout'], BRIDGE_DEFAULTS.idleTimeoutSeconds),
       initializeTimeoutSeconds: seconds('--initialize-timeout', values['initialize-timeout'], BRIDGE_DEFAULTS.initializeTimeoutSeconds),
       maxMessageBytes: integer('--max-message-bytes', values['max-message-bytes'], BRIDGE_DEFAULTS.maxMessageBytes, 1024, 1024 ** 3),
       graceSeconds: seconds('--grace', values.grace, BRIDGE_DEFAULTS.graceSeconds, 0),
+      // Unset: as many as maxSessions (the fair-share rule decides once the server is full).
+      maxSessionsPerClient: integer('--max-sessions-per-client', values['max-sessions-per-client'], maxSessions, 1, 100_000),
+      sessionRate: {
+        perSecond: seconds('--session-rate', values['session-rate'], BRIDGE_DEFAULTS.sessionsPerSecond, Number.MIN_VALUE, 'a number of sessions a second'),
+        burst: integer('--session-burst', values['session-burst'], BRIDGE_DEFAULTS.sessionBurst, 1, 100_000),
+      },
+      trustClientHeader: values['trust-client-header'] === true,
+      ownKey: ownKey === undefined || ownKey === '' ? undefined : ownKey,
     },
   };
 }
@@ -87,10 +105,10 @@ function integer(flag: string, value: string | undefined, fallback: number, min:
   return n;
 }
 
-function seconds(flag: string, value: string | undefined, fallback: number, min = Number.MIN_VALUE): number {
+function seconds(flag: string, value: string | undefined, fallback: number, min = Number.MIN_VALUE, what = 'a number of seconds'): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min) throw new UsageError(`bridge: ${flag} must be a number of seconds${min === 0 ? ' (0 or more)' : ' greater than 0'}, got "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min) throw new UsageError(`bridge: ${flag} must be ${what}${min === 0 ? ' (0 or more)' : ' greater than 0'}, got "${value}"`);
   return n;
 }
 

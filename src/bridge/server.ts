@@ -2,9 +2,14 @@
  * `mcpmux bridge`: a stdio MCP server served as streamable HTTP on one port, one process per MCP
  * session. A POST of `initialize` without a session opens one: a warm process is taken (or started)
  * and the SDK's streamable HTTP transport serves the session; the session's id routes every later
- * request to it. Besides the MCP path: /healthz (the bridge is up), /readyz (a process of this
- * server can answer, see readiness.ts) and /status (sessions and processes, as JSON).
+ * request to it. Who gets a session slot is the session table's call (session-table.ts: a rate
+ * and a cap per client, fair shares at the cap). Besides the MCP path, the bridge's own endpoints:
+ * /healthz (the bridge is up), /readyz (a process of this server can answer, see readiness.ts)
+ * and /status (sessions and processes, as JSON). Under mcpmux they answer only a request that
+ * carries the bridge's key (supervisor/bridge-key.ts): mcpmux's public route reaches this port
+ * too, and gets a 404 for them like for any other path.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +18,10 @@ import type { Logger } from 'pino';
 import { LineBudget } from '../supervisor/output.js';
 import type { ClientSession, SessionEnd } from './client-session.js';
 import { createIsolatedMode, createSharedMode, type BridgedSession, type SessionMode } from './modes.js';
-import { SessionTable } from './session-table.js';
+import { SessionTable, type RefusedSession } from './session-table.js';
+import type { SessionRate } from './client-rates.js';
+import { CLIENT_HEADER } from '../proxy/client-identity.js';
+import { BRIDGE_KEY_HEADER } from '../supervisor/bridge-key.js';
 import { startStdioProcess, type StdioCommand, type StdioProcess, type StdoutProblem } from './stdio-process.js';
 import { sendJson, sendRefusal } from '../answers.js';
 import { readJsonBody, sendLegacyServerError } from './replies.js';
@@ -33,6 +41,14 @@ export interface BridgeOptions {
   readonly initializeTimeoutSeconds: number;
   readonly maxMessageBytes: number;
   readonly graceSeconds: number;
+  /** Sessions one client may hold at once; at it, its own idlest makes room. */
+  readonly maxSessionsPerClient: number;
+  /** How fast one client may open sessions. */
+  readonly sessionRate: SessionRate;
+  /** Who a request is from: mcpmux's `Mcpmux-Client` header (under mcpmux), else the peer's address. */
+  readonly trustClientHeader: boolean;
+  /** With a key, the bridge's own endpoints answer only requests that carry it (under mcpmux). */
+  readonly ownKey: string | undefined;
 }
 
 export interface BridgeStatus {
@@ -45,6 +61,10 @@ export interface BridgeStatus {
   readonly sessionsOpened: number;
   readonly sessionsEnded: Partial<Record<SessionEnd, number>>;
   readonly sessionsRefused: number;
+  /** Refused sessions by why: rate_limited, client_sessions_full, sessions_full. */
+  readonly sessionsRefusedBy: Partial<Record<RefusedSession, number>>;
+  /** Clients holding or opening sessions now. */
+  readonly clients: number;
 }
 
 export interface Bridge {
@@ -58,11 +78,12 @@ export interface Bridge {
 const REAP_INTERVAL_MS = 5000;
 
 export async function startBridge(options: BridgeOptions, log: Logger, onFatal: (reason: string) => void = () => undefined): Promise<Bridge> {
-  const sessions = new SessionTable(options.maxSessions, log);
+  const sessions = new SessionTable({ maxSessions: options.maxSessions, maxSessionsPerClient: options.maxSessionsPerClient, sessionRate: options.sessionRate }, log);
   const budget = new LineBudget();
 
   const logProblem = (pid: number, problem: StdoutProblem, session?: string) => {
-    if (problem.kind === 'not-json') log.warn({ pid, session, stream: 'stdout', line: problem.line }, 'stdout line is not a JSON-RPC message: ignored');
+    if (problem.kind === 'not-json') log.warn({ pid, session, stream: 'stdout', line: problem.line, ...(problem.dropped > 0 && { droppedBefore: problem.dropped }) }, 'stdout line is not a JSON-RPC message: ignored');
+    else if (problem.kind === 'dropped') log.warn({ pid, session, stream: 'stdout', dropped: problem.lines }, 'stdout lines that went nowhere, past the budget: dropped unlogged');
     else log.error({ pid, session, stream: 'stdout', bytes: problem.bytes }, `stdout message over the limit of ${options.maxMessageBytes} bytes: the session fails`);
   };
   const startProcess = async (): Promise<StdioProcess> => {
@@ -83,17 +104,18 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
   const mode: SessionMode = options.sessions === 'shared' ? createSharedMode(context) : createIsolatedMode(context);
 
   const openSession = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {
-    if (!sessions.makeRoom()) {
-      return sendRefusal(res, 'sessions_full', `this server has ${options.maxSessions} sessions open, its maximum; retry later`);
-    }
+    const client = clientOf(req, options.trustClientHeader);
+    const admission = sessions.admit(client);
+    if (!admission.ok) return sendRefusal(res, admission.reason, admission.message, { retryAfterSeconds: admission.retryAfterSeconds });
     let session: BridgedSession | undefined;
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (id) => sessions.add(id, session!) });
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (id) => sessions.add(id, session!, client) });
     try {
-      session = await sessions.opening(() => mode.open(transport, sessions.onEnded));
+      session = await sessions.opening(client, () => mode.open(transport, sessions.onEnded));
     } catch (error) {
       log.error({ err: error }, 'no process for a new session');
       return sendRefusal(res, 'not_ready', `no process of this server could be had: ${(error as Error).message}`);
     }
+    session.client.watch(res);
     await transport.handleRequest(req, res, body);
     // A request the transport refused (bad headers, say) opened no session.
     if (!sessions.has(session)) await session.end('stopped');
@@ -105,6 +127,7 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
       const session = sessions.get(id);
       if (!session) return sendLegacyServerError(res, 404, -32001, 'Session not found');
       if (req.method === 'GET') trackStream(res, session.client);
+      session.client.watch(res);
       return session.client.transport.handleRequest(req, res);
     }
     if (req.method !== 'POST') return sendLegacyServerError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
@@ -123,18 +146,30 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
     ...sessions.counts(),
   });
 
+  const ownKey = options.ownKey === undefined ? undefined : Buffer.from(options.ownKey);
+  /** The bridge's own endpoints: with a key, only for a request that carries it. */
+  const mayAskOwn = (req: IncomingMessage) => {
+    if (!ownKey) return true;
+    const given = req.headers[BRIDGE_KEY_HEADER];
+    if (typeof given !== 'string') return false;
+    const bytes = Buffer.from(given);
+    return bytes.length === ownKey.length && timingSafeEqual(bytes, ownKey);
+  };
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    const own = path === '/healthz' || path === '/readyz' || path === '/status';
     const reply =
       path === options.path
         ? handleMcp(req, res)
-        : path === '/healthz'
+        : own && !mayAskOwn(req)
+          ? notFound(res, options.path)
+          : path === '/healthz'
           ? sendJson(res, 200, { status: 'ok' })
           : path === '/readyz'
             ? sendJson(res, mode.ready ? 200 : 503, { ready: mode.ready, reason: mode.reason })
             : path === '/status'
               ? sendJson(res, 200, status())
-              : sendJson(res, 404, { error: `not found; the MCP endpoint is ${options.path}` });
+              : notFound(res, options.path);
     Promise.resolve(reply).catch((error: unknown) => {
       log.error({ err: error }, 'request failed');
       sendRefusal(res, 'internal', 'internal error');
@@ -166,6 +201,18 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
       return stopping;
     },
   };
+}
+
+function notFound(res: ServerResponse, mcpPath: string): void {
+  sendJson(res, 404, { error: `not found; the MCP endpoint is ${mcpPath}` });
+}
+
+/** Who a request is from: mcpmux's word for it, when the bridge runs under mcpmux; else the peer. */
+function clientOf(req: IncomingMessage, trustHeader: boolean): string {
+  const said = trustHeader ? req.headers[CLIENT_HEADER] : undefined;
+  if (typeof said === 'string' && said.length > 0 && said.length <= 256) return said;
+  const peer = req.socket.remoteAddress ?? '';
+  return peer.startsWith('::ffff:') ? peer.slice(7) : peer;
 }
 
 /** True for an initialize request, alone or in a batch. */

@@ -6,7 +6,12 @@
  * - a client request gets a fresh id (and a fresh progressToken) on the way in, and its own back
  *   on the way out; `notifications/cancelled` is mapped the same way;
  * - progress goes to the session whose token it carries, on its request's stream;
- * - a notification that belongs to no request goes to every session's GET stream;
+ * - a log message (`notifications/message`) goes to the one session with requests in flight, as
+ *   a server-to-client request does; with none in flight it is the server's own and goes to every
+ *   session's GET stream; with several, it cannot be attributed and is dropped, never guessed:
+ *   one client's call may log what it was given;
+ * - any other notification that belongs to no request (list_changed, resource updates) goes to
+ *   every session's GET stream;
  * - a server-to-client request (sampling, elicitation, roots/list) goes to a session only when
  *   exactly one session has requests in flight; otherwise the process gets a JSON-RPC error, never
  *   a guess. Other notifications from clients (roots/list_changed, ...) are not passed on: one
@@ -147,11 +152,23 @@ export class SharedRelay {
       return;
     }
     if (message.method === 'notifications/cancelled') return; // of a server-to-client request: nothing to map it to
+    if (message.method === 'notifications/message') {
+      const busy = this.#busySessions();
+      if (busy.size === 1) return [...busy][0]!.deliver(message);
+      if (busy.size > 1) return this.#onDropped(`a log message while ${busy.size} sessions have requests in flight: it cannot be attributed to one`);
+    }
     for (const session of this.#sessions) session.broadcast(message);
   }
 
+  /** The sessions with requests in flight at the process. */
+  #busySessions(): Set<ClientSession> {
+    const busy = new Set<ClientSession>();
+    for (const pending of this.#requests.values()) busy.add(pending.session);
+    return busy;
+  }
+
   #serverRequest(request: JSONRPCRequest): void {
-    const busy = new Set([...this.#requests.values()].map((p) => p.session));
+    const busy = this.#busySessions();
     const [session] = busy;
     if (busy.size !== 1 || !session) {
       this.process.send({

@@ -7,7 +7,7 @@
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { OutputStream } from '../events.js';
 import { spawnChild, stopProcessGroup, isProcessGroupAlive, type ChildProcess, type ProcessExit } from '../supervisor/spawn.js';
-import type { LineBudget } from '../supervisor/output.js';
+import { LineBudget } from '../supervisor/output.js';
 import { waitUntil } from '../supervisor/wait.js';
 
 /** How long a process gets to exit by itself once its stdin is closed, before SIGTERM. */
@@ -20,12 +20,19 @@ export interface StdioCommand {
   readonly env: Readonly<Record<string, string>>;
 }
 
-/** What a process did on stdout that is not a JSON-RPC message. */
-export type StdoutProblem = { readonly kind: 'not-json'; readonly line: string } | { readonly kind: 'too-long'; readonly bytes: number };
+/**
+ * What a process did on stdout that is not a JSON-RPC message: a line that is not one (reported
+ * while the process's budget of lines that go nowhere lasts; `dropped` says how many went
+ * unreported before it), a line over the size limit, and at the end, what went unreported since.
+ */
+export type StdoutProblem =
+  | { readonly kind: 'not-json'; readonly line: string; readonly dropped: number }
+  | { readonly kind: 'too-long'; readonly bytes: number }
+  | { readonly kind: 'dropped'; readonly lines: number };
 
-/** Where a process's messages go: its session, once it has one. */
+/** Where a process's messages go: its session, once it has one. `bytes`: the message's size on stdout. */
 export interface MessageSink {
-  readonly onMessage: (message: JSONRPCMessage) => void;
+  readonly onMessage: (message: JSONRPCMessage, bytes: number) => void;
   readonly onStdoutProblem: (problem: StdoutProblem) => void;
 }
 
@@ -43,6 +50,15 @@ export interface StdioProcessOptions {
 
 /** Messages a process may write before it has a session; more are dropped. */
 const MAX_WAITING_MESSAGES = 100;
+/**
+ * Lines that go nowhere (not JSON-RPC, or a message nobody can take), per process: 100 at once,
+ * then 10 a second are reported; past it they are counted, and stdout is read in 64 KiB steps
+ * with 10 ms pauses (output.ts), so a process flooding noise costs its neighbours little.
+ */
+const NOISE_BURST = 100;
+const NOISE_PER_SECOND = 10;
+/** A chunk of this many lines or more yields the event loop before the next read: sessions take turns. */
+const YIELD_AFTER_LINES = 256;
 /** Lines of stderr kept for the record of a failed session. */
 const STDERR_TAIL_LINES = 10;
 
@@ -56,6 +72,11 @@ export interface StdioProcess {
   stderrTail(): string[];
   /** Writes one message; false when the process no longer takes input. */
   send(message: JSONRPCMessage): boolean;
+  /** Stops reading stdout (its session's client is not keeping up): the process waits on its own pipe. */
+  holdOutput(): void;
+  releaseOutput(): void;
+  /** A message of this process went nowhere: it counts against the budget of such lines. */
+  wasted(): void;
   /** Closes stdin, then SIGTERM, then SIGKILL; resolves when no process of the group is left. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -63,10 +84,12 @@ export interface StdioProcess {
 /** Starts a process. Throws SpawnError when it cannot be started at all. */
 export async function startStdioProcess(options: StdioProcessOptions): Promise<StdioProcess> {
   let sink: MessageSink | undefined;
-  const waiting: JSONRPCMessage[] = [];
-  const onMessage = (message: JSONRPCMessage) => {
-    if (sink) sink.onMessage(message);
-    else if (waiting.length < MAX_WAITING_MESSAGES) waiting.push(message);
+  const waiting: [JSONRPCMessage, number][] = [];
+  const noise = new LineBudget({ burst: NOISE_BURST, perSecond: NOISE_PER_SECOND });
+  const onMessage = (message: JSONRPCMessage, bytes: number) => {
+    if (sink) sink.onMessage(message, bytes);
+    else if (waiting.length < MAX_WAITING_MESSAGES) waiting.push([message, bytes]);
+    else noise.take();
   };
   const tail: string[] = [];
   const onProblem = (problem: StdoutProblem) => (sink ? sink.onStdoutProblem(problem) : options.onUnattachedProblem(problem));
@@ -88,22 +111,31 @@ export async function startStdioProcess(options: StdioProcessOptions): Promise<S
         if (truncated) return onProblem({ kind: 'too-long', bytes: line.length });
         if (line.length === 0) return;
         const message = parseMessage(line);
-        if (message) onMessage(message);
-        else onProblem({ kind: 'not-json', line: line.subarray(0, 1024).toString('utf8') });
+        if (message) onMessage(message, line.length);
+        else if (noise.take()) onProblem({ kind: 'not-json', line: line.subarray(0, 1024).toString('utf8'), dropped: noise.takeDropped() });
       },
+      flow: { yieldAfterLines: YIELD_AFTER_LINES, slowDown: () => !noise.hasToken() },
     },
   });
   const stdin = child.stdin!;
+  const stdout = child.stdout!;
   let exited = false;
-  void child.exited.then(() => (exited = true));
+  void child.exited.then(() => {
+    exited = true;
+    const lines = noise.takeDropped();
+    if (lines > 0) onProblem({ kind: 'dropped', lines });
+  });
   let stopping: Promise<void> | undefined;
   return {
     pid: child.pid,
     startedAt: Date.now(),
     attach(next) {
       sink = next;
-      for (const message of waiting.splice(0)) next.onMessage(message);
+      for (const [message, bytes] of waiting.splice(0)) next.onMessage(message, bytes);
     },
+    holdOutput: () => stdout.hold(),
+    releaseOutput: () => stdout.release(),
+    wasted: () => void noise.take(),
     exited: child.exited,
     stderrTail: () => [...tail],
     send(message) {
@@ -125,6 +157,10 @@ export async function startStdioProcess(options: StdioProcessOptions): Promise<S
 
 /** A JSON-RPC 2.0 message (one object; stdio carries no batches), or undefined. */
 export function parseMessage(line: Buffer): JSONRPCMessage | undefined {
+  // Most noise is not even an object: no parse (and no exception) for it.
+  let first = 0;
+  while (first < line.length && (line[first] === 0x20 || line[first] === 0x09)) first += 1;
+  if (line[first] !== 0x7b) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(line.toString('utf8'));

@@ -83,8 +83,16 @@ export const stdioSchema = z.strictObject({
   sessions: z.enum(['isolated', 'shared']).default('isolated'),
   /** Processes started ahead of their sessions (isolated only), so a new session skips the cold start. */
   warmProcesses: z.number().int().min(0).max(64).default(1),
-  /** Sessions open at once; past it, 503 with Retry-After. */
+  /** Sessions open at once; at it, the fair-share rule frees a slot (the client holding the most gives one up), else 503 with Retry-After. */
   maxSessions: z.number().int().min(1).default(32),
+  /**
+   * Sessions one client (its address, or the address a trusted proxy saw) may hold at once, even
+   * with slots free; at it, its own idlest makes room, else 429. Unset: no cap but maxSessions, and
+   * the fair-share rule alone decides once the server is full.
+   */
+  maxSessionsPerClient: z.number().int().min(1).optional(),
+  /** How fast one client may open sessions (each costs a process): `burst` at once, then `perSecond`; past it, 429 with Retry-After. */
+  sessionRate: z.strictObject({ perSecond: z.number().positive().default(5), burst: z.number().int().min(1).default(20) }).prefault({}),
   /** A session with no request in flight and no open stream for this long is ended; its process stops. */
   idleTimeoutSeconds: seconds(600),
   /** A process that has not answered `initialize` by then fails its session. */

@@ -13,6 +13,7 @@ export async function probeHttp(target: ProbeTarget, spec: HttpGetSpec, timeoutS
   const signal = AbortSignal.timeout(timeoutSeconds * 1000);
   const headers: Record<string, string> = { 'user-agent': 'mcpmux-probe', accept: '*/*' };
   for (const { name, value } of spec.httpHeaders) headers[name.toLowerCase()] = value;
+  if (target.headers) Object.assign(headers, target.headers);
   try {
     const response = await request(`http://${target.host}:${target.port}${spec.path}`, {
       method: 'GET',

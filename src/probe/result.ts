@@ -8,6 +8,8 @@ export type ProbeOutcome = 'success' | 'failure' | 'unknown';
 export interface ProbeTarget {
   readonly host: string;
   readonly port: number;
+  /** Sent on every httpGet probe of this process (a bridge's key: supervisor/bridge-key.ts). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface ProbeResult {

@@ -24,6 +24,11 @@ export function buildChildCommand(config: Pick<ServerConfig, 'transport' | 'stdi
       '--sessions', stdio.sessions,
       '--warm', String(stdio.sessions === 'shared' ? 0 : stdio.warmProcesses),
       '--max-sessions', String(stdio.maxSessions),
+      ...(stdio.maxSessionsPerClient === undefined ? [] : ['--max-sessions-per-client', String(stdio.maxSessionsPerClient)]),
+      '--session-rate', String(stdio.sessionRate.perSecond),
+      '--session-burst', String(stdio.sessionRate.burst),
+      // mcpmux says who each request is from (Mcpmux-Client): every request reaches the bridge from mcpmux's address.
+      '--trust-client-header',
       '--idle-timeout', String(stdio.idleTimeoutSeconds),
       '--initialize-timeout', String(stdio.initializeTimeoutSeconds),
       '--max-message-bytes', String(stdio.maxMessageBytes),

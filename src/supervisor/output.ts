@@ -6,6 +6,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Events, OutputStream } from '../events.js';
+import { TokenBucket } from '../token-bucket.js';
 
 /** A longer line is cut here and reported as truncated; the rest of it, up to the newline, is dropped. */
 export const MAX_LINE_BYTES = 16 * 1024;
@@ -25,17 +26,47 @@ const FLOOD_PAUSE_MS = 10;
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 
+/** Lets the reader of a protocol stream (a stdio server's stdout) stop and start reading it. */
+export interface LineReader {
+  /** Stops reading: what the child writes waits in its pipe, and then the child waits. */
+  hold(): void;
+  /** Reads again (unless a pause of the reader's own is under way: it ends by itself). */
+  release(): void;
+}
+
+/** How a protocol stream is paced, besides `hold`. */
+export interface ReadFlow {
+  /** After a chunk of this many lines or more, reading yields for a turn of the event loop, so that other streams get theirs. */
+  readonly yieldAfterLines?: number;
+  /** True when lines should come slower (a budget of lines that go nowhere is spent): a pause of FLOOD_PAUSE_MS after the chunk. */
+  readonly slowDown?: () => boolean;
+}
+
 /**
  * Splits a stream into lines, consuming it as fast as it comes. `onLine` gets a view of the line's
  * bytes (without the newline or a trailing CR), valid only during the call; `truncated` marks a
  * line that was cut at `maxLineBytes` (MAX_LINE_BYTES unless given). With a `budget`, a line is
  * handed over only while the budget lasts; a chunk that arrives with the budget spent is only
- * counted, line by line, which keeps a flood at its cheapest.
+ * counted, line by line, which keeps a flood at its cheapest. With a `flow` (a protocol stream,
+ * whose lines all matter), nothing is dropped: reading yields and slows down instead.
  */
-export function readLines(stream: Readable, onLine: (line: Buffer, truncated: boolean) => void, budget?: LineBudget, maxLineBytes = MAX_LINE_BYTES): void {
+export function readLines(stream: Readable, onLine: (line: Buffer, truncated: boolean) => void, budget?: LineBudget, maxLineBytes = MAX_LINE_BYTES, flow?: ReadFlow): LineReader {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let dropping = false;
+  let held = false;
+  let pausing = false;
+  const resume = () => {
+    pausing = false;
+    if (!held) stream.resume();
+  };
+  const pauseFor = (ms: number | 'turn') => {
+    stream.pause();
+    if (pausing) return;
+    pausing = true;
+    if (ms === 'turn') setImmediate(resume);
+    else setTimeout(resume, ms).unref();
+  };
   const emit = (line: Buffer, truncated: boolean) => {
     if (budget && !budget.take()) return;
     const end = !truncated && line.length > 0 && line[line.length - 1] === CR ? line.length - 1 : line.length;
@@ -80,11 +111,11 @@ export function readLines(stream: Readable, onLine: (line: Buffer, truncated: bo
       if (start < chunk.length) append(Buffer.from(chunk.subarray(start)));
       // A flood: the next read waits a moment. Up to 64 KiB (a pipe's worth) is read per pause,
       // which bounds the CPU a flood takes; a child writing less than that per pause never blocks.
-      stream.pause();
-      setTimeout(resume, FLOOD_PAUSE_MS, stream).unref();
-      return;
+      return pauseFor(FLOOD_PAUSE_MS);
     }
+    let lines = 0;
     while ((newline = chunk.indexOf(NEWLINE, start)) !== -1) {
+      lines += 1;
       if (pendingBytes === 0 && !dropping) {
         // The common case: a whole line inside one chunk, handed over as a view.
         if (newline - start < maxLineBytes) emit(chunk.subarray(start, newline), false);
@@ -97,50 +128,41 @@ export function readLines(stream: Readable, onLine: (line: Buffer, truncated: bo
     }
     // The start of a line that goes on in the next chunk: copied, since the chunk may be reused.
     if (start < chunk.length) append(Buffer.from(chunk.subarray(start)));
+    if (!flow) return;
+    if (flow.slowDown?.()) pauseFor(FLOOD_PAUSE_MS);
+    else if (flow.yieldAfterLines !== undefined && lines >= flow.yieldAfterLines) pauseFor('turn');
   });
   stream.on('end', () => {
     if (pendingBytes > 0) endLine();
   });
   stream.on('error', () => undefined);
+  return {
+    hold() {
+      held = true;
+      stream.pause();
+    },
+    release() {
+      if (!held) return;
+      held = false;
+      if (!pausing) stream.resume();
+    },
+  };
 }
 
-function resume(stream: Readable): void {
-  stream.resume();
-}
-
-/** A token bucket of lines. `now` is in milliseconds; tests pass their own clock. */
-export class LineBudget {
-  readonly #burst: number;
-  readonly #perMs: number;
-  readonly #now: () => number;
-  #tokens: number;
-  #at: number;
+/** A token bucket of lines, counting the lines it refused. `now` is in milliseconds; tests pass their own clock. */
+export class LineBudget extends TokenBucket {
   /** Lines refused since the last `takeDropped()`. */
   #dropped = 0;
 
   constructor(options: { burst?: number; perSecond?: number; now?: () => number } = {}) {
-    this.#burst = options.burst ?? OUTPUT_BURST_LINES;
-    this.#perMs = (options.perSecond ?? OUTPUT_LINES_PER_SECOND) / 1000;
-    this.#now = options.now ?? Date.now;
-    this.#tokens = this.#burst;
-    this.#at = this.#now();
+    super({ burst: options.burst ?? OUTPUT_BURST_LINES, perSecond: options.perSecond ?? OUTPUT_LINES_PER_SECOND, now: options.now });
   }
 
   /** True when one more line may be logged now; false counts it as dropped. */
-  take(): boolean {
-    this.#refill();
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return true;
-    }
+  override take(): boolean {
+    if (super.take()) return true;
     this.#dropped += 1;
     return false;
-  }
-
-  /** True when a line may be logged now; refills first. Counts nothing. */
-  hasToken(): boolean {
-    this.#refill();
-    return this.#tokens >= 1;
   }
 
   /** Counts lines dropped without asking (a chunk that arrived with the budget spent). */
@@ -153,12 +175,6 @@ export class LineBudget {
     const dropped = this.#dropped;
     this.#dropped = 0;
     return dropped;
-  }
-
-  #refill(): void {
-    const now = this.#now();
-    this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#at) * this.#perMs);
-    this.#at = now;
   }
 }
 

@@ -12,6 +12,7 @@ import { ProbeWorker, type Verdict } from '../probe/worker.js';
 import { CHILD_HOST, Endpoint } from '../routing/endpoint.js';
 import { buildChildCommand } from './child-command.js';
 import { buildChildEnv } from './child-env.js';
+import { BRIDGE_KEY_ENV, bridgeKeyFor, bridgeKeyHeaders } from './bridge-key.js';
 import type { ServerOutput } from './output.js';
 import { findFreePort } from './ports.js';
 import { killProcessGroup, spawnChild, stopProcessGroup, type ChildProcess } from './spawn.js';
@@ -85,11 +86,14 @@ export class ProcessRun implements Run {
   /** Spawns the process on `port` (a free one for `port: auto`). Throws when it cannot be started. */
   static async spawn(config: ServerConfig, events: Events, output: ServerOutput, hooks: ProcessHooks): Promise<ProcessRun> {
     const port = config.port === 'auto' ? await findFreePort() : config.port;
+    const env = buildChildEnv(config, port);
+    // A bridge's own endpoints answer mcpmux alone: its key, which the stdio server never sees.
+    if (config.transport === 'stdio') env[BRIDGE_KEY_ENV] = bridgeKeyFor(port);
     const child = await spawnChild({
       server: config.name,
       ...buildChildCommand(config, port),
       cwd: config.cwd,
-      env: buildChildEnv(config, port),
+      env,
       onLine: output.onLine,
       budget: output.budget,
     });
@@ -165,10 +169,11 @@ export class ProcessRun implements Run {
   #startProbe(role: ProbeRole, probe: ProbeConfig, initial: Verdict, onVerdict: (v: Verdict) => void): void {
     const kind = probeKindOf(probe);
     const server = this.config.name;
+    const target = { host: CHILD_HOST, port: this.port, headers: this.config.transport === 'stdio' ? bridgeKeyHeaders(this.port) : undefined };
     const worker = new ProbeWorker({
       probe,
       initialVerdict: initial,
-      run: () => runProbe(probe, { host: CHILD_HOST, port: this.port }),
+      run: () => runProbe(probe, target),
       onResult: (result, durationMs) => this.#events.emit('probe-result', { server, role, kind, outcome: result.outcome, message: result.message, durationMs }),
       onVerdict: (verdict) => {
         if (!this.exited && this.killReason === undefined) onVerdict(verdict);

@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { waitUntil } from './wait.js';
 import { SpawnError } from '../errors.js';
 import type { OutputStream } from '../events.js';
-import { readLines, type LineBudget } from './output.js';
+import { readLines, type LineBudget, type LineReader, type ReadFlow } from './output.js';
 import { registerGroup, unregisterGroup } from './watchdog.js';
 /** How long an exit waits for the child's pipes to drain when a grandchild keeps them open. */
 const OUTPUT_DRAIN_MS = 100;
@@ -29,7 +29,7 @@ export interface SpawnOptions {
    * stdin and stdout as a protocol channel (a stdio MCP server): stdin is a pipe, and each stdout
    * line, cut at `maxLineBytes` and outside any budget, goes to `onLine` here instead.
    */
-  readonly protocol?: { readonly maxLineBytes: number; readonly onLine: (line: Buffer, truncated: boolean) => void };
+  readonly protocol?: { readonly maxLineBytes: number; readonly onLine: (line: Buffer, truncated: boolean) => void; readonly flow?: ReadFlow };
 }
 
 export interface ProcessExit {
@@ -43,6 +43,8 @@ export interface ChildProcess {
   readonly exited: Promise<ProcessExit>;
   /** The child's stdin, with `protocol` only. */
   readonly stdin?: Writable;
+  /** Holds and releases the reading of the child's stdout, with `protocol` only (backpressure). */
+  readonly stdout?: LineReader;
 }
 
 /** Starts a child. Throws SpawnError when it could not be started at all (ENOENT, EACCES, bad cwd). */
@@ -62,8 +64,8 @@ export async function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
     forceKillAfterDelay: false,
     windowsHide: true,
   });
-  if (options.protocol) readLines(subprocess.stdout, options.protocol.onLine, undefined, options.protocol.maxLineBytes);
-  else readLines(subprocess.stdout, (line, truncated) => options.onLine('stdout', line, truncated), options.budget);
+  const protocolReader = options.protocol ? readLines(subprocess.stdout, options.protocol.onLine, undefined, options.protocol.maxLineBytes, options.protocol.flow ?? {}) : undefined;
+  if (!options.protocol) readLines(subprocess.stdout, (line, truncated) => options.onLine('stdout', line, truncated), options.budget);
   readLines(subprocess.stderr, (line, truncated) => options.onLine('stderr', line, truncated), options.budget);
   if (subprocess.pid === undefined) {
     const result = await subprocess;
@@ -86,7 +88,7 @@ export async function spawnChild(options: SpawnOptions): Promise<ChildProcess> {
   );
   // A child that exits or closes stdin makes writes fail with EPIPE: its exit tells the story.
   subprocess.stdin?.on('error', () => undefined);
-  return { pid: subprocess.pid, exited, stdin: subprocess.stdin ?? undefined };
+  return { pid: subprocess.pid, exited, stdin: subprocess.stdin ?? undefined, stdout: protocolReader };
 }
 
 function finished(stream: Readable): Promise<void> {

@@ -12,7 +12,9 @@ import { fixture } from '../helpers/paths.js';
 import { descendantsOf } from '../helpers/procs.js';
 import { isAlive, waitFor } from '../helpers/wait.js';
 
-const tiny = (stdio: Record<string, unknown>) => ({ transport: 'stdio', command: process.execPath, args: [fixture('stdio-tiny')], stdio });
+/** One test client plays many here: the per-client session rate is lifted for it. */
+const LOAD_RATE = { perSecond: 100_000, burst: 100_000 };
+const tiny = (stdio: Record<string, unknown>) => ({ transport: 'stdio', command: process.execPath, args: [fixture('stdio-tiny')], stdio: { sessionRate: LOAD_RATE, ...stdio } });
 
 /** A raw session: initialize, then tools/call `add` as often as asked, then DELETE. */
 async function openRawSession(url: string): Promise<{ add: (n: number) => Promise<string>; close: () => Promise<number> }> {

@@ -89,12 +89,16 @@ describe('a stdio server, one process per session', () => {
     await client.close();
   });
 
-  it('refuses a session past maxSessions with 503 and Retry-After, and admits one again when a session ends', async () => {
+  it('refuses a session past maxSessions with 503 and Retry-After while every session is busy, and admits one again when a session ends', async () => {
     const open = await Promise.all([1, 2, 3, 4].map((i) => connectAs(url, `user${i}`)));
+    // Each session busy with a call (an idle one, even with its GET stream open, would make room).
+    const progressed = new Set<number>();
+    const calls = open.map(({ client }, i) => client.callTool({ name: 'progress', arguments: { count: 100, intervalMs: 100 } }, undefined, { onprogress: () => progressed.add(i) }).catch(() => undefined));
+    await waitFor(() => progressed.size === 4, 'the four calls to be under way');
     const refused = await fetch(url, { method: 'POST', headers: MCP_HEADERS, body: initializeBody() });
     assert.equal(refused.status, 503);
     assert.equal(refused.headers.get('retry-after'), '1');
-    assert.match(await refused.text(), /4 sessions open, its maximum/);
+    assert.match(await refused.text(), /4 sessions open, its maximum, and none can fairly be ended/);
     await open[0]!.transport.terminateSession();
     const admitted = await waitFor(async () => {
       const res = await fetch(url, { method: 'POST', headers: MCP_HEADERS, body: initializeBody() });
@@ -105,6 +109,7 @@ describe('a stdio server, one process per session', () => {
     await fetch(url, { method: 'DELETE', headers: { ...MCP_HEADERS, 'mcp-session-id': id } });
     await Promise.all(open.slice(1).map((c) => c.transport.terminateSession()));
     await Promise.all(open.map((c) => c.client.close()));
+    await Promise.all(calls);
   });
 
   it('shows sessions and processes in /status and the metrics, with every session process in the memory of its server', async () => {

@@ -19,9 +19,19 @@ describe('mcpmux bridge options', () => {
     assert.equal(options.port, 4321);
     assert.deepEqual(options.command.env, { PATH: '/bin' });
   });
+  it("takes mcpmux's key for its own endpoints from MCPMUX_BRIDGE_KEY and never gives it to the server", () => {
+    const { options } = parse(['--', 'srv'], { MCPMUX_BRIDGE_KEY: 'k3y', PATH: '/bin' });
+    assert.equal(options.ownKey, 'k3y');
+    assert.deepEqual(options.command.env, { PATH: '/bin' });
+    assert.equal(parse(['--', 'srv']).options.ownKey, undefined);
+  });
   it('takes every option', () => {
-    const { options, logLevel } = parse(['--host', '0.0.0.0', '--port', '0', '--path', '/x', '--sessions', 'shared', '--warm', '0', '--max-sessions', '5', '--idle-timeout', '1.5', '--initialize-timeout', '2', '--max-message-bytes', '2048', '--grace', '0', '--log-level', 'debug', '--', 'srv']);
-    assert.deepEqual({ ...options, command: undefined }, { host: '0.0.0.0', port: 0, path: '/x', sessions: 'shared', warmProcesses: 0, maxSessions: 5, idleTimeoutSeconds: 1.5, initializeTimeoutSeconds: 2, maxMessageBytes: 2048, graceSeconds: 0, command: undefined });
+    const { options, logLevel } = parse(['--host', '0.0.0.0', '--port', '0', '--path', '/x', '--sessions', 'shared', '--warm', '0', '--max-sessions', '5', '--idle-timeout', '1.5', '--initialize-timeout', '2', '--max-message-bytes', '2048', '--grace', '0',
+      '--max-sessions-per-client', '3', '--session-rate', '0.5', '--session-burst', '4', '--trust-client-header', '--log-level', 'debug', '--', 'srv']);
+    assert.deepEqual({ ...options, command: undefined }, {
+      host: '0.0.0.0', port: 0, path: '/x', sessions: 'shared', warmProcesses: 0, maxSessions: 5, idleTimeoutSeconds: 1.5, initializeTimeoutSeconds: 2, maxMessageBytes: 2048, graceSeconds: 0,
+      maxSessionsPerClient: 3, sessionRate: { perSecond: 0.5, burst: 4 }, trustClientHeader: true, ownKey: undefined, command: undefined,
+    });
     assert.equal(logLevel, 'debug');
   });
   const bad: [string, string[], RegExp][] = [
@@ -33,6 +43,7 @@ describe('mcpmux bridge options', () => {
     ['zero sessions', ['--max-sessions', '0', '--', 'srv'], /--max-sessions must be a whole number from 1/],
     ['a bad timeout', ['--idle-timeout', 'soon', '--', 'srv'], /--idle-timeout must be a number of seconds greater than 0, got "soon"/],
     ['a path without "/"', ['--path', 'mcp', '--', 'srv'], /--path must start with "\/"/],
+    ['a bad session rate', ['--session-rate', '0', '--', 'srv'], /--session-rate must be a number of sessions a second greater than 0, got "0"/],
   ];
   for (const [name, argv, message] of bad) {
     it(`refuses ${name}`, () => assert.throws(() => parse(argv), (error: unknown) => error instanceof UsageError && message.test(error.message)));

@@ -16,6 +16,9 @@ function fakeProcess(pid: number): StdioProcess & { exit: () => void; stopped: b
     attach: () => undefined,
     stderrTail: () => [],
     send: () => true,
+    holdOutput: () => undefined,
+    releaseOutput: () => undefined,
+    wasted: () => undefined,
     stop: async () => {
       process.stopped = true;
       resolveExit({ code: 0, signal: null });

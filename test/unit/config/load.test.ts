@@ -155,7 +155,7 @@ describe('a stdio server', () => {
   it('gets the stdio defaults and the bridge\'s readiness probe', () => {
     const config = validateConfig({ servers: { a: server({ transport: 'stdio' }) } }, FILE, { env: {} });
     const [a] = config.servers;
-    assert.deepEqual(a!.stdio, { sessions: 'isolated', warmProcesses: 1, maxSessions: 32, idleTimeoutSeconds: 600, initializeTimeoutSeconds: 60, maxMessageBytes: 8 * 1024 * 1024 });
+    assert.deepEqual(a!.stdio, { sessions: 'isolated', warmProcesses: 1, maxSessions: 32, sessionRate: { perSecond: 5, burst: 20 }, idleTimeoutSeconds: 600, initializeTimeoutSeconds: 60, maxMessageBytes: 8 * 1024 * 1024 });
     assert.deepEqual(a!.readinessProbe?.httpGet, { path: '/readyz', httpHeaders: [] });
   });
   it('keeps a readiness probe it was given', () => {
