@@ -60,6 +60,8 @@ function describeBridge(bridge: BridgeStatus) {
     sessionsOpened: bridge.sessionsOpened,
     sessionsEnded: bridge.sessionsEnded,
     sessionsRefused: bridge.sessionsRefused,
+    sessionsRefusedBy: bridge.sessionsRefusedBy,
+    clients: bridge.clients,
     ready: bridge.ready,
     reason: bridge.reason,
   };

@@ -108,7 +108,7 @@ export class SessionTable {
       return { ok: true };
     }
     if (this.#sessions.size + this.#opening < this.#limits.maxSessions) return { ok: true };
-    const victim = pickVictim(this.#holders(), client, held);
+    const victim = pickVictim([...this.#holders()], client, held, this.#limits.maxSessions);
     if (!victim) return this.#refuse('sessions_full', `this server has ${this.#limits.maxSessions} sessions open, its maximum, and none can fairly be ended for this client; retry later`);
     this.#evict(victim, client, 'fair share');
     return { ok: true };

@@ -6,7 +6,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 
 /** A fetch whose connections start from `address`; pass it to the SDK's transport as `fetch`. */
 export function fetchFrom(address: string): typeof fetch {
-  const dispatcher = new Agent({ connect: { localAddress: address } });
+  const dispatcher = new Agent({ localAddress: address });
   return ((input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) =>
     undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
 }
