@@ -10,10 +10,12 @@
  *   request nor a GET stream, it waits (bounded) for whichever comes first.
  * What happens to the client's messages is the owner's business (isolated.ts, shared.ts).
  *
- * Flow: the session's queue is what waits in its responses' buffers (a client that does not read
- * its stream) and what is held for want of a stream. Past MAX_QUEUED_BYTES the session is
- * congested, until the queue is back under RESUME_BELOW_BYTES: an isolated session's process then
- * waits on its own pipe; a shared session is ended, since its process serves everyone.
+ * Flow: the session is congested while a response of its needs to drain (its client is not
+ * reading: the socket's buffers are full, and the SDK's transport queues what comes next in its
+ * own web stream, which nothing bounds), or while what is held for want of a stream is over
+ * MAX_QUEUED_BYTES. An isolated session's process then waits on its own pipe (onCongestion);
+ * what still reaches a congested session is counted, and past MAX_QUEUED_BYTES it overflows
+ * (onOverflow): a shared session is ended then, since its process serves everyone.
  */
 import type { ServerResponse } from 'node:http';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -40,8 +42,10 @@ export interface ClientSessionHooks {
   readonly onEnded: (reason: SessionEnd, detail?: string) => void;
   /** A message could not be delivered or held; for the log. */
   readonly onDropped: (why: string) => void;
-  /** The queue went over MAX_QUEUED_BYTES (true), or back under RESUME_BELOW_BYTES (false). */
+  /** The session's client stopped keeping up (true), or caught up (false). */
   readonly onCongestion?: (congested: boolean) => void;
+  /** More than MAX_QUEUED_BYTES went to the session while it was congested. */
+  readonly onOverflow?: () => void;
 }
 
 export class ClientSession {
@@ -56,6 +60,8 @@ export class ClientSession {
   /** The HTTP responses of this session that are open: its GET stream, and its requests' answers. */
   readonly #responses = new Set<ServerResponse>();
   #congested = false;
+  /** Bytes sent to the session since it turned congested. */
+  #backlog = 0;
   readonly #recheck = () => this.#checkFlow();
   #getStreams = 0;
   #lastActive: number;
@@ -131,13 +137,13 @@ export class ClientSession {
   }
 
   /** Answers a request in flight (a response from the server, or one made here). False if it is not in flight. */
-  respond(message: JSONRPCMessage & { id: RequestId }): boolean {
+  respond(message: JSONRPCMessage & { id: RequestId }, bytes = UNKNOWN_MESSAGE_BYTES): boolean {
     this.#touch();
     if (!this.#inFlight.has(message.id)) return false;
     const token = this.#inFlight.get(message.id);
     this.#inFlight.delete(message.id);
     if (token !== undefined) this.#progress.delete(token);
-    void this.#send(message);
+    void this.#send(message, undefined, bytes);
     return true;
   }
 
@@ -146,12 +152,12 @@ export class ClientSession {
     this.#touch();
     if ('method' in message && message.method === 'notifications/progress' && !('id' in message)) {
       const related = this.#progress.get((message.params as { progressToken?: ProgressToken } | undefined)?.progressToken ?? '');
-      if (related !== undefined && this.#inFlight.has(related)) return void this.#send(message, related);
+      if (related !== undefined && this.#inFlight.has(related)) return void this.#send(message, related, bytes);
     }
     const ids = [...this.#inFlight.keys()];
-    if (ids.length === 1) return void this.#send(message, ids[0]);
-    if (this.#getStreams > 0) return void this.#send(message);
-    if (ids.length > 1) return void this.#send(message, ids[ids.length - 1]);
+    if (ids.length === 1) return void this.#send(message, ids[0], bytes);
+    if (this.#getStreams > 0) return void this.#send(message, undefined, bytes);
+    if (ids.length > 1) return void this.#send(message, ids[ids.length - 1], bytes);
     if (this.#held.length >= MAX_HELD_MESSAGES) {
       this.#heldBytes -= this.#held.shift()![1];
       this.#hooks.onDropped('too many messages waiting for a stream');
@@ -162,8 +168,8 @@ export class ClientSession {
   }
 
   /** On the GET stream only, if open (a notification for every session); else dropped. */
-  broadcast(message: JSONRPCMessage): void {
-    if (this.#getStreams > 0) void this.#send(message);
+  broadcast(message: JSONRPCMessage, bytes = UNKNOWN_MESSAGE_BYTES): void {
+    if (this.#getStreams > 0) void this.#send(message, undefined, bytes);
   }
 
   /** Each request in flight gets this refusal (`process_gone` unless said), with this message. */
@@ -208,10 +214,14 @@ export class ClientSession {
     if (this.#held.length === 0) return;
     const held = this.#held.splice(0);
     this.#heldBytes = 0;
-    for (const [message] of held) void this.#send(message, relatedRequestId);
+    for (const [message, bytes] of held) void this.#send(message, relatedRequestId, bytes);
   }
 
-  async #send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void> {
+  async #send(message: JSONRPCMessage, relatedRequestId?: RequestId, bytes = UNKNOWN_MESSAGE_BYTES): Promise<void> {
+    if (this.#congested) {
+      this.#backlog += bytes;
+      if (this.#backlog > MAX_QUEUED_BYTES) this.#hooks.onOverflow?.();
+    }
     try {
       await this.transport.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId });
     } catch (error) {
@@ -223,11 +233,13 @@ export class ClientSession {
 
   #checkFlow(): void {
     if (this.#ended) return;
-    const queued = this.queuedBytes;
-    if (!this.#congested && queued > MAX_QUEUED_BYTES) {
+    let draining = false;
+    for (const res of this.#responses) draining ||= res.writableNeedDrain;
+    if (!this.#congested && (draining || this.#heldBytes > MAX_QUEUED_BYTES)) {
       this.#congested = true;
+      this.#backlog = 0;
       this.#hooks.onCongestion?.(true);
-    } else if (this.#congested && queued < RESUME_BELOW_BYTES) {
+    } else if (this.#congested && !draining && this.#heldBytes < RESUME_BELOW_BYTES) {
       this.#congested = false;
       this.#hooks.onCongestion?.(false);
     }

@@ -16,6 +16,8 @@ export interface IsolatedSessionHooks {
   readonly onEnded: (session: IsolatedSession, reason: SessionEnd, detail?: string) => void;
   readonly onDropped: (session: IsolatedSession, why: string) => void;
   readonly onStdoutProblem: (session: IsolatedSession, problem: StdoutProblem) => void;
+  /** The session's client stopped keeping up (its process now waits), or caught up. */
+  readonly onCongestion: (session: IsolatedSession, congested: boolean) => void;
   /** The process answered the session's first request (initialize) with a result, or did not answer. */
   readonly onInitializeAnswered: (session: IsolatedSession, ok: boolean) => void;
 }
@@ -41,7 +43,11 @@ export class IsolatedSession {
         process.wasted();
         hooks.onDropped(this, why);
       },
-      onCongestion: (congested) => (congested ? process.holdOutput() : process.releaseOutput()),
+      onCongestion: (congested) => {
+        hooks.onCongestion(this, congested);
+        if (congested) process.holdOutput();
+        else process.releaseOutput();
+      },
     });
     process.attach({ onMessage: (message, bytes) => this.#fromProcess(message, bytes), onStdoutProblem: (problem) => this.#onProblem(problem) });
     this.#initializeTimer = setTimeout(() => {
@@ -73,7 +79,7 @@ export class IsolatedSession {
 
   #fromProcess(message: JSONRPCMessage, bytes: number): void {
     if ('method' in message) return this.client.deliver(message, bytes);
-    if ('id' in message && message.id !== undefined && this.client.respond(message as JSONRPCMessage & { id: string | number })) {
+    if ('id' in message && message.id !== undefined && this.client.respond(message as JSONRPCMessage & { id: string | number }, bytes)) {
       this.#answer('result' in message);
     } else {
       this.process.wasted();

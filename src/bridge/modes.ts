@@ -84,6 +84,8 @@ export function createIsolatedMode(context: ModeContext): SessionMode {
         },
         onDropped: (s, why) => log.debug({ session: s.id, why }, 'message dropped'),
         onStdoutProblem: (s, problem) => context.logProblem(s.process.pid, problem, s.id),
+        onCongestion: (s, congested) =>
+          log.debug({ session: s.id, pid: s.process.pid, queuedBytes: s.client.queuedBytes }, congested ? "session congested: its client is not keeping up; its process's stdout waits" : 'session caught up: its stdout is read again'),
         onInitializeAnswered: (s, ok) => readiness.report(ok, ok ? 'a process answered initialize' : `a session's process did not answer initialize (pid ${s.process.pid})`),
       }, { initializeTimeoutMs: context.initializeTimeoutMs });
       live.add(session);
@@ -155,9 +157,7 @@ export function createSharedMode(context: ModeContext): SessionMode {
           log.debug({ session: client.id, why }, 'message dropped');
         },
         // One process serves every session: a client that does not read its stream loses its session, not the others their answers.
-        onCongestion: (congested) => {
-          if (congested) void client.end('backlogged', `its client left more than ${MAX_QUEUED_BYTES} bytes unread`);
-        },
+        onOverflow: () => void client.end('backlogged', `its client left more than ${MAX_QUEUED_BYTES} bytes unread`),
       });
       const bridged: BridgedSession = {
         client,

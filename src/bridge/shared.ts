@@ -61,8 +61,8 @@ export class SharedRelay {
       const timer = setTimeout(() => reject(new Error(`no answer to initialize in ${timeoutMs / 1000} s`)), timeoutMs);
       void this.process.exited.then((exit) => reject(new Error(exit.signal ? `killed by ${exit.signal}` : `exited with code ${exit.code}`)));
       this.process.attach({
-        onMessage: (message) => {
-          if (this.#initializeResult || !('id' in message) || message.id !== INITIALIZE_ID) return this.#fromProcess(message);
+        onMessage: (message, bytes) => {
+          if (this.#initializeResult || !('id' in message) || message.id !== INITIALIZE_ID) return this.#fromProcess(message, bytes);
           clearTimeout(timer);
           if (!('result' in message)) return reject(new Error(`initialize returned an error: ${JSON.stringify((message as { error?: unknown }).error)}`));
           this.#initializeResult = message.result;
@@ -134,30 +134,30 @@ export class SharedRelay {
     this.process.send({ ...message, id: request.processId } as JSONRPCMessage);
   }
 
-  #fromProcess(message: JSONRPCMessage): void {
+  #fromProcess(message: JSONRPCMessage, bytes: number): void {
     if (!('method' in message)) {
       const id = 'id' in message ? message.id : undefined;
       const pending = typeof id === 'number' ? this.#requests.get(id) : undefined;
       if (!pending) return this.#onDropped('a response to no request in flight');
       this.#requests.delete(id as number);
       if (pending.token !== undefined) this.#tokens.delete(`mcpmux-${id}`);
-      if (!pending.session.ended) pending.session.respond({ ...message, id: pending.clientId } as JSONRPCMessage & { id: RequestId });
+      if (!pending.session.ended) pending.session.respond({ ...message, id: pending.clientId } as JSONRPCMessage & { id: RequestId }, bytes);
       return;
     }
     if ('id' in message) return this.#serverRequest(message as JSONRPCRequest);
     if (message.method === 'notifications/progress') {
       const token = String((message.params as { progressToken?: ProgressToken } | undefined)?.progressToken);
       const pending = this.#tokens.get(token);
-      if (pending && !pending.session.ended) pending.session.deliver({ ...message, params: { ...message.params, progressToken: pending.token } } as JSONRPCMessage);
+      if (pending && !pending.session.ended) pending.session.deliver({ ...message, params: { ...message.params, progressToken: pending.token } } as JSONRPCMessage, bytes);
       return;
     }
     if (message.method === 'notifications/cancelled') return; // of a server-to-client request: nothing to map it to
     if (message.method === 'notifications/message') {
       const busy = this.#busySessions();
-      if (busy.size === 1) return [...busy][0]!.deliver(message);
+      if (busy.size === 1) return [...busy][0]!.deliver(message, bytes);
       if (busy.size > 1) return this.#onDropped(`a log message while ${busy.size} sessions have requests in flight: it cannot be attributed to one`);
     }
-    for (const session of this.#sessions) session.broadcast(message);
+    for (const session of this.#sessions) session.broadcast(message, bytes);
   }
 
   /** The sessions with requests in flight at the process. */

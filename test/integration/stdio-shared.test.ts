@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { textOf } from '../helpers/mcp-client.js';
 import { startMcpmux, stopAll, type Mcpmux } from '../helpers/mcpmux.js';
 import { fixture } from '../helpers/paths.js';
@@ -95,5 +95,30 @@ describe('a stdio server in shared mode', () => {
     const fresh = await connectAs(url, 'fresh');
     assert.equal(textOf(await fresh.client.callTool({ name: 'add', arguments: { n: 5 } })), '5');
     await Promise.all([victim.client.close(), bystander.client.close(), fresh.client.close()]);
+  });
+});
+
+describe("a shared process's log messages", () => {
+  after(stopAll);
+
+  it("go to the one session whose call is in flight, never to another session's stream; the server's own go to every stream", async () => {
+    const mux = await startMcpmux({ servers: { raw: { transport: 'stdio', command: process.execPath, args: [fixture('stdio-raw')], stdio: { sessions: 'shared' } } } });
+    await mux.waitReady(30_000);
+    const url = `${mux.publicUrl}/raw/mcp`;
+    const seen = { a: [] as string[], b: [] as string[] };
+    const listen = async (name: 'a' | 'b') => {
+      const session = await connectAs(url, name);
+      session.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void seen[name].push(String(n.params.data)));
+      return session;
+    };
+    const [a, b] = await Promise.all([listen('a'), listen('b')]);
+    assert.equal(textOf(await a.client.callTool({ name: 'log', arguments: { text: 'what a told its tool' } })), 'logged');
+    assert.deepEqual(seen.a, ['what a told its tool']);
+    // A log message with no call in flight is the server's own: every GET stream gets it, b's too,
+    // after anything sent before it on that stream.
+    await a.client.callTool({ name: 'flood', arguments: { seconds: 0.05 } });
+    await waitFor(() => seen.b.length > 0, "the server's own log messages on b's stream");
+    assert.ok(seen.b.every((text) => text.startsWith('flood ')), JSON.stringify(seen.b.slice(0, 3)));
+    await Promise.all([a.client.close(), b.client.close()]);
   });
 });
