@@ -128,6 +128,7 @@ describe('watching a config file that is written in place, in two parts', () => 
     writeFileSync(file, whole);
     await mux.waitForLog((r) => mux.logs.indexOf(r) >= barrier && r.msg === 'config file touched, content unchanged: no reload', 'the watch to look at the rewrite');
     assert.equal(since().filter((r) => r.msg === 'reload applied' && isWatchReload(r)).length, 1, 'exactly one reload');
+    assert.ok(since().some((r) => r.msg === 'config file changed, not settled yet: read again before reloading'), 'the wait is logged');
     assert.equal(since().find((r) => r.msg === 'reload: server removed, draining'), undefined, 'math was never removed');
     assert.equal(since().find((r) => r.msg === 'reload: server added, starting'), undefined, 'math was never added back');
     assert.deepEqual([...mathAnswers], [400], 'math answered (its own 400 to a GET without a session) all through the write, never 404');
