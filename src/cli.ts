@@ -20,7 +20,7 @@ export const USAGE = `Usage:
 ${BRIDGE_USAGE}
 
 Config is looked for in this order: --config, $MCPMUX_CONFIG, ./mcpmux.yaml, the bundled default.
---watch-config (or MCPMUX_WATCH_CONFIG=1) reloads when the config file changes (a ConfigMap too).
+--watch-config (or MCPMUX_WATCH_CONFIG=1) reloads when the config file changes and has settled (a ConfigMap too).
 The control socket is --control-socket, else $MCPMUX_CONTROL_SOCKET, else ${DEFAULT_CONTROL_SOCKET}.
 Log levels: ${LOG_LEVELS.join(', ')}.`;
 

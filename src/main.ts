@@ -158,12 +158,13 @@ async function run(config: Config, command: Command): Promise<number> {
   else if (controlServer === undefined) log.warn({ socket: command.controlSocket }, 'another mcpmux holds the control socket: this one has none (set --control-socket)');
   if (command.watchConfig) {
     const { watchConfigFile } = await import('./config/watch.js');
-    watchConfigFile(
-      command.configFile,
-      () => reload('config file changed'),
-      (error) => log.warn({ err: error }, 'config watch failed'),
-      () => log.debug({ file: command.configFile }, 'config file touched, content unchanged: no reload'),
-    );
+    const file = command.configFile;
+    watchConfigFile(file, {
+      onChange: () => reload('config file changed'),
+      onError: (error) => log.warn({ err: error }, 'config watch failed'),
+      onSame: () => log.debug({ file }, 'config file touched, content unchanged: no reload'),
+      onUnsettled: (settleMs) => log.debug({ file, settleMs }, 'config file changed, not settled yet: read again before reloading'),
+    });
     log.info({ file: command.configFile }, 'watching the config file');
   }
   const code = await exitCode;
