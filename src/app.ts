@@ -37,7 +37,10 @@ export interface App {
    * drains go on, reported as events.
    */
   reload(next: Config, trigger: string): ReloadResult;
-  /** Rolls one server onto a new process, as a config change would (`mcpmux rollout NAME`). */
+  /**
+   * Rolls one server onto a new process, as a config change would (`mcpmux rollout NAME`); while
+   * another rollout of it runs, refused at once (`busy`).
+   */
   rollout(server: string): Promise<RolloutResult | undefined>;
 }
 
@@ -139,9 +142,6 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     await supervisor.killAll();
   }
 
-  const reportRollout = (server: string, result: RolloutResult) =>
-    events.emit('rollout-finished', result.ok ? { server, ok: true, pid: result.pid } : { server, ok: false, reason: result.reason });
-
   function reload(next: Config, trigger: string): ReloadResult {
     const refuse = (problems: readonly ConfigProblem[]): ReloadResult => {
       events.emit('reload-failed', { trigger, problems });
@@ -164,10 +164,8 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
       });
       else if (change.action === 'update') supervisor.get(change.server.name)?.updateConfig(change.server);
       else if (change.action === 'scale') void supervisor.get(change.server.name)?.scale(change.server);
-      else {
-        const server = supervisor.get(change.server.name);
-        if (server) void server.rollout(change.server).then((result) => reportRollout(change.server.name, result));
-      }
+      // While a rollout of the server runs, this one waits for it (never refused, never lost).
+      else void supervisor.get(change.server.name)?.queueRollout(change.server, `reload (${trigger})`);
     }
     events.emit('reload-applied', {
       trigger,
@@ -185,9 +183,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     async rollout(name) {
       const server = supervisor.get(name);
       if (!server || stopping) return undefined;
-      const result = await server.rollout();
-      reportRollout(name, result);
-      return result;
+      return server.rollout();
     },
     stop() {
       stopped ??= (async () => {

@@ -4,8 +4,10 @@
  * (a new process for one server, the old one drained) and `mcpmux reload`. In Kubernetes:
  * `kubectl exec deploy/mcp -- mcpmux rollout echo`.
  *
- *   POST /servers/NAME/rollout   200 {ok, pid} once the new process serves; 409 {ok, reason}; 404
- *   POST /reload                 200 {ok} applied; 409 {ok, problems} refused
+ *   POST /servers/NAME/rollout   200 {ok, pid} once the new process serves; 409 {ok, reason} failed;
+ *                                409 {ok, busy: true, reason, running: {since, trigger}} at once while
+ *                                another rollout of it runs; 404
+ *   POST /reload                 200 {ok} applied (a rollout it needs may wait for one under way); 409 {ok, problems} refused
  */
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
