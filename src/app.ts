@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createBridgeStatusReader } from './admin/bridge-status.js';
+import type { ControlSocketState } from './admin/control.js';
 import { createMetrics } from './admin/metrics.js';
 import { createAdminHandler } from './admin/server.js';
 import type { Config } from './config/schema.js';
@@ -53,6 +54,8 @@ const ADMIN_MAX_CONNECTIONS = 128;
 export interface AppSources {
   /** Log records dropped because stdout could not keep up. */
   readonly droppedLogRecords?: () => number;
+  /** Whether the control socket listens (main.ts opens it once the app runs), for /status and the metrics. */
+  readonly controlSocket?: () => ControlSocketState;
 }
 
 export async function startApp(config: Config, log: Logger, sources: AppSources = {}): Promise<App> {
@@ -71,6 +74,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     openConnections: () => proxy.connections.open,
     trackedSessions: () => routing.affinity.size,
     droppedLogRecords: sources.droppedLogRecords,
+    controlSocket: sources.controlSocket,
   });
   let stopping = false;
   const publicServer = http.createServer(
@@ -89,7 +93,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
   publicServer.on('connection', proxy.connections.admit);
   publicServer.on('upgrade', proxy.handleUpgrade);
   publicServer.on('checkContinue', (req, res) => proxy.handleContinue(req, res));
-  const adminServer = http.createServer(createAdminHandler({ supervisor, registry: metrics.registry, isStopping: () => stopping, readBridges }));
+  const adminServer = http.createServer(createAdminHandler({ supervisor, registry: metrics.registry, isStopping: () => stopping, readBridges, controlSocket: sources.controlSocket }));
   adminServer.maxConnections = ADMIN_MAX_CONNECTIONS;
 
   const publicPort = await listen(publicServer, 'public', config.listen.host, config.listen.port, events);
