@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createBridgeStatusReader } from './admin/bridge-status.js';
+import type { ControlSocketState } from './admin/control.js';
 import { createMetrics } from './admin/metrics.js';
 import { createAdminHandler } from './admin/server.js';
 import type { Config } from './config/schema.js';
@@ -37,7 +38,10 @@ export interface App {
    * drains go on, reported as events.
    */
   reload(next: Config, trigger: string): ReloadResult;
-  /** Rolls one server onto a new process, as a config change would (`mcpmux rollout NAME`). */
+  /**
+   * Rolls one server onto a new process, as a config change would (`mcpmux rollout NAME`); while
+   * another rollout of it runs, refused at once (`busy`).
+   */
   rollout(server: string): Promise<RolloutResult | undefined>;
 }
 
@@ -50,6 +54,8 @@ const ADMIN_MAX_CONNECTIONS = 128;
 export interface AppSources {
   /** Log records dropped because stdout could not keep up. */
   readonly droppedLogRecords?: () => number;
+  /** Whether the control socket listens (main.ts opens it once the app runs), for /status and the metrics. */
+  readonly controlSocket?: () => ControlSocketState;
 }
 
 export async function startApp(config: Config, log: Logger, sources: AppSources = {}): Promise<App> {
@@ -68,6 +74,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     openConnections: () => proxy.connections.open,
     trackedSessions: () => routing.affinity.size,
     droppedLogRecords: sources.droppedLogRecords,
+    controlSocket: sources.controlSocket,
   });
   let stopping = false;
   const publicServer = http.createServer(
@@ -86,7 +93,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
   publicServer.on('connection', proxy.connections.admit);
   publicServer.on('upgrade', proxy.handleUpgrade);
   publicServer.on('checkContinue', (req, res) => proxy.handleContinue(req, res));
-  const adminServer = http.createServer(createAdminHandler({ supervisor, registry: metrics.registry, isStopping: () => stopping, readBridges }));
+  const adminServer = http.createServer(createAdminHandler({ supervisor, registry: metrics.registry, isStopping: () => stopping, readBridges, controlSocket: sources.controlSocket }));
   adminServer.maxConnections = ADMIN_MAX_CONNECTIONS;
 
   const publicPort = await listen(publicServer, 'public', config.listen.host, config.listen.port, events);
@@ -139,9 +146,6 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     await supervisor.killAll();
   }
 
-  const reportRollout = (server: string, result: RolloutResult) =>
-    events.emit('rollout-finished', result.ok ? { server, ok: true, pid: result.pid } : { server, ok: false, reason: result.reason });
-
   function reload(next: Config, trigger: string): ReloadResult {
     const refuse = (problems: readonly ConfigProblem[]): ReloadResult => {
       events.emit('reload-failed', { trigger, problems });
@@ -164,10 +168,8 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
       });
       else if (change.action === 'update') supervisor.get(change.server.name)?.updateConfig(change.server);
       else if (change.action === 'scale') void supervisor.get(change.server.name)?.scale(change.server);
-      else {
-        const server = supervisor.get(change.server.name);
-        if (server) void server.rollout(change.server).then((result) => reportRollout(change.server.name, result));
-      }
+      // While a rollout of the server runs, this one waits for it (never refused, never lost).
+      else void supervisor.get(change.server.name)?.queueRollout(change.server, `reload (${trigger})`);
     }
     events.emit('reload-applied', {
       trigger,
@@ -185,9 +187,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     async rollout(name) {
       const server = supervisor.get(name);
       if (!server || stopping) return undefined;
-      const result = await server.rollout();
-      reportRollout(name, result);
-      return result;
+      return server.rollout();
     },
     stop() {
       stopped ??= (async () => {

@@ -3,13 +3,11 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { defaultControlSocket } from './admin/control-path.js';
 import { BUNDLED_CONFIG } from './config/load.js';
 import { BRIDGE_USAGE, parseBridgeCommand, type BridgeCommand } from './bridge/options.js';
 import { UsageError } from './errors.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
-
-/** Where mcpmux listens and `mcpmux rollout` knocks, unless --control-socket or $MCPMUX_CONTROL_SOCKET say otherwise. */
-export const DEFAULT_CONTROL_SOCKET = path.join(tmpdir(), 'mcpmux.sock');
 
 export const USAGE = `Usage:
   mcpmux [--config FILE] [--port N] [--admin-port N] [--log-level LEVEL] [--log-format json|pretty]
@@ -21,7 +19,8 @@ ${BRIDGE_USAGE}
 
 Config is looked for in this order: --config, $MCPMUX_CONFIG, ./mcpmux.yaml, the bundled default.
 --watch-config (or MCPMUX_WATCH_CONFIG=1) reloads when the config file changes and has settled (a ConfigMap too).
-The control socket is --control-socket, else $MCPMUX_CONTROL_SOCKET, else ${DEFAULT_CONTROL_SOCKET}.
+The control socket is --control-socket, else $MCPMUX_CONTROL_SOCKET, else $XDG_RUNTIME_DIR/mcpmux/control.sock,
+else /run/mcpmux/control.sock as root, else <tmpdir>/mcpmux-<uid>/control.sock (its directory made 0700).
 Log levels: ${LOG_LEVELS.join(', ')}.`;
 
 export interface Command {
@@ -29,6 +28,8 @@ export interface Command {
   /** With `rollout`: the server to roll. */
   readonly server?: string;
   readonly controlSocket: string;
+  /** The control socket is the default one, in a directory of mcpmux's own (made if missing). */
+  readonly controlSocketDefault: boolean;
   readonly watchConfig: boolean;
   /** With `bridge`. */
   readonly bridge?: BridgeCommand;
@@ -39,12 +40,18 @@ export interface Command {
   readonly logFormat: LogFormat;
 }
 
-export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Command {
+/** Who runs it, for the default control socket. */
+export interface Host {
+  readonly uid: number;
+  readonly tmpdir: string;
+}
+
+export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string, host: Host = { uid: process.geteuid?.() ?? 0, tmpdir: tmpdir() }): Command {
   if (argv[0] === 'bridge') {
     const bridge = parseBridgeCommand(argv.slice(1), env, cwd);
     const logLevel = (bridge.logLevel ?? env.LOG_LEVEL ?? 'info') as LogLevel;
     if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
-    return { action: 'bridge', bridge, configFile: '', logLevel, logFormat: 'json', controlSocket: '', watchConfig: false };
+    return { action: 'bridge', bridge, configFile: '', logLevel, logFormat: 'json', controlSocket: '', controlSocketDefault: false, watchConfig: false };
   }
   let parsed;
   try {
@@ -76,10 +83,12 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cw
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   const logFormat = (values['log-format'] ?? 'json') as LogFormat;
   if (!LOG_FORMATS.includes(logFormat)) throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}, got "${logFormat}"`);
+  const chosenSocket = values['control-socket'] ?? env.MCPMUX_CONTROL_SOCKET;
   return {
     action: values.help ? 'help' : verb === 'check' || verb === 'rollout' || verb === 'reload' ? verb : 'run',
     ...(verb === 'rollout' ? { server: rest[0] } : {}),
-    controlSocket: path.resolve(cwd, values['control-socket'] ?? env.MCPMUX_CONTROL_SOCKET ?? DEFAULT_CONTROL_SOCKET),
+    controlSocket: path.resolve(cwd, chosenSocket || defaultControlSocket(env, host.uid, host.tmpdir)),
+    controlSocketDefault: !chosenSocket,
     watchConfig: values['watch-config'] === true || env.MCPMUX_WATCH_CONFIG === '1' || env.MCPMUX_WATCH_CONFIG === 'true',
     configFile: findConfigFile(values.config, env, cwd),
     listenPort: parsePort('--port', values.port),

@@ -86,8 +86,12 @@ export function subscribeLogging(events: Events, log: Logger, bridgedServers: Re
     for (const { path, message } of problems) log.error({ trigger, path, problem: message }, `reload refused: ${path || '(root)'}: ${message}`);
     log.error({ trigger, problems: problems.length }, 'reload refused: nothing changed');
   });
-  events.on('rollout-finished', ({ server, ok, pid, reason }) =>
-    ok ? log.info({ server, pid }, 'rollout finished: the new process serves') : log.error({ server, reason }, 'rollout failed: the old process keeps serving'),
+  events.on('rollout-finished', ({ server, trigger, ok, pid, reason }) =>
+    ok ? log.info({ server, trigger, pid }, 'rollout finished: the new process serves') : log.error({ server, trigger, reason }, 'rollout failed: the old process keeps serving'),
+  );
+  events.on('rollout-refused', ({ server, trigger, reason }) => log.warn({ server, trigger, reason }, 'rollout refused: another rollout of the server is under way'));
+  events.on('rollout-queued', ({ server, trigger, behind, replaced }) =>
+    log.info({ server, trigger, behind, replaced }, replaced ? 'rollout queued: replaces the one waiting (the newest config wins)' : 'rollout queued: it starts once the rollout under way ends'),
   );
   events.on('listening', ({ listener, host, port }) => log.info({ listener, host, port }, 'listening'));
   events.on('shutdown-step', ({ step, ...fields }) => log.info({ step, ...fields }, `shutdown: ${step}`));

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** CLI: parse args, load config, build the app, wire signals to app.stop(). */
+import type { ControlSocketState } from './admin/control.js';
 import type { App, ReloadResult } from './app.js';
 import { parseCommand, USAGE, type Command } from './cli.js';
 import { loadConfigFile } from './config/load.js';
@@ -48,9 +49,18 @@ async function main(): Promise<number> {
   return run(config, command);
 }
 
-/** `mcpmux rollout SERVER` and `mcpmux reload`: asks the running mcpmux over its control socket. */
+/**
+ * `mcpmux rollout SERVER` and `mcpmux reload`: asks the running mcpmux over its control socket,
+ * once sure that it is a socket of this user's, where no other user can have put it.
+ */
 async function control(command: Command): Promise<number> {
   const { sendControl } = await import('./admin/control.js');
+  const { checkSocketToConnect } = await import('./admin/control-path.js');
+  const safe = checkSocketToConnect(command.controlSocket, process.geteuid!());
+  if (!safe.ok && !safe.missing) {
+    process.stderr.write(`mcpmux: refusing to talk to the control socket ${command.controlSocket}: ${safe.reason}; it may not be your mcpmux's\n`);
+    return EXIT_FATAL;
+  }
   const requestPath = command.action === 'rollout' ? `/servers/${encodeURIComponent(command.server!)}/rollout` : '/reload';
   let answer: Awaited<ReturnType<typeof sendControl>>;
   try {
@@ -90,6 +100,7 @@ async function run(config: Config, command: Command): Promise<number> {
     log.warn('running as PID 1: orphaned grandchildren will not be reaped; run mcpmux under tini (the image does, or docker run --init)');
   }
   let app: App | undefined;
+  let controlSocket: ControlSocketState = { path: command.controlSocket, listening: false, reason: 'mcpmux is starting' };
   let signals = 0;
   let resolveExit: (code: number) => void = () => undefined;
   const exitCode = new Promise<number>((resolve) => (resolveExit = resolve));
@@ -136,7 +147,7 @@ async function run(config: Config, command: Command): Promise<number> {
   try {
     const destination = logDestination;
     const { startApp } = await import('./app.js');
-    app = await startApp(config, log, { droppedLogRecords: () => destination.dropped });
+    app = await startApp(config, log, { droppedLogRecords: () => destination.dropped, controlSocket: () => controlSocket });
   } catch (error) {
     if (error instanceof McpmuxError) {
       log.fatal({ err: error, code: error.code }, error.message);
@@ -150,12 +161,14 @@ async function run(config: Config, command: Command): Promise<number> {
   }
   const started = app;
   const { startControlServer } = await import('./admin/control.js');
-  const controlServer = await startControlServer(command.controlSocket, { rollout: (server) => started.rollout(server), reload: () => reload('control socket') }).catch((error: Error) => {
-    log.warn({ socket: command.controlSocket, err: error }, 'no control socket: mcpmux rollout and mcpmux reload will not reach this mcpmux');
-    return null;
-  });
-  if (controlServer) log.info({ socket: command.controlSocket }, 'control socket listening');
-  else if (controlServer === undefined) log.warn({ socket: command.controlSocket }, 'another mcpmux holds the control socket: this one has none (set --control-socket)');
+  const controlServer = await startControlServer(
+    command.controlSocket,
+    { rollout: (server) => started.rollout(server), reload: () => reload('control socket') },
+    { ownDirectory: command.controlSocketDefault },
+  );
+  controlSocket = controlServer.state;
+  if (controlSocket.listening) log.info({ socket: command.controlSocket }, 'control socket listening');
+  else log.warn({ socket: command.controlSocket, reason: controlSocket.reason }, `no control socket: ${controlSocket.reason}; mcpmux rollout and mcpmux reload will not reach this mcpmux`);
   if (command.watchConfig) {
     const { watchConfigFile } = await import('./config/watch.js');
     const file = command.configFile;
@@ -168,7 +181,7 @@ async function run(config: Config, command: Command): Promise<number> {
     log.info({ file: command.configFile }, 'watching the config file');
   }
   const code = await exitCode;
-  controlServer?.close();
+  controlServer.close();
   return code;
 }
 

@@ -63,6 +63,8 @@ export interface MetricSources {
   readonly readBridges?: BridgeStatusReader;
   /** Sessions the session affinity remembers, all servers together. */
   readonly trackedSessions?: () => number;
+  /** Whether the control socket listens. */
+  readonly controlSocket?: (() => { readonly listening: boolean }) | undefined;
 }
 
 export function createMetrics(events: Events, processes: ProcessSource, sources: MetricSources = {}): Metrics {
@@ -142,7 +144,12 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
   events.on('reload-failed', () => reloadOk.set(0));
   const rollouts = new Counter({ name: 'mcpmux_rollouts_total', help: 'Rollouts of a server onto a new process, by result (ok: the new process took over; failed: the old one kept serving).', labelNames: ['server', 'result'], registers });
   events.on('rollout-finished', ({ server, ok }) => rollouts.inc({ server, result: ok ? 'ok' : 'failed' }));
-  const { openConnections, droppedLogRecords, readBridges, trackedSessions } = sources;
+  const { openConnections, droppedLogRecords, readBridges, trackedSessions, controlSocket } = sources;
+  if (controlSocket) {
+    new Gauge({ name: 'mcpmux_control_socket_listening', help: 'Whether the control socket (mcpmux rollout, mcpmux reload) listens (1), or mcpmux started without one (0: the log and /status say why).', registers, collect() {
+      this.set(controlSocket().listening ? 1 : 0);
+    } });
+  }
   if (trackedSessions) {
     new Gauge({ name: 'mcpmux_sessions_tracked', help: 'Sessions whose process mcpmux remembers (session affinity), all servers together; bounded by affinity.maxSessions.', registers, collect() {
       this.set(trackedSessions());

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { BridgeStatus } from '../bridge/server.js';
 import type { BridgeStatusReader } from './bridge-status.js';
+import type { ControlSocketState } from './control.js';
 import { sendBody, sendJson } from '../answers.js';
 
 export interface AdminDeps {
@@ -13,9 +14,11 @@ export interface AdminDeps {
   readonly isStopping: () => boolean;
   /** The sessions and processes of stdio servers, from their bridges. */
   readonly readBridges: BridgeStatusReader;
+  /** Whether the control socket listens, and why not: `controlSocket` in /status. */
+  readonly controlSocket?: (() => ControlSocketState) | undefined;
 }
 
-export function createAdminHandler({ supervisor, registry, isStopping, readBridges }: AdminDeps) {
+export function createAdminHandler({ supervisor, registry, isStopping, readBridges, controlSocket }: AdminDeps) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
@@ -34,7 +37,7 @@ export function createAdminHandler({ supervisor, registry, isStopping, readBridg
             if (server.transport !== 'stdio') return server;
             return { ...server, stdio: bridge ? describeBridge(bridge) : null };
           });
-          sendJson(res, 200, { servers });
+          sendJson(res, 200, { servers, ...(controlSocket ? { controlSocket: controlSocket() } : {}) });
         });
       case '/metrics':
         return void registry.metrics().then(

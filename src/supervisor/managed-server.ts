@@ -3,16 +3,21 @@
  * restarts and backoff, and the server's state made of theirs. The server is ready while any
  * replica is: a replica that fails costs capacity, never the route. A rollout replaces the
  * replicas one at a time, each new process ready before the one it replaces drains, so the server
- * never has fewer ready replicas than before.
+ * never has fewer ready replicas than before. One rollout runs at a time (rollout-queue.ts).
  */
 import type { ServerConfig } from '../config/schema.js';
 import type { Events, ServerState } from '../events.js';
+import { systemClock } from './clock.js';
 import { ServerOutput } from './output.js';
 import { Replica, type ServerSeams } from './replica.js';
-import type { LastExit, RolloutResult, ServerStatus } from './status.js';
+import { RolloutQueue } from './rollout-queue.js';
+import type { LastExit, RolloutResult, RunningRollout, ServerStatus } from './status.js';
 
 export type { ExitReason } from './process.js';
-export type { LastExit, ProcessStatus, ReplicaStatus, RolloutResult, ServerStatus } from './status.js';
+export type { LastExit, ProcessStatus, ReplicaStatus, RolloutBusy, RolloutResult, RunningRollout, ServerStatus } from './status.js';
+
+/** Who asked for a rollout by hand, as a refusal names it. */
+export const MANUAL_ROLLOUT = 'mcpmux rollout';
 
 /** The server's state from its replicas', in this order of precedence: any ready makes it ready. */
 const PRECEDENCE: readonly ServerState[] = ['ready', 'unready', 'starting', 'stopping', 'backoff', 'failed', 'stopped'];
@@ -26,6 +31,7 @@ export class ManagedServer {
   readonly #output: ServerOutput;
   #state: ServerState = 'stopped';
   #started = false;
+  readonly #rollouts: RolloutQueue;
 
   constructor(config: ServerConfig, events: Events, seams: Partial<ServerSeams> = {}) {
     this.#config = config;
@@ -33,6 +39,7 @@ export class ManagedServer {
     this.#seams = seams;
     this.#output = new ServerOutput(config.name, events);
     this.#replicas = Array.from({ length: config.replicas }, (_, i) => this.#makeReplica(config, i));
+    this.#rollouts = new RolloutQueue(config.name, events, seams.clock ?? systemClock, (next) => this.#rollReplicas(next));
   }
 
   #makeReplica(config: ServerConfig, index: number): Replica {
@@ -60,12 +67,21 @@ export class ManagedServer {
     await Promise.all(this.#replicas.map((r) => r.start()));
   }
 
+  /** The rollout under way, if any. */
+  get rolloutRunning(): RunningRollout | undefined {
+    return this.#rollouts.running;
+  }
+
   /**
    * A new replica count (a reload): new replicas start on `config`; the replicas past the count
    * leave, each draining its requests and sessions first. The others are not touched.
    */
-  async scale(config: ServerConfig): Promise<void> {
+  scale(config: ServerConfig): Promise<void> {
     this.updateConfig(config);
+    return this.#resize(config);
+  }
+
+  async #resize(config: ServerConfig): Promise<void> {
     const added: Replica[] = [];
     while (this.#replicas.length < config.replicas) {
       const replica = this.#makeReplica(config, this.#replicas.length);
@@ -77,37 +93,63 @@ export class ManagedServer {
   }
 
   stop(): Promise<void> {
+    this.#rollouts.drop('the server is stopping');
     return Promise.all(this.#replicas.map((r) => r.stop())).then(() => undefined);
   }
 
   kill(): Promise<void> {
+    this.#rollouts.drop('the server is stopping');
     return Promise.all(this.#replicas.map((r) => r.kill())).then(() => undefined);
   }
 
   retire(): Promise<void> {
+    this.#rollouts.drop('the server was removed');
     return Promise.all(this.#replicas.map((r) => r.retire())).then(() => undefined);
   }
 
+  /** A reload's new config that touches no process: applied now, and to a rollout waiting. */
   updateConfig(config: ServerConfig): void {
     this.#config = config;
     for (const replica of this.#replicas) replica.updateConfig(config);
+    this.#rollouts.retarget(config);
+  }
+
+  /**
+   * A rollout asked for by hand (`mcpmux rollout NAME`), on the server's config: refused at once,
+   * as `busy`, while another rollout of the server runs.
+   */
+  rollout(config: ServerConfig = this.#config, trigger = MANUAL_ROLLOUT): Promise<RolloutResult> {
+    return this.#rollouts.start(config, trigger);
+  }
+
+  /**
+   * A rollout a reload needs: now, or once the rollout under way ends; a later reload's replaces
+   * it while it waits. Resolves when the rollout that carried it ended.
+   */
+  queueRollout(config: ServerConfig, trigger: string): Promise<RolloutResult> {
+    return this.#rollouts.enqueue(config, trigger);
   }
 
   /**
    * Replaces each replica's process with one on `config`, one replica at a time. Stops at the
    * first replica whose new process fails: the others keep their processes and config.
    */
-  async rollout(config: ServerConfig = this.#config): Promise<RolloutResult> {
+  async #rollReplicas(config: ServerConfig): Promise<RolloutResult> {
+    const before = this.#config;
     // A new count too: the replicas that stay roll; new ones start on the new config; extras drain.
     const staying = this.#replicas.slice(0, config.replicas);
-    const scaling = config.replicas !== this.#replicas.length ? this.scale(config) : undefined;
+    const scaling = config.replicas !== this.#replicas.length ? this.#resize(config) : undefined;
     let last: RolloutResult = { ok: false, reason: 'no replica' };
     for (const replica of staying) {
+      // A reload's new count may have retired it meanwhile: it has left, nothing to roll.
+      if (!this.#replicas.includes(replica)) continue;
       last = await replica.rollout(config);
       if (!last.ok) return { ok: false, reason: this.#replicas.length > 1 ? `replica ${replica.index}: ${last.reason}` : last.reason };
     }
     await scaling;
-    this.#config = config;
+    // A reload during the rollout handed a newer config: it stays the server's (the newest wins).
+    if (this.#config === before) this.#config = config;
+    else for (const replica of this.#replicas) replica.updateConfig(this.#config);
     return last;
   }
 

@@ -13,6 +13,10 @@
  * and the one it replaces drains (requests in flight, its sessions) until idle or `drainSeconds`,
  * then stops. A fixed port cannot hold two processes: such a server restarts in place.
  *
+ * Every process it spawns has an owner from the moment the spawn is asked for (the current slot,
+ * the replacement slot, or the set being stopped): a rollout, a restart, a stop or a retire that
+ * comes during a spawn finds it there, and a stop waits for it. None is ever left unowned.
+ *
  * A child's failure is recorded here as state; nothing in here throws out to the supervisor.
  */
 import type { ServerConfig } from '../config/schema.js';
@@ -38,6 +42,12 @@ export type ReplicaStateHook = (replica: Replica, from: ServerState, to: ServerS
 /** How long a restart in place is waited for before its rollout is reported as failed (it goes on). */
 const RESTART_WAIT_MS = 300_000;
 
+/** A rollout's new process: its slot is taken before the spawn, so `run` is undefined while it spawns. */
+interface Replacement {
+  run: Run | undefined;
+  readonly settle: (result: RolloutResult) => void;
+}
+
 export class Replica {
   /** 0, 1, …: its place among the server's replicas. */
   readonly index: number;
@@ -47,8 +57,10 @@ export class Replica {
   #state: ServerState = 'stopped';
   /** The process that serves, or is starting to. */
   #current: Run | undefined;
-  /** A rollout's new process, until it is ready. */
-  #replacement: { run: Run; settle: (result: RolloutResult) => void } | undefined;
+  /** A rollout's new process, from the spawn until it is ready. */
+  #replacement: Replacement | undefined;
+  /** Rollouts' spawns under way: a stop or a retire waits for them, and ends what they spawned. */
+  readonly #spawning = new Set<Promise<void>>();
   readonly #draining = new Set<Run>();
   #restarts = 0;
   #attempt = 0;
@@ -102,7 +114,7 @@ export class Replica {
     const running = this.#current;
     const processes = [
       ...(running ? [describeRun(running, 'current', this.index)] : []),
-      ...(this.#replacement ? [describeRun(this.#replacement.run, 'replacement', this.index)] : []),
+      ...(this.#replacement?.run ? [describeRun(this.#replacement.run, 'replacement', this.index)] : []),
       ...[...this.#draining].map((run) => describeRun(run, 'draining', this.index)),
     ];
     return {
@@ -147,28 +159,60 @@ export class Replica {
    */
   async rollout(config: ServerConfig = this.#config): Promise<RolloutResult> {
     if (this.#stopRequested) return { ok: false, reason: 'the server is stopping' };
-    this.#replacement?.settle({ ok: false, reason: 'replaced by a newer rollout' });
-    await this.#abandonReplacement();
-    const current = this.#current;
-    if (config.port !== 'auto' || !current || this.#state !== 'ready') return this.#restartInPlace(config);
-    let run: Run;
-    try {
-      run = await this.#spawnRun(config, this.#events, this.#output, this.#hooks);
-    } catch (error) {
-      return { ok: false, reason: `the new process could not be started: ${describeCause(error)}` };
-    }
-    if (this.#stopRequested) {
-      await run.stop('stopped', 0);
-      return { ok: false, reason: 'the server is stopping' };
-    }
-    const settled = new Promise<RolloutResult>((settle) => (this.#replacement = { run, settle }));
-    run.begin();
+    this.#dropReplacement('replaced by a newer rollout');
+    if (config.port !== 'auto' || !this.#current || this.#state !== 'ready') return this.#restartInPlace(config);
+    return this.#startReplacement(config);
+  }
+
+  /**
+   * A new process beside the current one. Its slot is taken before the spawn is awaited: a newer
+   * rollout, a stop or a retire during the spawn gives the slot up (and answers this rollout), and
+   * the process then spawned is ended at once, never left running unowned.
+   */
+  #startReplacement(config: ServerConfig): Promise<RolloutResult> {
+    let settle!: (result: RolloutResult) => void;
+    const settled = new Promise<RolloutResult>((resolve) => (settle = resolve));
+    const slot: Replacement = { run: undefined, settle };
+    this.#replacement = slot;
+    const spawned = this.#spawnRun(config, this.#events, this.#output, this.#hooks).then(
+      (run) => {
+        if (this.#replacement !== slot) return this.#discard(run, this.#stopRequested ? 'stopped' : 'replaced');
+        slot.run = run;
+        run.begin();
+      },
+      (error: unknown) => {
+        if (this.#replacement === slot) this.#replacement = undefined;
+        slot.settle({ ok: false, reason: `the new process could not be started: ${describeCause(error)}` });
+      },
+    ).catch((error: unknown) => this.#events.emit('internal-error', { where: 'rollout', error }));
+    this.#spawning.add(spawned);
+    void spawned.finally(() => this.#spawning.delete(spawned));
     return settled;
+  }
+
+  /** Gives up a rollout's new process (spawning, or started and not yet ready): its rollout is answered, its process ended. */
+  #dropReplacement(reason: string, exitReason: ExitReason = 'replaced'): void {
+    const replacement = this.#replacement;
+    if (!replacement) return;
+    this.#replacement = undefined;
+    replacement.settle({ ok: false, reason });
+    if (replacement.run) void this.#discard(replacement.run, exitReason);
+  }
+
+  /** Ends a process that never served, at once; a stop waits for it with the other groups being stopped. */
+  #discard(run: Run, reason: ExitReason): Promise<void> {
+    const stopping = run.stop(reason, 0).finally(() => this.#stopping.delete(run));
+    this.#stopping.set(run, stopping);
+    return stopping;
   }
 
   async #restartInPlace(config: ServerConfig): Promise<RolloutResult> {
     this.#clock.clearTimeout(this.#backoffTimer);
     this.#config = config;
+    // A launch under way finishes first: its process is then the one restarted below.
+    await this.#launching;
+    this.#clock.clearTimeout(this.#backoffTimer);
+    if (this.#stopRequested) return { ok: false, reason: 'the server is stopping' };
     const current = this.#current;
     if (current) {
       this.#setState('stopping', 'restart');
@@ -186,13 +230,6 @@ export class Replica {
     return started && this.#state === 'ready' ? { ok: true, pid: this.#current!.pid } : { ok: false, reason: `the restarted process is ${this.#state}` };
   }
 
-  async #abandonReplacement(): Promise<void> {
-    const replacement = this.#replacement;
-    if (!replacement) return;
-    this.#replacement = undefined;
-    await replacement.run.stop('replaced', 0);
-  }
-
   /**
    * The replica goes (its server left the config, or has fewer replicas now): nothing restarts it
    * any more, and its process finishes its requests in flight and the sessions that can still
@@ -201,9 +238,8 @@ export class Replica {
   async retire(): Promise<void> {
     this.#stopRequested = true;
     this.#clock.clearTimeout(this.#backoffTimer);
-    this.#replacement?.settle({ ok: false, reason: 'the server was removed' });
-    await this.#abandonReplacement();
-    await this.#launching;
+    this.#dropReplacement('the server was removed', 'stopped');
+    await this.#settleSpawns();
     const current = this.#current;
     if (current) {
       this.#setState('stopping', 'retired');
@@ -220,9 +256,9 @@ export class Replica {
     this.#stopRequested = true;
     this.#cutDrains = true;
     this.#clock.clearTimeout(this.#backoffTimer);
-    this.#replacement?.settle({ ok: false, reason: 'the server is stopping' });
-    await this.#launching;
-    const runs = [this.#current, this.#replacement?.run, ...this.#draining].filter((run): run is Run => run !== undefined);
+    this.#dropReplacement('the server is stopping', 'stopped');
+    await this.#settleSpawns();
+    const runs = [this.#current, ...this.#draining].filter((run): run is Run => run !== undefined);
     if (this.#current) {
       if (this.#state !== 'stopping') this.#setState('stopping', 'stop requested');
     } else if (this.#state !== 'failed') {
@@ -234,7 +270,15 @@ export class Replica {
     await Promise.all(this.#stopping.values());
   }
 
+  /** Waits for every spawn under way (a launch, rollouts'): each process is then current, or being stopped. */
+  async #settleSpawns(): Promise<void> {
+    while (this.#launching || this.#spawning.size > 0) await Promise.all([this.#launching, ...this.#spawning]);
+  }
+
+  /** One launch at a time, and never over a process that serves: a second would leave the first unowned. */
   #beginLaunch(): Promise<void> {
+    if (this.#launching) return this.#launching;
+    if (this.#current) return Promise.resolve();
     this.#launching = this.#launch().finally(() => (this.#launching = undefined));
     return this.#launching;
   }
@@ -257,8 +301,13 @@ export class Replica {
     }
     if (this.#stopRequested) {
       // stop() ran while we were spawning: end this process (its whole group) right away.
-      await run.stop('stopped', 0);
+      await this.#discard(run, 'stopped');
       this.#setState('stopped', 'stop requested');
+      return;
+    }
+    if (this.#current) {
+      // A rollout's new process took over while this restart spawned: it serves; this one goes.
+      await this.#discard(run, 'replaced');
       return;
     }
     this.#current = run;
@@ -290,6 +339,8 @@ export class Replica {
     this.#current = run;
     this.#config = run.config;
     this.#attempt = 0;
+    // A restart due for a current process that crashed meanwhile: this one serves instead.
+    this.#clock.clearTimeout(this.#backoffTimer);
     this.#events.emit('endpoint-ready', { server: this.name, endpoint: run.endpoint! });
     this.#setState('ready', 'a new process took over');
     if (old) void this.#drain(old);

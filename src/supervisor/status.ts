@@ -57,8 +57,25 @@ export interface ServerStatus extends StateStatus {
   readonly replicas: readonly ReplicaStatus[];
 }
 
-/** How a rollout ended: the new process took over, or it never turned ready (the old one kept serving). */
-export type RolloutResult = { readonly ok: true; readonly pid: number } | { readonly ok: false; readonly reason: string };
+/**
+ * How a rollout ended: the new process took over, or it never turned ready (the old one kept
+ * serving); or it never began, as another rollout of the server was under way (`busy`).
+ */
+export type RolloutResult = { readonly ok: true; readonly pid: number } | { readonly ok: false; readonly reason: string; readonly busy?: false } | RolloutBusy;
+
+/** A rollout refused because another runs: what runs, since when, asked by whom. */
+export interface RolloutBusy {
+  readonly ok: false;
+  readonly busy: true;
+  readonly reason: string;
+  readonly running: RunningRollout;
+}
+
+/** The rollout under way: when it began (ISO time), and who asked for it (`mcpmux rollout`, `reload (SIGHUP)`, …). */
+export interface RunningRollout {
+  readonly since: string;
+  readonly trigger: string;
+}
 
 export function describeRun(run: Run, role: ProcessStatus['role'], replica: number): ProcessStatus {
   return {

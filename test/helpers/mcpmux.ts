@@ -4,8 +4,10 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { defaultControlSocket } from '../../src/admin/control-path.js';
 import { MAIN, ROOT, fixture as fixtureFile, makeTempDir } from './paths.js';
 import { waitFor } from './wait.js';
 
@@ -29,6 +31,7 @@ export interface Mcpmux {
 
 export interface StatusBody {
   servers: { name: string; prefix: string; state: string; ready: boolean; pid: number | null; port: number | null; restarts: number; lastExit: unknown }[];
+  controlSocket?: { path: string; listening: boolean; reason?: string };
 }
 
 const running = new Set<Mcpmux>();
@@ -50,16 +53,24 @@ export interface StartOptions {
   readonly configInEnv?: boolean;
   /** More command-line words for mcpmux (e.g. --watch-config). */
   readonly args?: readonly string[];
+  /**
+   * Its --control-socket: by default one of its own in a fresh temp dir; `null` passes none, so
+   * mcpmux picks its default (from `env`: $XDG_RUNTIME_DIR, …).
+   */
+  readonly controlSocket?: string | null;
+  /** More environment for mcpmux. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export async function startMcpmux(config: unknown | { file: string }, options: StartOptions = {}): Promise<Mcpmux> {
   const file = isFileRef(config) ? config.file : writeConfig(config);
   const configArgs = options.configInEnv ? [] : ['--config', file];
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env, ...(options.configInEnv ? { MCPMUX_CONFIG: file } : {}) };
   // Each mcpmux its own control socket: tests run side by side.
-  const controlSocket = path.join(makeTempDir('mcpmux-control-'), 'control.sock');
-  const argv = [...(options.entrypoint ?? [process.execPath, MAIN]), ...configArgs, '--port', '0', '--admin-port', '0', '--log-level', 'debug', '--control-socket', controlSocket, ...(options.args ?? [])];
+  const controlSocket = options.controlSocket === null ? defaultControlSocket(env, process.geteuid!(), tmpdir()) : (options.controlSocket ?? path.join(makeTempDir('mcpmux-control-'), 'control.sock'));
+  const socketArgs = options.controlSocket === null ? [] : ['--control-socket', controlSocket];
+  const argv = [...(options.entrypoint ?? [process.execPath, MAIN]), ...configArgs, '--port', '0', '--admin-port', '0', '--log-level', 'debug', ...socketArgs, ...(options.args ?? [])];
   const [command, ...args] = [...(options.wrapper ?? []), ...argv];
-  const env = options.configInEnv ? { ...process.env, MCPMUX_CONFIG: file } : process.env;
   const proc = spawn(command!, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogRecord[] = [];
   let stderrText = '';

@@ -11,7 +11,7 @@ import { FakeClock, settle } from '../../helpers/fake-clock.js';
 import { FakeRun } from '../../helpers/fake-run.js';
 
 function setUp(replicas: number) {
-  const configOf = (n: number) => validateConfig({ servers: { echo: { command: 'node', replicas: n } } }, '/etc/mcpmux/mcpmux.yaml').servers[0]!;
+  const configOf = (n: number, fields: Record<string, unknown> = {}) => validateConfig({ servers: { echo: { command: 'node', replicas: n, ...fields } } }, '/etc/mcpmux/mcpmux.yaml').servers[0]!;
   const clock = new FakeClock();
   const events = createEvents();
   const states: string[] = [];
@@ -74,5 +74,56 @@ describe('a server of replicas', () => {
     assert.deepEqual(server.status().replicas.map((r) => r.pid), [1]);
     assert.deepEqual(runs.map((r) => r.exited), [false, true, true, true]);
     assert.equal(server.state, 'ready');
+  });
+  it('refuses a rollout by hand while one runs, at once and without a process, and takes one again after', async () => {
+    const { server, runs } = setUp(1);
+    await server.start();
+    runs[0]!.turnReady();
+    const first = server.rollout();
+    await settle();
+    const second = await server.rollout();
+    assert.equal(!second.ok && second.busy, true);
+    assert.match(second.ok ? '' : second.reason, /^a rollout of echo is under way \(since .+, asked by mcpmux rollout\)$/);
+    assert.equal(runs.length, 2, 'the refused rollout started no process');
+    runs[1]!.turnReady();
+    assert.deepEqual(await first, { ok: true, pid: 2 });
+    const third = server.rollout();
+    await settle();
+    runs[2]!.turnReady();
+    assert.deepEqual(await third, { ok: true, pid: 3 });
+  });
+
+  it('applies a reload\'s rollout after the one under way, on the newest config (a later update included)', async () => {
+    const { server, runs, configOf } = setUp(1);
+    await server.start();
+    runs[0]!.turnReady();
+    const manual = server.rollout();
+    await settle();
+    const queued = server.queueRollout(configOf(1, { env: { V: '2' } }), 'reload (SIGHUP)');
+    server.updateConfig(configOf(1, { env: { V: '2' }, drainSeconds: 5 }));
+    await settle();
+    assert.equal(runs.length, 2, 'the reload\'s rollout waits');
+    runs[1]!.turnReady();
+    assert.deepEqual(await manual, { ok: true, pid: 2 });
+    await settle();
+    assert.equal(runs.length, 3, 'then it runs');
+    assert.deepEqual([runs[2]!.config.env, runs[2]!.config.drainSeconds], [{ V: '2' }, 5]);
+    runs[2]!.turnReady();
+    assert.deepEqual(await queued, { ok: true, pid: 3 });
+    assert.equal(server.config.drainSeconds, 5);
+    assert.equal(server.rolloutRunning, undefined);
+  });
+
+  it('keeps an update that came during a rollout: the server ends on the newest config', async () => {
+    const { server, runs, configOf } = setUp(1);
+    await server.start();
+    runs[0]!.turnReady();
+    const rollout = server.rollout();
+    await settle();
+    server.updateConfig(configOf(1, { drainSeconds: 7 }));
+    runs[1]!.turnReady();
+    await rollout;
+    assert.equal(server.config.drainSeconds, 7);
+    assert.equal(server.replicas[0]!.config.drainSeconds, 7);
   });
 });

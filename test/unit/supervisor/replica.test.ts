@@ -14,6 +14,12 @@ import { FakeRun } from '../../helpers/fake-run.js';
 import { freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';
 
+/** What a test holds a spawn at: the replica awaits it until the test lets it go (or makes it fail). */
+interface HeldSpawn {
+  release(): void;
+  fail(error: Error): void;
+}
+
 function setUp(fields: Record<string, unknown> = {}) {
   const config = validateConfig({ servers: { echo: { command: 'node', ...fields } } }, '/etc/mcpmux/mcpmux.yaml').servers[0]!;
   const clock = new FakeClock();
@@ -24,9 +30,13 @@ function setUp(fields: Record<string, unknown> = {}) {
   }
   const runs: FakeRun[] = [];
   const changes: string[] = [];
+  /** With `holdSpawns` set, each spawn waits here until the test releases it. */
+  const held: HeldSpawn[] = [];
+  let holdSpawns = false;
   const server = new Replica(config, events, 0, (_replica, _from, to) => changes.push(to), {
     clock,
     spawnRun: async (runConfig, _events, _output, hooks) => {
+      if (holdSpawns) await new Promise<void>((release, fail) => held.push({ release, fail }));
       const run = new FakeRun(runConfig, runs.length + 1, clock.now(), hooks);
       runs.push(run);
       return run;
@@ -34,7 +44,16 @@ function setUp(fields: Record<string, unknown> = {}) {
   });
   const states = () => changes;
   const named = (name: keyof LifecycleEvents) => seen.filter(([n]) => n === name).map(([, p]) => p);
-  return { config, clock, server, runs, states, named };
+  const holdNextSpawns = () => void (holdSpawns = true);
+  return { config, clock, server, runs, states, named, held, holdNextSpawns };
+}
+
+/** Whether a promise has settled yet (after letting every chain so far run). */
+async function hasSettled(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  void promise.then(() => (settled = true), () => (settled = true));
+  await settle();
+  return settled;
 }
 
 describe('a replica of a server, as a state machine', () => {
@@ -194,5 +213,103 @@ describe('a replica of a server, as a state machine', () => {
     assert.deepEqual(await second, { ok: false, reason: 'the server is stopping' });
     assert.deepEqual(runs.map((r) => r.exited), [true, true, true]);
     assert.equal(server.state, 'stopped');
+  });
+  it('owns every process a rollout spawns: a newer rollout during the spawn ends the older one\'s process, and both answer', async () => {
+    const { server, runs, held, holdNextSpawns } = setUp();
+    await server.start();
+    runs[0]!.turnReady();
+    holdNextSpawns();
+    const first = server.rollout();
+    await settle();
+    const second = server.rollout();
+    await settle();
+    assert.equal(held.length, 2, 'two spawns under way');
+    held[0]!.release();
+    await settle();
+    held[1]!.release();
+    await settle();
+    assert.equal(await hasSettled(first), true, 'the first rollout answers');
+    assert.deepEqual(await first, { ok: false, reason: 'replaced by a newer rollout' });
+    assert.equal(runs.length, 3);
+    assert.equal(runs[1]!.exited, true, 'the process the first rollout spawned is ended, not left unowned');
+    assert.deepEqual(server.status().processes.map((p) => [p.pid, p.role]), [[1, 'current'], [3, 'replacement']]);
+    runs[2]!.turnReady();
+    assert.deepEqual(await second, { ok: true, pid: 3 });
+  });
+
+  const duringSpawn: [string, (server: Replica) => Promise<void>, string][] = [
+    ['a stop', (server) => server.stop(), 'the server is stopping'],
+    ['a forced stop', (server) => server.kill(), 'the server is stopping'],
+    ['a retire (scale-down, removal)', (server) => server.retire(), 'the server was removed'],
+  ];
+  for (const [what, end, reason] of duringSpawn) {
+    it(`waits, in ${what} during a rollout's spawn, for the process being spawned, and ends it`, async () => {
+      const { server, runs, held, holdNextSpawns, clock } = setUp();
+      await server.start();
+      runs[0]!.turnReady();
+      holdNextSpawns();
+      const rollout = server.rollout();
+      await settle();
+      const ended = end(server);
+      void clock.advance(100);
+      assert.equal(await hasSettled(ended), false, `${what} waits for the spawn under way`);
+      assert.equal(await hasSettled(rollout), true, 'the rollout answers at once');
+      assert.deepEqual(await rollout, { ok: false, reason });
+      held[0]!.release();
+      await clock.advance(100);
+      await ended;
+      assert.deepEqual(runs.map((r) => r.exited), [true, true], 'no process outlives it');
+      assert.deepEqual(server.status().processes, []);
+    });
+  }
+
+  it('answers a rollout whose new process cannot be spawned, and keeps the old one', async () => {
+    const { server, runs, held, holdNextSpawns } = setUp();
+    await server.start();
+    runs[0]!.turnReady();
+    holdNextSpawns();
+    const rollout = server.rollout();
+    await settle();
+    held[0]!.fail(new Error('ENOENT'));
+    assert.equal(await hasSettled(rollout), true, 'the rollout answers');
+    assert.deepEqual(await rollout, { ok: false, reason: 'the new process could not be started: ENOENT' });
+    assert.deepEqual(server.status().processes.map((p) => [p.pid, p.role]), [[1, 'current']]);
+  });
+
+  it('never starts a second process over one that serves: a restart due while a replacement took over is dropped', async () => {
+    const { server, runs, held, holdNextSpawns, clock } = setUp();
+    await server.start();
+    runs[0]!.turnReady();
+    const rollout = server.rollout();
+    await settle();
+    holdNextSpawns();
+    runs[0]!.exit(1);
+    await clock.advance(0);
+    assert.equal(held.length, 1, 'a restart of the crashed process is spawning');
+    runs[1]!.turnReady();
+    assert.deepEqual(await rollout, { ok: true, pid: 2 });
+    held[0]!.release();
+    await settle();
+    assert.equal(runs.length, 3);
+    assert.equal(runs[2]!.exited, true, 'the restart\'s process is ended: the replacement serves');
+    assert.deepEqual(server.status().processes.map((p) => [p.pid, p.role]), [[2, 'current']]);
+    assert.equal(server.state, 'ready');
+  });
+
+  it('restarts in place once for two overlapping in-place rollouts: one process, never two', async () => {
+    const { server, runs, clock } = setUp({ port: await freePort() });
+    await server.start();
+    runs[0]!.turnReady();
+    const first = server.rollout();
+    const second = server.rollout();
+    await waitFor(() => runs.length >= 2, 'the new process');
+    await clock.advance(2000);
+    runs.at(-1)!.turnReady();
+    await clock.advance(20);
+    const both = Promise.all([first, second]);
+    assert.equal(await hasSettled(both), true, 'both rollouts answer');
+    const results = await both;
+    assert.equal(runs.filter((r) => !r.exited).length, 1, 'one process left');
+    assert.ok(results.every((r) => r.ok), JSON.stringify(results));
   });
 });
