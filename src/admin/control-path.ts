@@ -2,8 +2,10 @@
  * Where the control socket lives, and whether a path is safe for it, on both of its sides: mcpmux
  * binds it, `mcpmux rollout` and `mcpmux reload` connect to it. No other user may be able to
  * put something there, or take our socket away: every directory from `/` down is owned by us or
- * root, and one that group or others can write must be sticky (OpenSSH's safe_path, with /tmp's
- * rule). What is at the path is looked at with lstat and never followed: mcpmux binds only where
+ * root, and the socket's own directory, if group or others can write it, must be sticky (/tmp's
+ * rule). A writable directory further up is allowed: a Kubernetes emptyDir (the chart's /tmp) is
+ * 0777 and not sticky, and whoever renames a directory of ours there and puts their own in its
+ * place is caught by the owner check of the directory that holds the socket. What is at the path is looked at with lstat and never followed: mcpmux binds only where
  * nothing is, replaces only a stale socket of its own, and the CLI talks only to a socket of its
  * own user. Every verdict is a value naming the path and its owner.
  */
@@ -37,7 +39,8 @@ const OK: PathVerdict = { ok: true };
  * must pass checkDirectories first.
  */
 export function prepareOwnDirectory(dir: string, euid: number): PathVerdict {
-  const parents = checkDirectories(path.dirname(dir), euid);
+  // Its parent may be writable by others (a Kubernetes emptyDir is 0777): its own mode and owner keep them out.
+  const parents = checkDirectories(path.dirname(dir), euid, { holdsSocket: false });
   if (!parents.ok) return parents;
   try {
     mkdirSync(dir, { mode: 0o700 });
@@ -53,11 +56,11 @@ export function prepareOwnDirectory(dir: string, euid: number): PathVerdict {
 }
 
 /**
- * Every directory from `/` down to `dir`: each owned by `euid` or root, and writable by group or
- * others only when sticky. A symlink on the way must be owned by `euid` or root too (its parent,
- * checked, keeps others from replacing it), and the directories it leads to are checked as well.
+ * Every directory from `/` down to `dir`: each owned by `euid` or root, and `dir` itself writable
+ * by group or others only when sticky. A symlink on the way must be owned by `euid` or root too,
+ * and the directories it leads to are checked as well.
  */
-export function checkDirectories(dir: string, euid: number): PathVerdict {
+export function checkDirectories(dir: string, euid: number, options: { readonly holdsSocket: boolean } = { holdsSocket: true }): PathVerdict {
   const resolved = path.resolve(dir);
   for (const part of ancestors(resolved)) {
     let stats: Stats;
@@ -69,7 +72,7 @@ export function checkDirectories(dir: string, euid: number): PathVerdict {
     if (stats.isSymbolicLink()) {
       if (stats.uid !== euid && stats.uid !== 0) return { ok: false, reason: `${part} is a symlink owned by ${describeUser(stats.uid)}, not by ${selfOrRoot(euid)}` };
     } else {
-      const problem = judgeDirectory(part, stats, euid);
+      const problem = judgeDirectory(part, stats, euid, options.holdsSocket && part === resolved);
       if (problem) return { ok: false, reason: problem };
     }
   }
@@ -81,7 +84,7 @@ export function checkDirectories(dir: string, euid: number): PathVerdict {
   }
   if (real === resolved) return OK;
   for (const part of ancestors(real)) {
-    const problem = judgeDirectory(`${part} (where ${resolved} leads)`, statSync(part), euid);
+    const problem = judgeDirectory(`${part} (where ${resolved} leads)`, statSync(part), euid, options.holdsSocket && part === real);
     if (problem) return { ok: false, reason: problem };
   }
   return OK;
@@ -148,11 +151,11 @@ export function describeUser(uid: number): string {
   return name ? `${name} (uid ${uid})` : `uid ${uid}`;
 }
 
-/** Why a directory is unsafe, or undefined when it is safe. */
-function judgeDirectory(where: string, stats: Stats, euid: number): string | undefined {
+/** Why a directory is unsafe, or undefined when it is safe; `holdsSocket`: the socket's own directory, whose writers matter. */
+function judgeDirectory(where: string, stats: Stats, euid: number, holdsSocket: boolean): string | undefined {
   if (!stats.isDirectory()) return `${where} is not a directory`;
   if (stats.uid !== euid && stats.uid !== 0) return `${where} is owned by ${describeUser(stats.uid)}, not by ${selfOrRoot(euid)}`;
-  if ((stats.mode & 0o022) !== 0 && (stats.mode & 0o1000) === 0) return `${where} is writable by ${writers(stats.mode)} and not sticky (mode ${octal(stats.mode)})`;
+  if (holdsSocket && (stats.mode & 0o022) !== 0 && (stats.mode & 0o1000) === 0) return `${where} is writable by ${writers(stats.mode)} and not sticky (mode ${octal(stats.mode)})`;
   return undefined;
 }
 

@@ -54,6 +54,7 @@ describe('the directories on the way to the control socket', asRoot, () => {
     ['refuses a directory of another user', () => dirWith(0o755, NOBODY), 0, /d755-\d+ is owned by nobody \(uid \d+\), not by root \(uid 0\)$/],
     ['accepts a directory of the user itself', () => dirWith(0o755, NOBODY), NOBODY, 'ok'],
     ['refuses a directory below one of another user', () => dirWith(0o700, 0, dirWith(0o755, NOBODY)), 0, /d755-\d+ is owned by nobody/],
+    ['accepts a safe directory below one anyone can write (a Kubernetes emptyDir)', () => dirWith(0o700, 0, dirWith(0o777)), 0, 'ok'],
     ['refuses a symlink of another user on the way', () => {
       const link = path.join(dirWith(0o1777), 'link');
       symlinkSync(dirWith(0o700), link);
@@ -110,10 +111,17 @@ describe('mcpmux\'s own directory for the default socket', asRoot, () => {
     });
   }
 
-  it('refuses to be made in a directory others can write that is not sticky', () => {
+  it('is made in a directory others can write that is not sticky, as a Kubernetes emptyDir is (the chart\'s /tmp): its own mode keeps them out', () => {
     const dir = path.join(dirWith(0o777), 'mcpmux');
-    assert.match((prepareOwnDirectory(dir, 0) as { reason: string }).reason, /not sticky/);
-    assert.equal(existsSync(dir), false, 'nothing made there');
+    assert.deepEqual(prepareOwnDirectory(dir, 0), { ok: true });
+    assert.equal(statSync(dir).mode & 0o7777, 0o700);
+  });
+
+  it('is refused when another user made it first in such a directory', () => {
+    const dir = path.join(dirWith(0o777), 'mcpmux');
+    mkdirSync(dir, { mode: 0o700 });
+    chownSync(dir, NOBODY, NOBODY);
+    assert.match((prepareOwnDirectory(dir, 0) as { reason: string }).reason, /owned by nobody/);
   });
 });
 
