@@ -214,7 +214,7 @@ describe('the Helm chart', () => {
       transport: 'stdio',
       command: 'npx',
       args: ['-y', '@modelcontextprotocol/server-memory@2026.8.31'],
-      stdio: { sessions: 'isolated', warmProcesses: 2, maxSessions: 16, idleTimeoutSeconds: 300, initializeTimeoutSeconds: 90, maxMessageBytes: 1048576 },
+      stdio: { sessions: 'isolated', warmProcesses: 2, maxSessions: 16, maxSessionsPerClient: 4, sessionRate: { perSecond: 2, burst: 8 }, idleTimeoutSeconds: 300, initializeTimeoutSeconds: 90, maxMessageBytes: 1048576 },
     };
     assert.deepEqual([...new Set([...Object.keys(every), ...Object.keys(stdio)])].sort(), Object.keys(serverSchema.shape).sort(), 'the servers set every field of the config schema');
     assert.deepEqual(Object.keys(stdio.stdio).sort(), Object.keys(stdioSchema.shape).sort(), 'the stdio server sets every stdio field');

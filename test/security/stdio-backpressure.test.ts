@@ -88,12 +88,13 @@ describe('backpressure in the stdio bridge', () => {
     const report = `bridge RSS ${baseline.toFixed(0)} -> ${settled.toFixed(0)} MiB at 3 s -> ${last.toFixed(0)} MiB at 8 s (peak ${peak.toFixed(0)}); the process wrote ${lines} lines`;
     // Before: 75 -> 495 MiB in 8 s (667 MiB peak), growing all along, and 321,473 lines written.
     // Now the process waits on its pipe once the socket buffers on the way to the client are full
-    // (~26,000 lines of 250 bytes on loopback); the bridge grows by what passing them cost, then not at all.
+    // (~26,000 lines of 250 bytes on loopback); the bridge grows by the garbage that passing them
+    // made (V8 keeps its grown heap: +60 MiB under Node 20, +150 under Node 24), then not at all.
+    await stream.body?.cancel();
     assert.ok(lines < 80_000, report);
-    assert.ok(peak - baseline < 100, report);
+    assert.ok(peak - baseline < 200, report);
     assert.ok(last - settled < 10, report);
     process.stdout.write(`# notification flood at a client that does not read: ${report}\n`);
-    await stream.body?.cancel();
     await neighbour.client.close();
   });
 
