@@ -112,15 +112,16 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
      */
     onAnswer(req, answer) {
       const endpoint = (req as ProxiedRequest)[STATE]?.endpoint;
-      if (!endpoint) return;
+      if (!endpoint) return 'relay';
       const asked = req.headers['mcp-session-id'];
       if (typeof asked === 'string') {
         const status = answer.statusCode ?? 0;
         if (status === 404 || (req.method === 'DELETE' && status < 300)) routing.affinity.forget(asked);
-        return;
+        return 'relay';
       }
       const created = answer.headers['mcp-session-id'];
       if (typeof created === 'string') routing.affinity.learn(created, endpoint);
+      return 'relay';
     },
   };
 
