@@ -72,7 +72,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
   const metrics = createMetrics(events, () => supervisor.statuses(), {
     readBridges,
     openConnections: () => proxy.connections.open,
-    trackedSessions: () => routing.affinity.size,
+    sessionTables: () => routing.affinity.stats(),
     droppedLogRecords: sources.droppedLogRecords,
     controlSocket: sources.controlSocket,
   });

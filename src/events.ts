@@ -23,6 +23,8 @@ export interface Endpoint {
   inFlight: number;
   streams: number;
   sessions: number;
+  /** Set while the process drains (routing). */
+  draining: boolean;
   readonly idle: boolean;
   readonly load: number;
 }

@@ -61,10 +61,18 @@ export interface MetricSources {
   readonly droppedLogRecords?: (() => number) | undefined;
   /** The sessions and processes of stdio servers, from their bridges. */
   readonly readBridges?: BridgeStatusReader;
-  /** Sessions the session affinity remembers, all servers together. */
-  readonly trackedSessions?: () => number;
   /** Whether the control socket listens. */
   readonly controlSocket?: (() => { readonly listening: boolean }) | undefined;
+  /** Each server's session table (session affinity): its sessions, and what it evicted and refused. */
+  readonly sessionTables?: () => readonly SessionTableCounts[];
+}
+
+/** One server's session table, as routing/sessions.ts reports it. */
+export interface SessionTableCounts {
+  readonly server: string;
+  readonly tracked: number;
+  readonly evicted: Readonly<Record<'client_share' | 'server_full', number>>;
+  readonly refused: number;
 }
 
 export function createMetrics(events: Events, processes: ProcessSource, sources: MetricSources = {}): Metrics {
@@ -144,17 +152,13 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
   events.on('reload-failed', () => reloadOk.set(0));
   const rollouts = new Counter({ name: 'mcpmux_rollouts_total', help: 'Rollouts of a server onto a new process, by result (ok: the new process took over; failed: the old one kept serving).', labelNames: ['server', 'result'], registers });
   events.on('rollout-finished', ({ server, ok }) => rollouts.inc({ server, result: ok ? 'ok' : 'failed' }));
-  const { openConnections, droppedLogRecords, readBridges, trackedSessions, controlSocket } = sources;
+  const { openConnections, droppedLogRecords, readBridges, sessionTables, controlSocket } = sources;
   if (controlSocket) {
     new Gauge({ name: 'mcpmux_control_socket_listening', help: 'Whether the control socket (mcpmux rollout, mcpmux reload) listens (1), or mcpmux started without one (0: the log and /status say why).', registers, collect() {
       this.set(controlSocket().listening ? 1 : 0);
     } });
   }
-  if (trackedSessions) {
-    new Gauge({ name: 'mcpmux_sessions_tracked', help: 'Sessions whose process mcpmux remembers (session affinity), all servers together; bounded by affinity.maxSessions.', registers, collect() {
-      this.set(trackedSessions());
-    } });
-  }
+  if (sessionTables) registerSessionTableMetrics(registers, sessionTables);
   if (readBridges) registerBridgeMetrics(registers, readBridges);
   if (openConnections) {
     new Gauge({ name: 'mcpmux_connections_open', help: 'Connections open on the public listener.', registers, collect() {
@@ -215,6 +219,28 @@ function removeSeries(metric: Counter<string> | Gauge<string> | Histogram<string
   for (const entry of Object.values(series)) {
     if (entry.labels.server === server) metric.remove(entry.labels);
   }
+}
+
+/** The session affinity's tables, read at scrape time: one per server. */
+function registerSessionTableMetrics(registers: Registry[], read: () => readonly SessionTableCounts[]): void {
+  new Gauge({ name: 'mcpmux_sessions_tracked', help: 'Sessions whose process mcpmux remembers (session affinity), per server; bounded by affinity.maxSessions.', labelNames: ['server'], registers, collect() {
+    this.reset();
+    for (const { server, tracked } of read()) this.set({ server }, tracked);
+  } });
+  new Counter({
+    name: 'mcpmux_sessions_evicted_total',
+    help: 'Sessions forgotten to make room for a new one, by reason (client_share: its client was at affinity.maxSessionsPerClient; server_full: the server was at affinity.maxSessions).',
+    labelNames: ['server', 'reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const { server, evicted } of read()) for (const [reason, count] of Object.entries(evicted)) this.inc({ server, reason }, count);
+    },
+  });
+  new Counter({ name: 'mcpmux_sessions_refused_total', help: 'New sessions refused (503 sessions_full) because every session that could make room was in use or on a draining process.', labelNames: ['server'], registers, collect() {
+    this.reset();
+    for (const { server, refused } of read()) this.inc({ server }, refused);
+  } });
 }
 
 /** stdio servers' sessions and processes, read from their bridges at scrape time. */

@@ -187,10 +187,16 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   auth: authSchema.optional(),
-  /** Which process made each MCP session, so its requests reach it (replicas, rollouts): bounded. */
+  /**
+   * Which process made each MCP session, so its requests reach it (replicas, rollouts): bounded per
+   * server and per client on a server (routing/session-table.ts). 10,000 sessions a server at ~150
+   * bytes each (and as many ended ones) is ~2.5 MB a server; 1,000 a client holds one client to a
+   * tenth of that, and is far above what one real client keeps open.
+   */
   affinity: z
     .strictObject({
-      maxSessions: z.number().int().min(1).default(100_000),
+      maxSessions: z.number().int().min(1).default(10_000),
+      maxSessionsPerClient: z.number().int().min(1).default(1000),
       idleTimeoutSeconds: z.number().positive().default(3600),
     })
     .prefault({}),

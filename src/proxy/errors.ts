@@ -46,6 +46,15 @@ export function sendSessionGone(res: ServerResponse, server: string): void {
   sendRefusal(res, 'session_gone', 'Session not found: the process that held it is gone; start a new session', { server });
 }
 
+/**
+ * A new session that the session table has no room for (every entry of this client, or of the
+ * server, in use or on a draining process): 503 with Retry-After, never a session left to land on
+ * any replica.
+ */
+export function sendSessionsFull(res: ServerResponse, server: string): void {
+  sendRefusal(res, 'sessions_full', `Server ${server} cannot take another session now: the sessions it would make room with are all in use; retry later`, { server });
+}
+
 export function sendNotReady(res: ServerResponse, server: string, state: string): void {
   sendRefusal(res, 'not_ready', `Server ${server} is not ready (${state})`, { server });
 }

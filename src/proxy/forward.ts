@@ -11,6 +11,8 @@
  *   held back until its body starts (see HeldHead); a status line or header that Node refuses to
  *   repeat becomes a 502, never a crash.
  * - A 101 answer to a request that asked for no upgrade becomes a 502, never a hang.
+ * - The caller's `onAnswer` sees each answer's head first, and may answer the client instead
+ *   (a refusal): the child's answer is then dropped.
  * - Bodies are relayed chunk by chunk with backpressure (relay.ts). A request without a body sends none.
  *   A response's tap, if the caller set one, sees the chunks of a JSON answer and of nothing else.
  * - With upstreamTimeoutSeconds: idle time between the child's bytes, and the time from the end of
@@ -36,9 +38,15 @@ export const HEADERS_AT = Symbol('mcpmux.headersAt');
 export interface ForwarderHooks {
   /** The child could not be reached, or broke off; `res.headersSent` tells whether the client already got a status. */
   onUpstreamError(error: UpstreamError, req: http.IncomingMessage, res: http.ServerResponse | undefined): void;
-  /** The child's answer is in (status and headers), before any of it reaches the client. */
-  onAnswer(req: http.IncomingMessage, answer: http.IncomingMessage): void;
+  /**
+   * The child's answer is in (status and headers), before any of it reaches the client. `replaced`:
+   * the hook answered the client itself, and the engine drops the child's answer unread.
+   */
+  onAnswer(req: http.IncomingMessage, answer: http.IncomingMessage, res: http.ServerResponse): AnswerVerdict;
 }
+
+/** What becomes of a child's answer: relayed to the client, or replaced by the hook's own. */
+export type AnswerVerdict = 'relay' | 'replaced';
 
 export interface ForwardOptions {
   /** The body to send instead of the request itself (a byte-counting pass-through). */
@@ -171,7 +179,7 @@ function onResponse(this: UpstreamRequest, upstreamRes: http.IncomingMessage): v
   const { res, rewrite } = exchange;
   exchange.answer = upstreamRes;
   clearHeadTimer.call(this);
-  exchange.hooks.onAnswer(exchange.req, upstreamRes);
+  if (exchange.hooks.onAnswer(exchange.req, upstreamRes, res) === 'replaced') return dropAnswer(upstreamRes, exchange.req);
   res[HEADERS_AT] = performance.now();
   const streaming = isEventStream(upstreamRes.headers['content-type']);
   if (streaming) upstreamRes.socket.setTimeout(0);
@@ -186,6 +194,16 @@ function onResponse(this: UpstreamRequest, upstreamRes: http.IncomingMessage): v
     res.flushHeaders();
   }
   relay(upstreamRes, res);
+}
+
+/**
+ * A child's answer that the client never sees: its connection is closed (a stream could go on
+ * forever), and the rest of an upload is read and dropped, so the client's connection serves its
+ * next request.
+ */
+function dropAnswer(upstreamRes: http.IncomingMessage, req: http.IncomingMessage): void {
+  upstreamRes.destroy();
+  if (!req.complete) discardBody(req);
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Events, McpCall } from '../events.js';
 import type { Endpoint } from '../routing/endpoint.js';
 import type { PrefixMatch } from '../routing/match.js';
 import type { Routing } from '../routing/routing.js';
+import { holdSession, releaseSession, type SessionEntry } from '../routing/sessions.js';
 import { pickEndpoint, type Route } from '../routing/table.js';
 import { bearerChallenge, createAuthCheck, type AuthCheck } from './auth.js';
 import { discardBody, limitBody } from './body-limit.js';
@@ -21,6 +22,7 @@ import {
 import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
 import { buildRequestHeaders, createTrustCheck, toHeaderObject } from './headers.js';
 import { identifyClient } from './client-identity.js';
+import { createSessionAnswerCheck } from './session-answers.js';
 import { describeErrorCode, peekMcpBody, protocolOf, readMcpHeaders, readMcpOutcome } from './mcp-call.js';
 import { TAP } from './relay.js';
 import { REFUSAL_CODE } from '../answers.js';
@@ -48,6 +50,8 @@ interface RequestState {
   forwarded: boolean;
   /** The process it went to, once admitted. */
   endpoint?: Endpoint | undefined;
+  /** Its session's entry, held in use from admission to the end (never evicted meanwhile). */
+  held?: SessionEntry | undefined;
   /** It has its connection's turn (pipelined requests run one at a time). */
   entered: boolean;
   /** The MCP call it carries: from the 2026-07-28 headers, or the first chunk of its body. */
@@ -93,6 +97,7 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     if (!payload) startedPayloads.set(server, (payload = Object.freeze({ server })));
     return payload;
   };
+  const checkSessionAnswer = createSessionAnswerCheck(routing, isTrusted);
   let inFlight = 0;
   events.on('endpoint-gone', ({ endpoint }) => {
     forwarders.get(endpoint)?.close();
@@ -106,21 +111,9 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
       events.emit('upstream-error', { server, kind: error.kind, message, responded: res?.headersSent ?? true });
       if (res) sendUpstreamError(res, server, error.kind);
     },
-    /**
-     * Session affinity: an answer that names a new session ties it to the process that made it;
-     * a DELETE that succeeded, or a 404 (the process does not know the session), unties it.
-     */
-    onAnswer(req, answer) {
-      const endpoint = (req as ProxiedRequest)[STATE]?.endpoint;
-      if (!endpoint) return;
-      const asked = req.headers['mcp-session-id'];
-      if (typeof asked === 'string') {
-        const status = answer.statusCode ?? 0;
-        if (status === 404 || (req.method === 'DELETE' && status < 300)) routing.affinity.forget(asked);
-        return;
-      }
-      const created = answer.headers['mcp-session-id'];
-      if (typeof created === 'string') routing.affinity.learn(created, endpoint);
+    /** Session affinity: a new session learnt, or refused for want of room; an ended one forgotten. */
+    onAnswer(req, answer, res) {
+      return checkSessionAnswer(req, answer, res, (req as ProxiedRequest)[STATE]?.endpoint);
     },
   };
 
@@ -157,7 +150,7 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
       if (state.entered) connections.leave(socket);
       const aborted = !res.writableFinished;
       if (state.forwarded) {
-        leave(state.server, state.endpoint!, req.method);
+        leave(state, req.method);
         // The client left before its answer was complete: the child's request is cut too.
         if (aborted) abortUpstream(req);
       }
@@ -203,22 +196,25 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     if (policy.auth && !match.metadata && !authCheckOf(policy.auth)(req.headers.authorization)) return void sendUnauthorized(res, bearerChallenge(policy.auth));
     if (req.method === 'POST') state.mcp = readMcpHeaders(req.headers);
     const session = req.headers['mcp-session-id'];
-    let owner: Endpoint | undefined;
+    let entry: SessionEntry | undefined;
     if (typeof session === 'string') {
-      owner = routing.affinity.ownerOf(session);
-      if (owner === undefined && routing.affinity.hasEnded(session)) return void sendSessionGone(res, route.server);
+      entry = routing.affinity.find(route.server, session);
+      if (entry === undefined && routing.affinity.hasEnded(route.server, session)) return void sendSessionGone(res, route.server);
     }
-    const endpoint = pickEndpoint(route, owner);
+    const endpoint = pickEndpoint(route, entry?.owner);
     if (endpoint === undefined) return void sendNotReady(res, route.server, route.state);
     const max = policy.maxInFlight;
     if (max !== undefined && (perServer.get(route.server) ?? 0) >= max) return void sendBusy(res, route.server);
+    // enter() holds the session's entry in use while the request goes to the entry's owner.
+    if (entry !== undefined && entry.owner === endpoint) state.held = entry;
     return endpoint;
   }
 
-  /** Counts a request in flight on its server and endpoint, from admission to done(). */
+  /** Counts a request in flight on its server, endpoint and session, from admission to done(). */
   function enter(state: RequestState, endpoint: Endpoint, method: string | undefined): void {
     state.forwarded = true;
     state.endpoint = endpoint;
+    if (state.held) holdSession(state.held);
     endpoint.inFlight += 1;
     if (method === 'GET') endpoint.streams += 1;
     perServer.set(state.server, (perServer.get(state.server) ?? 0) + 1);
@@ -226,10 +222,12 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
   }
 
   /** The other half of enter(): the request is done, or its tunnel closed. */
-  function leave(server: string, endpoint: Endpoint, method: string | undefined): void {
-    perServer.set(server, (perServer.get(server) ?? 1) - 1);
+  function leave(state: RequestState, method: string | undefined): void {
+    const endpoint = state.endpoint!;
+    perServer.set(state.server, (perServer.get(state.server) ?? 1) - 1);
     endpoint.inFlight -= 1;
     if (method === 'GET') endpoint.streams -= 1;
+    if (state.held) releaseSession(state.held);
   }
 
   /** Limits, guard, path check and route match, in that order; answers a refusal itself. */
@@ -270,7 +268,7 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     const started = performance.now();
     socket.once('close', () => {
       inFlight -= 1;
-      leave(route.server, endpoint, req.method);
+      leave(state, req.method);
       events.emit('request-finished', {
         server: route.server, method: req.method ?? '', path: target.ok ? target.path : '', status: 101, durationMs: performance.now() - started,
         firstByteMs: undefined, bytes: socket.bytesWritten, session: undefined, forwarded: true, pid: endpoint.pid, aborted: false, mcp: undefined, mcpError: undefined,

@@ -19,6 +19,8 @@ export class Endpoint implements PublishedEndpoint {
   streams = 0;
   /** Sessions (Mcp-Session-Id) that the route remembers on this endpoint. */
   sessions = 0;
+  /** Set by the routing while the process drains: its sessions are never evicted to make room for new ones. */
+  draining = false;
 
   constructor(server: string, pid: number, port: number) {
     this.server = server;

@@ -46,6 +46,7 @@ export function createRouting(servers: readonly ServerConfig[], events: Events, 
       if (names.has(name)) continue;
       // A removed route: its sessions can reach nothing any more; its processes only finish their requests.
       for (const endpoint of [...slot.serving, ...slot.draining]) affinity.forgetEndpoint(endpoint);
+      affinity.removeServer(name);
       slots.delete(name);
     }
     for (const config of next) {
@@ -62,6 +63,7 @@ export function createRouting(servers: readonly ServerConfig[], events: Events, 
     publish();
   };
   const drain = (slot: Slot, endpoint: Endpoint) => {
+    endpoint.draining = true;
     slot.serving = slot.serving.filter((e) => e !== endpoint);
     if (!slot.draining.includes(endpoint)) slot.draining.push(endpoint);
   };
@@ -70,6 +72,7 @@ export function createRouting(servers: readonly ServerConfig[], events: Events, 
   // A rollout's new process turns ready, then the one it replaces drains (its sessions stay with it).
   events.on('endpoint-ready', ({ server, endpoint }) =>
     withSlot(server, (slot) => {
+      endpoint.draining = false;
       slot.draining = slot.draining.filter((e) => e !== endpoint);
       if (!slot.serving.includes(endpoint)) slot.serving.push(endpoint);
     }),

@@ -7,19 +7,20 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { sendUpstreamError } from '../../../src/proxy/errors.js';
-import { createForwarder } from '../../../src/proxy/forward.js';
+import { createForwarder, type ForwarderHooks } from '../../../src/proxy/forward.js';
+import { sendRefusal } from '../../../src/answers.js';
 
 const closers: (() => void)[] = [];
 after(() => closers.forEach((close) => close()));
 
 /** A child that answers each request's first bytes with `answer(socket)`, and a proxy in front of it. */
-async function proxyTo(answer: (socket: net.Socket) => void, upstreamTimeoutSeconds?: number): Promise<number> {
+async function proxyTo(answer: (socket: net.Socket) => void, upstreamTimeoutSeconds?: number, onAnswer: ForwarderHooks['onAnswer'] = () => 'relay'): Promise<number> {
   const child = net.createServer((socket) => {
     socket.on('error', () => undefined);
     socket.once('data', () => answer(socket));
   });
   await new Promise<void>((resolve) => child.listen(0, '127.0.0.1', resolve));
-  const forwarder = createForwarder((child.address() as net.AddressInfo).port, { onUpstreamError: (error, _req, res) => res && sendUpstreamError(res, 'child', error.kind), onAnswer: () => undefined }, upstreamTimeoutSeconds);
+  const forwarder = createForwarder((child.address() as net.AddressInfo).port, { onUpstreamError: (error, _req, res) => res && sendUpstreamError(res, 'child', error.kind), onAnswer }, upstreamTimeoutSeconds);
   const proxy = http.createServer((req, res) => {
     const headers = ['Host', 'child'];
     if (req.headers['content-length']) headers.push('Content-Length', req.headers['content-length']);
@@ -119,6 +120,28 @@ describe('the engine, against children that misbehave', () => {
       statuses.push(Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]));
     }
     assert.ok(statuses.includes(502), `a POST is never sent twice: ${statuses.join(', ')}`);
+  });
+
+  it("sends the hook's own answer instead of the child's when onAnswer replaces it, and closes the child's stream", async () => {
+    let childClosed: Promise<void> | undefined;
+    const port = await proxyTo(
+      (socket) => {
+        childClosed = new Promise((resolve) => socket.once('close', () => resolve()));
+        socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nMcp-Session-Id: s1\r\n\r\n');
+        const timer = setInterval(() => socket.writable && socket.write('data: {}\n\n'), 10);
+        socket.once('close', () => clearInterval(timer));
+      },
+      undefined,
+      (_req, answer, res) => {
+        if (answer.headers['mcp-session-id'] === undefined) return 'relay';
+        sendRefusal(res, 'sessions_full', 'no room');
+        return 'replaced';
+      },
+    );
+    const answer = await exchange(port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}', 0);
+    assert.match(answer, /^HTTP\/1\.1 503 [^]*retry-after: 1[^]*"sessions_full"/i);
+    assert.doesNotMatch(answer, /mcp-session-id|data: /i, "nothing of the child's answer reaches the client");
+    await childClosed;
   });
 
   it('answers 504 when a child sends only 102 Processing past upstreamTimeoutSeconds', async () => {
