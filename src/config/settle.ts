@@ -10,7 +10,7 @@
  * half-written, and a burst of events on `..` names is applied after the quiet period alone.
  * Only content that differs from what was last applied reloads.
  */
-import { systemClock, type Clock } from '../supervisor/clock.js';
+import { systemClock, type Clock } from '../clock.js';
 
 /** Events closer together than this are one change (an editor's write, a symlink swap). */
 export const QUIET_MS = 200;

@@ -7,7 +7,7 @@
  */
 import type { ServerConfig } from '../config/schema.js';
 import type { Events, ServerState } from '../events.js';
-import { systemClock } from './clock.js';
+import { systemClock } from '../clock.js';
 import { ServerOutput } from './output.js';
 import { Replica, type ServerSeams } from './replica.js';
 import { RolloutQueue } from './rollout-queue.js';

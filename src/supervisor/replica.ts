@@ -24,7 +24,7 @@ import type { Events, ServerState } from '../events.js';
 import { nextDelay, shouldResetAttempts } from './backoff.js';
 import { ServerOutput } from './output.js';
 import { describePortHolder, isPortFree } from './ports.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../clock.js';
 import { ProcessRun, type ExitReason, type ProcessExit, type ProcessHooks, type Run, type SpawnRun } from './process.js';
 import { describeRun, type LastExit, type ReplicaStatus, type RolloutResult } from './status.js';
 import { waitUntil } from './wait.js';

@@ -8,7 +8,7 @@
  */
 import type { ServerConfig } from '../config/schema.js';
 import type { Events } from '../events.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 import type { RolloutBusy, RolloutResult, RunningRollout } from './status.js';
 
 /** Rolls the server's processes onto `config`: the rollout itself (managed-server.ts). */

@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../clock.js';
 
 /** Polls a condition until it holds or the deadline passes. Returns whether it held. */
 export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 20, clock: Clock = systemClock): Promise<boolean> {

@@ -1,5 +1,5 @@
 /** A clock for unit tests of the supervisor's state machine: time moves only when the test says. */
-import type { Clock } from '../../src/supervisor/clock.js';
+import type { Clock } from '../../src/clock.js';
 
 interface Timer {
   readonly id: number;

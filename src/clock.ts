@@ -1,6 +1,7 @@
 /**
- * Time as the supervisor sees it: the system's, or a test's own (unit tests of the server's state
- * machine drive restarts, backoff and drains through it, without waiting).
+ * Time as mcpmux's timed logic sees it: the system's, or a test's own (unit tests of the server's
+ * state machine, and of the config watch's settling, drive restarts, backoff, drains and waits
+ * through it, without waiting).
  */
 export interface Clock {
   now(): number;
