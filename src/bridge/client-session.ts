@@ -13,7 +13,7 @@
  * Flow: the session is congested while a response of its needs to drain (its client is not
  * reading: the socket's buffers are full, and the SDK's transport queues what comes next in its
  * own web stream, which nothing bounds), or while what is held for want of a stream is over
- * MAX_QUEUED_BYTES. An isolated session's process then waits on its own pipe (onCongestion);
+ * MAX_QUEUED_BYTES or HELD_CONGESTED_AT messages. An isolated session's process then waits on its own pipe (onCongestion);
  * what still reaches a congested session is counted, and past MAX_QUEUED_BYTES it overflows
  * (onOverflow): a shared session is ended then, since its process serves everyone.
  */
@@ -22,8 +22,10 @@ import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/se
 import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { describeRefusal, type RefusalReason } from '../answers.js';
 
-/** Messages held for a stream that is not open yet; past it, the oldest is dropped. */
-const MAX_HELD_MESSAGES = 1000;
+/** Messages held for a stream that is not open yet: at this many the session is congested (its process waits)... */
+const HELD_CONGESTED_AT = 1000;
+/** ...and past this many (what was already read when it began to wait: a chunk and the stream's buffer), the oldest is dropped. */
+const MAX_HELD_MESSAGES = 2000;
 /** A session's queue (unread by its client, or held for a stream) past this is congested. */
 export const MAX_QUEUED_BYTES = 1024 * 1024;
 /** And no longer once it is back under this. */
@@ -235,11 +237,12 @@ export class ClientSession {
     if (this.#ended) return;
     let draining = false;
     for (const res of this.#responses) draining ||= res.writableNeedDrain;
-    if (!this.#congested && (draining || this.#heldBytes > MAX_QUEUED_BYTES)) {
+    const held = this.#heldBytes > MAX_QUEUED_BYTES || this.#held.length >= HELD_CONGESTED_AT;
+    if (!this.#congested && (draining || held)) {
       this.#congested = true;
       this.#backlog = 0;
       this.#hooks.onCongestion?.(true);
-    } else if (this.#congested && !draining && this.#heldBytes < RESUME_BELOW_BYTES) {
+    } else if (this.#congested && !draining && this.#heldBytes < RESUME_BELOW_BYTES && this.#held.length < HELD_CONGESTED_AT / 4) {
       this.#congested = false;
       this.#hooks.onCongestion?.(false);
     }

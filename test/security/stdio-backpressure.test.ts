@@ -98,6 +98,26 @@ describe('backpressure in the stdio bridge', () => {
     await neighbour.client.close();
   });
 
+  it('holds what a process sends with no stream to carry it (1,000 messages, 1 MiB), then the process waits; a GET stream then gets it all', async () => {
+    const mux = await startMcpmux({ servers: { raw: raw() } });
+    await mux.waitReady(30_000);
+    const url = `${mux.publicUrl}/raw/mcp`;
+    const session = await openRawSession(url);
+    // No GET stream, and once the call is answered no request in flight: nothing can carry the flood.
+    assert.match(await (await session.post({ method: 'tools/call', params: { name: 'flood', arguments: { seconds: 3 } } })).text(), /flood started/);
+    const wrote = await mux.waitForLog((r) => r.server === 'raw' && typeof r.msg === 'string' && r.msg.startsWith('wrote '), 'the flood to end', 15_000);
+    const lines = Number(/wrote (\d+) lines/.exec(String(wrote.msg))?.[1]);
+    // 1,000 messages held (under 1 MiB at ~270 bytes), and the pipe's and the reader's 64 KiB each:
+    // some 1,500 lines; before, it never waited (60,000 lines in 3 s, all but 1,000 dropped).
+    assert.ok(lines < 4000, `the process wrote ${lines} lines with nowhere to send them`);
+    const stream = await session.openStream();
+    const reader = stream.body!.getReader();
+    let text = '';
+    while (!text.includes(`flood ${lines - 1} `)) text += new TextDecoder().decode((await reader.read()).value);
+    assert.match(text, /flood 0 /);
+    await reader.cancel();
+  });
+
   it('in shared mode, the session whose client does not read is ended; the others keep their answers', async () => {
     const mux = await startMcpmux({ servers: { raw: raw({ sessions: 'shared' }) } });
     await mux.waitReady(30_000);
