@@ -94,10 +94,7 @@ export function createIsolatedMode(context: ModeContext): SessionMode {
         pid: process.pid,
         stderrTail: () => process.stderrTail(),
         end: (reason) => session.end(reason),
-        evict: async (message) => {
-          await session.client.failInFlight(message, 'sessions_full');
-          await session.end('evicted');
-        },
+        evict: (message) => evictSession(session.client, () => session.end('evicted'), message),
       };
       return bridged;
     },
@@ -164,10 +161,7 @@ export function createSharedMode(context: ModeContext): SessionMode {
         pid: current.process.pid,
         stderrTail: () => current.process.stderrTail(),
         end: (why) => client.end(why),
-        evict: async (message) => {
-          await client.failInFlight(message, 'sessions_full');
-          await client.end('evicted');
-        },
+        evict: (message) => evictSession(client, () => client.end('evicted'), message),
       };
       return bridged;
     },
@@ -176,4 +170,10 @@ export function createSharedMode(context: ModeContext): SessionMode {
       await relay?.process.stop();
     },
   };
+}
+
+/** A session gives its slot up: its requests in flight are told why (`sessions_full`), then it ends. */
+async function evictSession(client: ClientSession, end: () => Promise<void>, message: string): Promise<void> {
+  await client.failInFlight(message, 'sessions_full');
+  await end();
 }

@@ -9,8 +9,7 @@
  * carries the bridge's key (supervisor/bridge-key.ts): mcpmux's public route reaches this port
  * too, and gets a 404 for them like for any other path.
  */
-import { timingSafeEqual } from 'node:crypto';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -20,7 +19,7 @@ import type { ClientSession, SessionEnd } from './client-session.js';
 import { createIsolatedMode, createSharedMode, type BridgedSession, type SessionMode } from './modes.js';
 import { SessionTable, type RefusedSession } from './session-table.js';
 import type { SessionRate } from './client-rates.js';
-import { CLIENT_HEADER } from '../proxy/client-identity.js';
+import { CLIENT_HEADER, normalizeAddress } from '../proxy/client-identity.js';
 import { BRIDGE_KEY_HEADER } from '../supervisor/bridge-key.js';
 import { startStdioProcess, type StdioCommand, type StdioProcess, type StdoutProblem } from './stdio-process.js';
 import { sendJson, sendRefusal } from '../answers.js';
@@ -211,8 +210,7 @@ function notFound(res: ServerResponse, mcpPath: string): void {
 function clientOf(req: IncomingMessage, trustHeader: boolean): string {
   const said = trustHeader ? req.headers[CLIENT_HEADER] : undefined;
   if (typeof said === 'string' && said.length > 0 && said.length <= 256) return said;
-  const peer = req.socket.remoteAddress ?? '';
-  return peer.startsWith('::ffff:') ? peer.slice(7) : peer;
+  return normalizeAddress(req.socket.remoteAddress ?? '');
 }
 
 /** True for an initialize request, alone or in a batch. */

@@ -31,6 +31,6 @@ export function identifyClient(req: IncomingMessage, isTrusted: (address: string
 }
 
 /** `::ffff:10.0.0.1` as `10.0.0.1`: one client, one key, whichever socket family it came in on. */
-function normalizeAddress(address: string): string {
+export function normalizeAddress(address: string): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
