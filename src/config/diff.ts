@@ -33,13 +33,20 @@ export interface ConfigDiff {
   readonly refused: readonly ConfigProblem[];
 }
 
-const RESTART_SECTIONS = ['listen', 'admin', 'affinity'] as const;
+const RESTART_SECTIONS = ['listen', 'admin', 'affinity', 'cluster'] as const;
+
+const RESTART_REASONS: Record<(typeof RESTART_SECTIONS)[number], string> = {
+  listen: 'its listener is bound',
+  admin: 'its listener is bound',
+  affinity: 'the session table is sized at start',
+  cluster: 'every session id sealed so far depends on it',
+};
 
 export function diffConfigs(running: Config, next: Config): ConfigDiff {
   const refused: ConfigProblem[] = [];
   for (const section of RESTART_SECTIONS) {
     for (const path of changedPaths(running[section], next[section], section)) {
-      refused.push({ path, message: `changing it needs a restart of mcpmux (${section === 'affinity' ? 'the session table is sized at start' : 'its listener is bound'}); the reload changed nothing` });
+      refused.push({ path, message: `changing it needs a restart of mcpmux (${RESTART_REASONS[section]}); the reload changed nothing` });
     }
   }
   const actions: ServerAction[] = [];

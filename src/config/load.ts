@@ -9,7 +9,8 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 import { expandEnv, findUnknownPlaceholders, joinPath } from './expand.js';
-import { configSchema, probeSchema, STDIO_DEFAULTS, STDIO_READINESS_PROBE, type Config, type ResolvedAuth, type ServerConfig } from './schema.js';
+import { configSchema, probeSchema, STDIO_DEFAULTS, STDIO_READINESS_PROBE, type Config, type ClusterConfig, type ResolvedAuth, type ServerConfig } from './schema.js';
+import { isOwnerAddress } from '../cluster/seal.js';
 import { isIP } from 'node:net';
 
 /** The config `npm start` uses when none is given: the bundled example servers. */
@@ -67,7 +68,7 @@ function applyOverrides(doc: unknown, overrides: LoadOptions['overrides']): unkn
 
 function resolveConfig(parsed: z.infer<typeof configSchema>, file: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): Config {
   const folder = path.dirname(file);
-  const { auth, ...rest } = parsed;
+  const { auth, cluster, ...rest } = parsed;
   const shared = auth && readAuth(auth, 'auth', folder, env, problems);
   const servers: ServerConfig[] = Object.entries(parsed.servers).map(([name, server]) => ({
     ...server,
@@ -80,7 +81,43 @@ function resolveConfig(parsed: z.infer<typeof configSchema>, file: string, env: 
     }),
     auth: server.auth === 'inherit' ? shared : server.auth === 'none' ? undefined : readAuth(server.auth, `servers.${name}.auth`, folder, env, problems),
   }));
-  return { ...rest, source: file, servers };
+  return { ...rest, cluster: cluster && readCluster(cluster, folder, env, problems), source: file, servers };
+}
+
+type ClusterInput = NonNullable<z.infer<typeof configSchema>['cluster']>;
+
+/** A session key is stretched (HKDF), never used as typed; under 32 characters it is too guessable to seal with. */
+const MIN_SESSION_KEY = 32;
+
+function readCluster(cluster: ClusterInput, folder: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): ClusterConfig {
+  const keys = [cluster.sessionKey, ...cluster.previousSessionKeys].map((secret, i) => {
+    const where = i === 0 ? 'cluster.sessionKey' : `cluster.previousSessionKeys.${i - 1}`;
+    const value = readSecret(secret, where, folder, env, problems);
+    if (value !== undefined && value.length < MIN_SESSION_KEY) problems.push({ path: where, message: `a session key must be at least ${MIN_SESSION_KEY} characters (e.g. openssl rand -base64 32)` });
+    return value ?? '';
+  });
+  if (!isOwnerAddress(cluster.advertiseAddress)) {
+    problems.push({ path: 'cluster.advertiseAddress', message: `must be IP:port (e.g. 10.244.1.7:8080 or [fd00::7]:8080, \${POD_IP}:8080 in a pod), got "${cluster.advertiseAddress}"` });
+  }
+  cluster.peers.forEach((entry, i) => {
+    if (!isAddressOrCidr(entry)) problems.push({ path: `cluster.peers.${i}`, message: `"${entry}" is not an IP address or CIDR range` });
+  });
+  return { keys, advertiseAddress: cluster.advertiseAddress, peers: cluster.peers, connectTimeoutSeconds: cluster.connectTimeoutSeconds };
+}
+
+/** One secret, from its env variable or file (trimmed); a problem at `where` when it cannot be read. */
+function readSecret(secret: { env: string } | { file: string }, where: string, folder: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): string | undefined {
+  if ('env' in secret) {
+    const value = env[secret.env];
+    if (value === undefined) problems.push({ path: `${where}.env`, message: `environment variable ${secret.env} is not set` });
+    return value?.trim();
+  }
+  try {
+    return readFileSync(path.resolve(folder, secret.file), 'utf8').trim();
+  } catch (cause) {
+    problems.push({ path: `${where}.file`, message: `cannot read ${secret.file}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}` });
+    return undefined;
+  }
 }
 
 type AuthInput = NonNullable<z.infer<typeof configSchema>['auth']>;
@@ -89,19 +126,9 @@ type AuthInput = NonNullable<z.infer<typeof configSchema>['auth']>;
 function readAuth(auth: AuthInput, at: string, folder: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): ResolvedAuth {
   const tokens = auth.bearerTokens.map((secret, i) => {
     const where = `${at}.bearerTokens.${i}`;
-    let value: string | undefined;
-    if ('env' in secret) {
-      value = env[secret.env];
-      if (value === undefined) problems.push({ path: `${where}.env`, message: `environment variable ${secret.env} is not set` });
-    } else {
-      try {
-        value = readFileSync(path.resolve(folder, secret.file), 'utf8').trim();
-      } catch (cause) {
-        problems.push({ path: `${where}.file`, message: `cannot read ${secret.file}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}` });
-      }
-    }
-    if (value !== undefined && value.trim().length < 16) problems.push({ path: where, message: 'a token must be at least 16 characters' });
-    return value?.trim() ?? '';
+    const value = readSecret(secret, where, folder, env, problems);
+    if (value !== undefined && value.length < 16) problems.push({ path: where, message: 'a token must be at least 16 characters' });
+    return value ?? '';
   });
   return { tokens, resourceMetadataUrl: auth.resourceMetadataUrl };
 }

@@ -200,6 +200,28 @@ export const configSchema = z.strictObject({
       idleTimeoutSeconds: z.number().positive().default(3600),
     })
     .prefault({}),
+  /**
+   * Sessions across pods (cluster/): every session id a child mints is sealed with the owner pod's
+   * address, and any pod relays a session's requests to its owner. Unset: nothing changes.
+   */
+  cluster: z
+    .strictObject({
+      /** The shared secret that seals session ids and marks relayed requests: the same in every pod, at least 32 characters. */
+      sessionKey: secretSchema,
+      /** Keys of a rotation: ids and marks made with them still open; nothing new is made with them. */
+      previousSessionKeys: z.array(secretSchema).default([]),
+      /** Where the other pods reach this one's public listener, as IP:port (`${POD_IP}:8080`); sealed into its ids. */
+      advertiseAddress: z.string().min(1),
+      /**
+       * Where peer pods may be (IPs or CIDRs, the pod network). Set: an owner outside is never
+       * connected to, a mark from outside is not believed, and peers are exempt from
+       * listen.limits.maxConnectionsPerClient. Unset: the seal alone decides.
+       */
+      peers: z.array(z.string().min(1)).default([]),
+      /** How long a relay waits to connect to an owner before the session counts as gone (404). */
+      connectTimeoutSeconds: seconds(2),
+    })
+    .optional(),
   admin: z
     .strictObject({
       host: z.string().min(1).default('0.0.0.0'),
@@ -236,7 +258,17 @@ export interface ServerConfig extends Omit<ParsedServer, 'prefix' | 'auth'> {
   readonly auth: ResolvedAuth | undefined;
 }
 
-export interface Config extends Omit<ParsedConfig, 'servers' | 'auth'> {
+/** The cluster settings with their secrets read. */
+export interface ClusterConfig {
+  /** The session key first, then previous ones. */
+  readonly keys: readonly string[];
+  readonly advertiseAddress: string;
+  readonly peers: readonly string[];
+  readonly connectTimeoutSeconds: number;
+}
+
+export interface Config extends Omit<ParsedConfig, 'servers' | 'auth' | 'cluster'> {
+  readonly cluster: ClusterConfig | undefined;
   /** Where the config came from: a file path, or "(bundled default)". */
   readonly source: string;
   readonly servers: readonly ServerConfig[];

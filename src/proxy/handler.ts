@@ -20,7 +20,8 @@ import {
   sendBadPath, sendBusy, sendDuplicateHost, sendForbiddenHost, sendHeadersTooLarge, sendNoRoute, sendNotReady, sendSessionGone, sendTooLarge, sendUnauthorized, sendUpgradeRefused, sendUpstreamError,
 } from './errors.js';
 import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
-import { buildRequestHeaders, createTrustCheck, toHeaderObject } from './headers.js';
+import { buildRequestHeaders, toHeaderObject } from './headers.js';
+import { createAddressMatch } from '../address-match.js';
 import { identifyClient } from './client-identity.js';
 import { createSessionAnswerCheck } from './session-answers.js';
 import { describeErrorCode, peekMcpBody, protocolOf, readMcpHeaders, readMcpOutcome } from './mcp-call.js';
@@ -74,7 +75,7 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
   const { routing, events, listen } = deps;
   const { limits } = listen;
   const guard = createHostGuard(listen);
-  const isTrusted = createTrustCheck(listen.trustedProxies);
+  const isTrusted = createAddressMatch(listen.trustedProxies);
   const connections = createConnectionGate(
     { maxConnections: deps.maxConnections ?? limits.maxConnections, maxConnectionsPerClient: limits.maxConnectionsPerClient },
     isTrusted,

@@ -5,7 +5,6 @@
  * Authorization and the rest.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { BlockList, isIP } from 'node:net';
 import { CLIENT_HEADER } from './client-identity.js';
 
 const HOP_BY_HOP = new Set([
@@ -121,23 +120,6 @@ export function toHeaderObject(raw: readonly string[]): IncomingHttpHeaders {
 
 function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** A matcher for `listen.trustedProxies` (IPs and CIDRs); IPv4-mapped IPv6 peers match IPv4 entries. */
-export function createTrustCheck(entries: readonly string[]): (address: string | undefined) => boolean {
-  if (entries.length === 0) return () => false;
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [address, bits] = entry.split('/') as [string, string | undefined];
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(address, family);
-    else list.addSubnet(address, Number(bits), family);
-  }
-  return (address) => {
-    if (!address) return false;
-    const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
-    return isIP(v4) === 4 ? list.check(v4, 'ipv4') : list.check(address, 'ipv6');
-  };
 }
 
 /**

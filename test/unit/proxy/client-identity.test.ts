@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import { describe, it } from 'node:test';
 import { identifyClient } from '../../../src/proxy/client-identity.js';
-import { createTrustCheck } from '../../../src/proxy/headers.js';
+import { createAddressMatch } from '../../../src/address-match.js';
 
 const request = (peer: string, forwardedFor?: string) =>
   ({ socket: { remoteAddress: peer }, headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor } }) as unknown as IncomingMessage;
 
 describe('identifyClient', () => {
-  const trusted = createTrustCheck(['10.0.0.0/8']);
+  const trusted = createAddressMatch(['10.0.0.0/8']);
   const cases: [string, string, string | undefined, string][] = [
     ['an untrusted peer is its own address', '192.0.2.7', undefined, '192.0.2.7'],
     ['an untrusted peer cannot name another client', '192.0.2.7', '198.51.100.1', '192.0.2.7'],
