@@ -4,9 +4,9 @@
  * a keep-alive pool per owner. The owner does all the admission; this pod only relays.
  *
  * - An owner that cannot be connected to (refused, unreachable, no answer to the connect within
- *   `cluster.connectTimeoutSeconds`) is gone: 404 `session_gone`, and the client starts a new session.
- * - An owner that breaks off later is an upstream error like a child's: 502 before its answer,
- *   a cut stream after.
+ *   `cluster.connectTimeoutSeconds`), or that resets the connection before any of its answer, is
+ *   gone: 404 `session_gone`, and the client starts a new session.
+ * - An owner that breaks off later cuts the client's stream, as a child does.
  * - No idle timeout of its own: the owner applies its route's upstreamTimeoutSeconds.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -36,11 +36,12 @@ export function createPeerRelay(cluster: Cluster, events: Events, maxBodyBytes: 
   const hooks: ForwarderHooks = {
     onUpstreamError(error, req, res) {
       const { server, owner } = (req as RelayedRequest)[RELAYED]!;
-      if (error.kind === 'connect') {
+      // Refused, unreachable, or a kept-alive connection the owner closed under the request (it
+      // stops accepting: it read nothing of it). Either way the client gets the spec's 404 and
+      // starts a new session; a request sent again could run twice. The pool stays: a draining
+      // owner still finishes the requests in flight on it (idle connections are swept anyway).
+      if (error.kind === 'connect' || (error.kind === 'reset' && res !== undefined && !res.headersSent)) {
         events.emit('session-relay', { server, result: 'owner_gone', owner });
-        // The pod is gone: its pool is of no more use.
-        forwarders.get(owner)?.close();
-        forwarders.delete(owner);
         if (res && !res.headersSent) sendOwnerGone(res, server);
         return;
       }
