@@ -29,7 +29,8 @@ export type RefusalReason =
   | 'internal'
   | 'session_gone'
   | 'rate_limited'
-  | 'client_sessions_full';
+  | 'client_sessions_full'
+  | 'relay_loop';
 
 export interface Refusal {
   readonly status: number;
@@ -54,6 +55,7 @@ export const REFUSALS: Readonly<Record<RefusalReason, Refusal>> = {
   session_gone: { status: 404, code: -31014 },
   rate_limited: { status: 429, code: -31015 },
   client_sessions_full: { status: 429, code: -31016 },
+  relay_loop: { status: 508, code: -31017 },
 };
 
 /** Set on a response mcpmux answered with a refusal: its code, for the metrics and the access log. */

@@ -1,6 +1,6 @@
 /**
  * Composition root: supervisor + proxy + admin.
- * Stop order: readyz 503 -> delay -> stop accepting -> drain in-flight -> stop children -> close admin.
+ * Stop order: readyz 503 -> delay -> (cluster: serve its sessions) -> stop accepting -> drain in-flight -> stop children -> close admin.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -16,6 +16,7 @@ import { createEvents, type Events } from './events.js';
 import { subscribeLogging } from './log.js';
 import { fitConnectionsToFiles, readOpenFileLimit } from './proxy/connections.js';
 import { createProxyHandler } from './proxy/handler.js';
+import { createCluster } from './cluster/cluster.js';
 import { createRouting } from './routing/routing.js';
 import type { RolloutResult } from './supervisor/managed-server.js';
 import { Supervisor } from './supervisor/supervisor.js';
@@ -47,6 +48,9 @@ export interface App {
 
 export type ReloadResult = { readonly ok: true } | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
 
+/** Under `cluster`, what a drain keeps after serving sessions, for the requests then in flight. */
+const DRAIN_TAIL_MS = 5000;
+
 /** Connections the admin listener takes at once: probes and scrapes need a few. */
 const ADMIN_MAX_CONNECTIONS = 128;
 
@@ -67,7 +71,8 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
   const maxConnections = fitConnections(limits.maxConnections, config.servers.length, log);
   const routing = createRouting(config.servers, events, config.affinity);
   const supervisor = new Supervisor(config.servers, events);
-  const proxy = createProxyHandler({ listen: config.listen, routing, events, maxConnections });
+  const cluster = config.cluster && createCluster(config.cluster);
+  const proxy = createProxyHandler({ listen: config.listen, routing, events, maxConnections, cluster });
   const readBridges = createBridgeStatusReader(() => supervisor.statuses());
   const metrics = createMetrics(events, () => supervisor.statuses(), {
     readBridges,
@@ -75,6 +80,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     sessionTables: () => routing.affinity.stats(),
     droppedLogRecords: sources.droppedLogRecords,
     controlSocket: sources.controlSocket,
+    cluster: cluster !== undefined,
   });
   let stopping = false;
   const publicServer = http.createServer(
@@ -115,7 +121,18 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
       step('delay', { seconds: shutdown.delaySeconds });
       await new Promise((resolve) => setTimeout(resolve, shutdown.delaySeconds * 1000));
     }
-    const drainMs = drainBudgetMs(running);
+    let drainMs = drainBudgetMs(running);
+    if (cluster) {
+      // Peers relay this pod's sessions to it until it stops: it goes on serving them (and
+      // anything else that still comes) until it holds none, or its drain is nearly spent.
+      const tailMs = Math.min(DRAIN_TAIL_MS, drainMs / 4);
+      const sessionsMs = drainMs - tailMs;
+      const sessions = () => routing.affinity.stats().reduce((sum, table) => sum + table.tracked, 0);
+      step('drain-sessions', { sessions: sessions(), budgetSeconds: sessionsMs / 1000 });
+      const started = Date.now();
+      await waitUntil(() => proxy.inFlight === 0 && sessions() === 0, sessionsMs, 50);
+      drainMs = Math.max(tailMs, drainMs - (Date.now() - started));
+    }
     step('stop-accepting');
     const closed = new Promise((resolve) => publicServer.close(resolve));
     publicServer.closeIdleConnections();

@@ -52,6 +52,12 @@ export interface LifecycleEvents {
   'upstream-error': { server: string; kind: string; message: string; responded: boolean };
   'request-started': { server: string };
   'request-finished': RequestRecord;
+  /**
+   * What became of a request for a session under `cluster`: relayed to its owner pod and answered
+   * (`forwarded`), its owner unreachable (`owner_gone`), or refused before any connection was made
+   * (`bad_seal`, `owner_refused`, `loop`).
+   */
+  'session-relay': { server: string; result: SessionRelayResult; owner?: string | undefined };
   /** mcpmux closed a public connection to keep its limits: refused (`full`, `per-client`), or closed to admit another (`idle`), or pipelining too deep (`pipelined`). */
   'connection-closed': { reason: ConnectionCloseReason };
   'listening': { listener: 'public' | 'admin'; host: string; port: number };
@@ -68,6 +74,8 @@ export interface LifecycleEvents {
   /** A rollout a reload needs waits for the one under way (`replaced`: it took the place of one already waiting). */
   'rollout-queued': { server: string; trigger: string; behind: { since: string; trigger: string }; replaced: boolean };
 }
+
+export type SessionRelayResult = 'forwarded' | 'owner_gone' | 'bad_seal' | 'owner_refused' | 'loop';
 
 /** One answered request on the public listener: for the access log and the request metrics. */
 export interface RequestRecord {
@@ -88,6 +96,10 @@ export interface RequestRecord {
   readonly forwarded: boolean;
   /** The pid of the process it was handed to. */
   readonly pid: number | undefined;
+  /** The owner pod it was relayed to (cluster/): then it went to no child of this pod. */
+  readonly owner?: string | undefined;
+  /** The peer pod that relayed it here, under a valid mark. */
+  readonly relayedBy?: string | undefined;
   /** True when the response did not complete (client left, or the child broke off). */
   readonly aborted: boolean;
   /** The MCP call a POST carried (see proxy/mcp-call.ts), if it named one. */

@@ -57,12 +57,21 @@ export function subscribeLogging(events: Events, log: Logger, bridgedServers: Re
   });
   events.on('restart-scheduled', ({ server, delayMs, reason, attempt }) => log.warn({ server, delayMs, reason, attempt }, 'restarting'));
   events.on('upstream-error', (fields) => log.warn(fields, 'upstream error'));
+  // A forged id is in the access log already (a 404); a pod gone or a loop says something about the cluster.
+  events.on('session-relay', ({ server, result, owner }) => {
+    if (result === 'owner_gone') log.info({ server, owner }, "a session's owner pod is gone: its client gets 404 and starts a new session");
+    else if (result === 'owner_refused') log.warn({ server, owner }, 'a sealed session id names an owner outside cluster.peers: refused');
+    else if (result === 'loop') log.error({ server }, 'a relayed request reached a pod that does not own its session: check that cluster.advertiseAddress is this pod\'s own address on every pod');
+  });
   // The access log is built only when it is written: at warn and above it costs nothing per request.
-  if (log.isLevelEnabled('info')) events.on('request-finished', ({ server, method, path, status, durationMs, bytes, session, pid, aborted, mcp, mcpError }) => {
+  if (log.isLevelEnabled('info')) events.on('request-finished', ({ server, method, path, status, durationMs, bytes, session, pid, owner, relayedBy, aborted, mcp, mcpError }) => {
     const logged = path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path;
     const record: Record<string, unknown> = { server, method, path: logged, status, durationMs: Math.round(durationMs * 100) / 100, bytes };
     if (session) record.session = session;
     if (pid !== undefined) record.pid = pid;
+    // Sessions across pods: relayed to its owner, or relayed here by a peer.
+    if (owner !== undefined) record.owner = owner;
+    if (relayedBy !== undefined) record.relayedBy = relayedBy;
     // The call, never its arguments (Mcp-Param-* values) nor the body.
     if (mcp) {
       record.mcpMethod = mcp.method;

@@ -10,6 +10,7 @@ import { SeriesHistogram, type HistogramSeries } from './histogram.js';
 import { CpuTotal, sampleProcessGroups } from '../supervisor/resources.js';
 import type { BridgeStatus } from '../bridge/server.js';
 import type { BridgeStatusReader } from './bridge-status.js';
+import { registerClusterMetrics } from './cluster-metrics.js';
 
 /** From 1 ms to 10 minutes: a ping, a tool call, and an SSE stream that stays open for minutes. */
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -65,6 +66,8 @@ export interface MetricSources {
   readonly controlSocket?: (() => { readonly listening: boolean }) | undefined;
   /** Each server's session table (session affinity): its sessions, and what it evicted and refused. */
   readonly sessionTables?: () => readonly SessionTableCounts[];
+  /** Sessions across pods are on (`cluster`): their relay metrics. */
+  readonly cluster?: boolean;
 }
 
 /** One server's session table, as routing/sessions.ts reports it. */
@@ -90,7 +93,7 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
   };
   const requests = new Counter({
     name: 'mcpmux_requests_total',
-    help: 'Requests answered on the public listener, by server, method and status code.',
+    help: "Requests answered on the public listener, by server, method and status code (a request relayed to its session's owner pod is counted there).",
     labelNames: ['server', 'method', 'code'],
     registers,
     collect() {
@@ -153,6 +156,7 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
   const rollouts = new Counter({ name: 'mcpmux_rollouts_total', help: 'Rollouts of a server onto a new process, by result (ok: the new process took over; failed: the old one kept serving).', labelNames: ['server', 'result'], registers });
   events.on('rollout-finished', ({ server, ok }) => rollouts.inc({ server, result: ok ? 'ok' : 'failed' }));
   const { openConnections, droppedLogRecords, readBridges, sessionTables, controlSocket } = sources;
+  if (sources.cluster) registerClusterMetrics(registers, events);
   if (controlSocket) {
     new Gauge({ name: 'mcpmux_control_socket_listening', help: 'Whether the control socket (mcpmux rollout, mcpmux reload) listens (1), or mcpmux started without one (0: the log and /status say why).', registers, collect() {
       this.set(controlSocket().listening ? 1 : 0);
@@ -188,6 +192,8 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
   events.on('request-started', ({ server }) => void (seriesOf(server).inFlight += 1));
   events.on('request-finished', (record) => {
     const { server, method, status, durationMs, firstByteMs, forwarded } = record;
+    // Relayed to its session's owner pod: counted there (cluster-metrics.ts).
+    if (record.owner !== undefined) return;
     const series = methodSeries(server, normalizeMethod(method));
     series.codes.set(status, (series.codes.get(status) ?? 0) + 1);
     series.duration.observe(durationMs / 1000);

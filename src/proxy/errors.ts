@@ -46,6 +46,21 @@ export function sendSessionGone(res: ServerResponse, server: string): void {
   sendRefusal(res, 'session_gone', 'Session not found: the process that held it is gone; start a new session', { server });
 }
 
+/** A session id no pod of this cluster made (cluster/seal.ts): 404, as for any unknown session, and nothing said of why. */
+export function sendUnknownSession(res: ServerResponse, server: string): void {
+  sendRefusal(res, 'session_gone', 'Session not found; start a new session', { server });
+}
+
+/** The pod that owns this session cannot be reached (it is gone): 404, so the client starts a new session. */
+export function sendOwnerGone(res: ServerResponse, server: string): void {
+  sendRefusal(res, 'session_gone', 'Session not found: the pod that held it is gone; start a new session', { server });
+}
+
+/** A relayed request reached a pod that is not its session's owner: two pods disagree about an address (cluster.advertiseAddress). */
+export function sendRelayLoop(res: ServerResponse, server: string): void {
+  sendRefusal(res, 'relay_loop', `A relayed request for server ${server} reached a pod that does not own its session; check cluster.advertiseAddress on every pod`, { server });
+}
+
 /**
  * A new session that the session table has no room for (every entry of this client, or of the
  * server, in use or on a draining process): 503 with Retry-After, never a session left to land on

@@ -23,6 +23,7 @@
  * their request through symbols.
  */
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { ProxyServer } from 'http-proxy-3';
 import { UpstreamError, type UpstreamErrorKind } from '../errors.js';
@@ -43,6 +44,15 @@ export interface ForwarderHooks {
    * the hook answered the client itself, and the engine drops the child's answer unread.
    */
   onAnswer(req: http.IncomingMessage, answer: http.IncomingMessage, res: http.ServerResponse): AnswerVerdict;
+  /** The headers about to go to the client (a flat raw list, hop-by-hop removed): the hook may change values in place. */
+  onHead?(req: http.IncomingMessage, headers: string[]): void;
+}
+
+/** Where a forwarder sends requests: a child on loopback by default, or a peer pod (cluster/). */
+export interface ForwardTarget {
+  readonly host: string;
+  /** A connection not made by then fails as `connect` (a peer pod gone: no RST, only silence). */
+  readonly connectTimeoutMs?: number | undefined;
 }
 
 /** What becomes of a child's answer: relayed to the client, or replaced by the hook's own. */
@@ -78,6 +88,8 @@ export interface Forwarder {
 
 /** Answers buffered for rewriting are at most this big; a larger one is a 502. */
 const MAX_REWRITE_BYTES = 1024 * 1024;
+
+const CHILD: ForwardTarget = Object.freeze({ host: CHILD_HOST });
 
 const UPSTREAM = Symbol('mcpmux.upstreamRequest');
 const EXCHANGE = Symbol('mcpmux.exchange');
@@ -117,10 +129,12 @@ export function abortUpstream(req: http.IncomingMessage): void {
   (req as ForwardedRequest)[UPSTREAM]?.destroy();
 }
 
-export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTimeoutSeconds?: number): Forwarder {
+export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTimeoutSeconds?: number, target: ForwardTarget = CHILD): Forwarder {
   const pool = createPool();
   const { agent } = pool;
-  const host = `${CHILD_HOST}:${port}`;
+  const targetHost = target.host;
+  const host = `${targetHost.includes(':') ? `[${targetHost}]` : targetHost}:${port}`;
+  const connectTimeoutMs = target.connectTimeoutMs;
   let timeoutMs = upstreamTimeoutSeconds === undefined ? undefined : upstreamTimeoutSeconds * 1000;
   let wsProxy: ProxyServer | undefined;
   return {
@@ -136,7 +150,7 @@ export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTim
     forward(req, res, headers, options) {
       let upstream: UpstreamRequest;
       try {
-        upstream = http.request({ host: CHILD_HOST, port, method: req.method, path: req.url, headers, agent, timeout: timeoutMs }) as UpstreamRequest;
+        upstream = http.request({ host: targetHost, port, method: req.method, path: req.url, headers, agent, timeout: timeoutMs }) as UpstreamRequest;
       } catch (error) {
         hooks.onUpstreamError(new UpstreamError('other', { cause: error }), req, res);
         return;
@@ -150,6 +164,7 @@ export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTim
       upstream.on('error', onUpstreamRequestError);
       // Without a listener, Node leaves a request that got a 101 hanging.
       upstream.on('upgrade', onUnexpectedUpgrade);
+      if (connectTimeoutMs !== undefined) upstream.on('socket', (socket) => limitConnect(upstream, socket, connectTimeoutMs));
       if (timeoutMs !== undefined) {
         // Idle time between bytes from the child; lifted once the answer turns out to be a stream.
         upstream.on('timeout', onTimeout);
@@ -162,7 +177,7 @@ export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTim
       else upstream.end();
     },
     upgrade(req, socket, head) {
-      wsProxy ??= new ProxyServer({ target: { protocol: 'http:', host: CHILD_HOST, hostname: CHILD_HOST, port }, agent, changeOrigin: true, toProxy: true, xfwd: false });
+      wsProxy ??= new ProxyServer({ target: { protocol: 'http:', host: targetHost, hostname: targetHost, port }, agent, changeOrigin: true, toProxy: true, xfwd: false });
       wsProxy.ws(req, socket, head, undefined, (error) => {
         hooks.onUpstreamError(new UpstreamError(classifyUpstreamError(error), { cause: error }), req, undefined);
         socket.destroy();
@@ -188,7 +203,9 @@ function onResponse(this: UpstreamRequest, upstreamRes: http.IncomingMessage): v
   if (res[TAP] && !isJson(upstreamRes.headers['content-type'])) res[TAP] = undefined;
   (upstreamRes as UpstreamResponse)[EXCHANGE] = exchange;
   upstreamRes.on('close', onUpstreamResponseClose);
-  res[HELD] = { status: upstreamRes.statusCode ?? 502, headers: filterResponseHeaders(upstreamRes.rawHeaders, upstreamRes.headers.connection), exchange, commit: commitHead };
+  const headers = filterResponseHeaders(upstreamRes.rawHeaders, upstreamRes.headers.connection);
+  exchange.hooks.onHead?.(exchange.req, headers);
+  res[HELD] = { status: upstreamRes.statusCode ?? 502, headers, exchange, commit: commitHead };
   if (streaming) {
     if (!commitHead(res)) return;
     res.flushHeaders();
@@ -292,6 +309,14 @@ function onUnexpectedUpgrade(this: UpstreamRequest, _upgradeRes: http.IncomingMe
   hooks.onUpstreamError(new UpstreamError('other', { cause: new Error('the child answered 101 to a request that asked for no upgrade') }), req, res);
 }
 
+/** A connection to a peer not made within `ms` is destroyed as a connect failure (a pooled one is already made). */
+function limitConnect(upstream: http.ClientRequest, socket: Socket, ms: number): void {
+  if (!socket.connecting) return;
+  const timer = setTimeout(() => upstream.destroy(Object.assign(new Error(`no connection within ${ms} ms`), { code: 'ECONNTIMEOUT' })), ms);
+  socket.once('connect', () => clearTimeout(timer));
+  socket.once('close', () => clearTimeout(timer));
+}
+
 function onTimeout(this: UpstreamRequest): void {
   this.destroy(Object.assign(new Error('upstream timeout'), { code: 'ETIMEDOUT' }));
 }
@@ -342,7 +367,7 @@ function isEventStream(contentType: string | undefined): boolean {
 
 export function classifyUpstreamError(error: unknown): UpstreamErrorKind {
   const code = (error as { code?: string } | undefined)?.code;
-  if (code === 'ECONNREFUSED' || code === 'EADDRNOTAVAIL' || code === 'EHOSTUNREACH') return 'connect';
+  if (code === 'ECONNREFUSED' || code === 'EADDRNOTAVAIL' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ECONNTIMEOUT') return 'connect';
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE') return 'reset';
   if (code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT') return 'timeout';
   return 'other';

@@ -6,6 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Cluster } from '../cluster/cluster.js';
+import { PEER_HEADER } from '../cluster/mark.js';
 import type { Config } from '../config/schema.js';
 import type { Events, McpCall } from '../events.js';
 import type { Endpoint } from '../routing/endpoint.js';
@@ -17,12 +19,13 @@ import { bearerChallenge, createAuthCheck, type AuthCheck } from './auth.js';
 import { discardBody, limitBody } from './body-limit.js';
 import { createConnectionGate, type ConnectionGate } from './connections.js';
 import {
-  sendBadPath, sendBusy, sendDuplicateHost, sendForbiddenHost, sendHeadersTooLarge, sendNoRoute, sendNotReady, sendSessionGone, sendTooLarge, sendUnauthorized, sendUpgradeRefused, sendUpstreamError,
+  sendBadPath, sendBusy, sendDuplicateHost, sendForbiddenHost, sendHeadersTooLarge, sendNoRoute, sendNotReady, sendRelayLoop, sendSessionGone, sendTooLarge, sendUnauthorized, sendUnknownSession, sendUpgradeRefused, sendUpstreamError,
 } from './errors.js';
 import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
 import { buildRequestHeaders, toHeaderObject } from './headers.js';
 import { createAddressMatch } from '../address-match.js';
-import { identifyClient } from './client-identity.js';
+import { identifyClient, normalizeAddress } from './client-identity.js';
+import { createPeerRelay, type PeerRelay } from './peer-relay.js';
 import { createSessionAnswerCheck } from './session-answers.js';
 import { describeErrorCode, peekMcpBody, protocolOf, readMcpHeaders, readMcpOutcome } from './mcp-call.js';
 import { TAP } from './relay.js';
@@ -60,6 +63,13 @@ interface RequestState {
   /** The first and the last chunk of a JSON answer to a POST (relay.ts's tap), for `mcpError`. */
   first?: Buffer | undefined;
   last?: Buffer | undefined;
+  /** Under `cluster`: the session id as the client sent it (sealed), and as the child knows it. */
+  sealed?: string | undefined;
+  inner?: string | undefined;
+  /** Relayed to this owner pod: no child of this pod has it. */
+  owner?: string | undefined;
+  /** Relayed here by this peer pod, under a valid mark: its X-Forwarded-* are believed. */
+  relayedBy?: string | undefined;
 }
 const STATE = Symbol('mcpmux.request');
 type ProxiedRequest = IncomingMessage & { [STATE]?: RequestState };
@@ -71,14 +81,21 @@ type ProxyRoute = PrefixMatch<Route> & { metadata?: boolean };
  * The handler reads routes only from `routing.current`, the snapshot of the moment: a reload or a
  * rollout swaps it, and a request in flight keeps the endpoint it was admitted to.
  */
-export function createProxyHandler(deps: { listen: Config['listen']; routing: Routing; events: Events; maxConnections?: number }): ProxyHandler {
-  const { routing, events, listen } = deps;
+export function createProxyHandler(deps: { listen: Config['listen']; routing: Routing; events: Events; maxConnections?: number; cluster?: Cluster | undefined }): ProxyHandler {
+  const { routing, events, listen, cluster } = deps;
   const { limits } = listen;
   const guard = createHostGuard(listen);
   const isTrusted = createAddressMatch(listen.trustedProxies);
+  /** A request relayed by a peer pod believes that peer's X-Forwarded-*, as a trusted proxy's. */
+  const trustOf = (req: IncomingMessage): ((address: string | undefined) => boolean) => {
+    const relayedBy = (req as ProxiedRequest)[STATE]?.relayedBy;
+    return relayedBy === undefined ? isTrusted : (address) => address === relayedBy || isTrusted(address);
+  };
+  const peers: PeerRelay | undefined = cluster && createPeerRelay(cluster, events, limits.maxBodyBytes);
   const connections = createConnectionGate(
     { maxConnections: deps.maxConnections ?? limits.maxConnections, maxConnectionsPerClient: limits.maxConnectionsPerClient },
-    isTrusted,
+    // Peer pods carry many clients each, as trusted proxies do.
+    cluster ? (address) => isTrusted(address) || cluster.isPeer(address) : isTrusted,
     (reason) => events.emit('connection-closed', { reason }),
   );
   /** One check per auth policy object: a reload that changes a route's tokens makes a new one. */
@@ -98,7 +115,7 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     if (!payload) startedPayloads.set(server, (payload = Object.freeze({ server })));
     return payload;
   };
-  const checkSessionAnswer = createSessionAnswerCheck(routing, isTrusted);
+  const checkSessionAnswer = createSessionAnswerCheck(routing, trustOf);
   let inFlight = 0;
   events.on('endpoint-gone', ({ endpoint }) => {
     forwarders.get(endpoint)?.close();
@@ -116,7 +133,48 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     onAnswer(req, answer, res) {
       return checkSessionAnswer(req, answer, res, (req as ProxiedRequest)[STATE]?.endpoint);
     },
+    // Under `cluster`, a child's session id reaches the client sealed with this pod as its owner.
+    onHead: cluster && ((req, headers) => {
+      const state = (req as ProxiedRequest)[STATE];
+      if (!state) return;
+      for (let i = 0; i < headers.length; i += 2) {
+        if (headers[i]!.length !== 14 || headers[i]!.toLowerCase() !== 'mcp-session-id') continue;
+        const id = headers[i + 1]!;
+        headers[i + 1] = id === state.inner && state.sealed !== undefined ? state.sealed : cluster.seal(state.server, id);
+      }
+    }),
   };
+
+  /**
+   * Under `cluster`, where a request's session lives: here (its id unwrapped for the child, and
+   * false returned: serve it), another pod (relayed there), or nowhere a pod with the key made
+   * (refused before any connection). True when the request is answered or relayed.
+   */
+  function placeSession(req: IncomingMessage, res: ServerResponse, state: RequestState, server: string, relay: boolean): boolean {
+    const session = req.headers['mcp-session-id'];
+    if (typeof session !== 'string' || !cluster) return false;
+    const mark = req.headers[PEER_HEADER];
+    const peer = req.socket.remoteAddress;
+    const placement = cluster.place(server, session, typeof mark === 'string' ? mark : undefined, peer === undefined ? undefined : normalizeAddress(peer));
+    if (placement.kind === 'local') {
+      state.sealed = session;
+      state.inner = placement.inner;
+      state.relayedBy = placement.relayedBy;
+      setSessionHeader(req, placement.inner);
+      return false;
+    }
+    if (placement.kind === 'remote' && relay) {
+      state.owner = placement.owner;
+      state.inner = placement.inner;
+      peers!.relay(req, res, server, placement.owner, session, isTrusted(peer));
+      return true;
+    }
+    const reason = placement.kind === 'remote' ? 'owner_refused' : placement.reason;
+    events.emit('session-relay', { server, result: reason, owner: placement.kind === 'remote' ? placement.owner : undefined });
+    if (reason === 'loop') sendRelayLoop(res, server);
+    else sendUnknownSession(res, server);
+    return true;
+  }
 
   function forwarderFor(endpoint: Endpoint, route: Route): Forwarder {
     const current = forwarders.get(endpoint);
@@ -154,10 +212,10 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
         leave(state, req.method);
         // The client left before its answer was complete: the child's request is cut too.
         if (aborted) abortUpstream(req);
-      }
+      } else if (aborted && state.owner !== undefined) abortUpstream(req);
       const now = performance.now();
       const headersAt = res[HEADERS_AT] ?? (res.headersSent ? now : undefined);
-      const session = req.headers['mcp-session-id'];
+      const session = state.inner ?? req.headers['mcp-session-id'];
       const refused = res[REFUSAL_CODE];
       const mcpError =
         state.mcp === undefined ? undefined
@@ -176,6 +234,8 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
         session: typeof session === 'string' ? session.slice(0, 8) : undefined,
         forwarded: state.forwarded,
         pid: state.endpoint?.pid,
+        owner: state.owner,
+        relayedBy: state.relayedBy,
         aborted,
         mcp: state.mcp,
         mcpError,
@@ -262,6 +322,8 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     if (!match) return;
     const { route } = match;
     if (!route.policy.allowUpgrade) return sendUpgradeRefused(refusal, route.server);
+    // An Upgrade is never relayed: a session of another pod is not found here.
+    if (placeSession(req, refusal, state, route.server, false)) return;
     const endpoint = admit(req, match, refusal, state);
     if (!endpoint) return;
     enter(state, endpoint, req.method);
@@ -317,6 +379,7 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     close() {
       for (const forwarder of forwarders.values()) forwarder.close();
       forwarders.clear();
+      peers?.close();
     },
   };
 
@@ -333,14 +396,16 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     if (!match) return;
     const { route } = match;
     if (req.headers.upgrade !== undefined && !route.policy.allowUpgrade) return sendUpgradeRefused(res, route.server);
+    // Before admission: a session of another pod is admitted there, by its owner.
+    if (cluster && placeSession(req, res, state, route.server, true)) return;
     const endpoint = admit(req, match, res, state);
     if (!endpoint) return;
     enter(state, endpoint, req.method);
     const post = req.method === 'POST';
-    const trusted = isTrusted(req.socket.remoteAddress);
+    const trusted = state.relayedBy !== undefined || isTrusted(req.socket.remoteAddress);
     const publicOrigin = match.metadata ? publicOriginOf(req, trusted) : undefined;
     const forwarder = forwarderFor(endpoint, route);
-    const client = route.policy.identifyClient ? identifyClient(req, isTrusted) : undefined;
+    const client = route.policy.identifyClient ? identifyClient(req, trustOf(req)) : undefined;
     const headers = buildRequestHeaders(req, route.prefix, forwarder.host, { trusted, forwardAuthorization: route.policy.forwardAuthorization, client });
     req.url = match.childUrl;
     const body =
@@ -357,6 +422,13 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     // An older client names its call only in the body: its first chunk is read after it is relayed.
     if (post && !state.mcp) req.once('data', peekCall);
   }
+}
+
+/** Sets the Mcp-Session-Id the child gets (the unwrapped one), in the parsed and the raw headers. */
+function setSessionHeader(req: IncomingMessage, id: string): void {
+  req.headers['mcp-session-id'] = id;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 14 && raw[i]!.toLowerCase() === 'mcp-session-id') raw[i + 1] = id;
 }
 
 /** Keeps a JSON answer's first and last chunk (a shared tap: no closure per request). */

@@ -5,6 +5,7 @@
  * Authorization and the rest.
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { PEER_HEADER } from '../cluster/mark.js';
 import { CLIENT_HEADER } from './client-identity.js';
 
 const HOP_BY_HOP = new Set([
@@ -39,7 +40,7 @@ export interface ForwardingPolicy {
 }
 
 /** Dropped from every forwarded request: mcpmux sets these itself, or they belong to this hop. */
-const REPLACED = new Set([...HOP_BY_HOP, 'host', 'origin', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-prefix', CLIENT_HEADER]);
+const REPLACED = new Set([...HOP_BY_HOP, 'host', 'origin', 'expect', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-prefix', CLIENT_HEADER, PEER_HEADER]);
 /** Dropped from an untrusted peer's request: claims about hops before it that mcpmux cannot check. */
 const UNTRUSTED_CLAIMS = new Set(['forwarded', 'x-real-ip', 'x-forwarded-port']);
 /**
@@ -105,6 +106,40 @@ export function buildRequestHeaders(req: IncomingMessage, prefix: string, host: 
   }
   if (forwardedPrefix) out.push('X-Forwarded-Prefix', forwardedPrefix);
   if (policy.client !== undefined) out.push('Mcpmux-Client', policy.client);
+  return out;
+}
+
+/** Dropped from a request relayed to a session's owner pod: this hop's own, and the claims the relay sets. */
+const PEER_REPLACED = new Set([...HOP_BY_HOP, 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', CLIENT_HEADER, PEER_HEADER]);
+
+/**
+ * The headers a request goes to its session's owner pod with (cluster/): everything the client
+ * sent (Host, Origin, Authorization and Mcp-Session-Id as they were, for the owner's own
+ * admission), less hop-by-hop headers; X-Forwarded-* as for a child (appended to from a trusted
+ * peer, else set anew); and `Mcpmux-Peer`, the mark that makes the owner believe them and never
+ * relay the request again.
+ */
+export function buildPeerHeaders(req: IncomingMessage, mark: string, trusted: boolean): string[] {
+  const headers: IncomingHttpHeaders = req.headers;
+  const raw = req.rawHeaders;
+  const named = headers.connection === undefined ? undefined : connectionTokens(headers.connection).filter((token) => !FRAMING.has(token));
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (PEER_REPLACED.has(lower) || named?.includes(lower)) continue;
+    if (!trusted && (UNTRUSTED_CLAIMS.has(lower) || lower === 'x-forwarded-prefix')) continue;
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  if (headers['transfer-encoding'] !== undefined) out.push('Transfer-Encoding', 'chunked');
+  else if (headers['content-length'] === undefined && !BODYLESS_METHODS.has(req.method ?? 'GET')) out.push('Content-Length', '0');
+  const peer = req.socket.remoteAddress ?? '';
+  const forwardedFor = trusted ? headers['x-forwarded-for'] : undefined;
+  out.push(
+    'X-Forwarded-For', forwardedFor ? `${forwardedFor}, ${peer}` : peer,
+    'X-Forwarded-Proto', (trusted && first(headers['x-forwarded-proto'])) || 'http',
+    'X-Forwarded-Host', (trusted && first(headers['x-forwarded-host'])) || headers.host || '',
+    'Mcpmux-Peer', mark,
+  );
   return out;
 }
 

@@ -17,7 +17,8 @@ import { createSessionDropper } from './session-drop.js';
 /** Reads a child's answer to a request admitted to `endpoint`; undefined for one that never was. */
 export type SessionAnswerCheck = (req: IncomingMessage, answer: IncomingMessage, res: ServerResponse, endpoint: Endpoint | undefined) => AnswerVerdict;
 
-export function createSessionAnswerCheck(routing: Routing, isTrusted: (address: string | undefined) => boolean): SessionAnswerCheck {
+/** `trustOf`: whose X-Forwarded-For a request's client identity may be read from (client-identity.ts). */
+export function createSessionAnswerCheck(routing: Routing, trustOf: (req: IncomingMessage) => (address: string | undefined) => boolean): SessionAnswerCheck {
   const dropper = createSessionDropper();
   return (req, answer, res, endpoint) => {
     if (!endpoint) return 'relay';
@@ -28,7 +29,7 @@ export function createSessionAnswerCheck(routing: Routing, isTrusted: (address: 
       return 'relay';
     }
     const created = answer.headers['mcp-session-id'];
-    if (typeof created !== 'string' || routing.affinity.learn(created, endpoint, identifyClient(req, isTrusted))) return 'relay';
+    if (typeof created !== 'string' || routing.affinity.learn(created, endpoint, identifyClient(req, trustOf(req)))) return 'relay';
     sendSessionsFull(res, endpoint.server);
     const forwardsAuthorization = routing.current.get(endpoint.server)?.policy.forwardAuthorization ?? false;
     // req.url is the child's path by now (the route's prefix removed).
