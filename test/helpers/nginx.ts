@@ -2,6 +2,7 @@
  * A real nginx in front of the pods (helpers/pods.ts), as an ingress without affinity runs it:
  * plain round robin over the pods' addresses (one state for all workers, a shared zone),
  * keep-alive connections upstream, HTTP/1.1, no buffering either way, a long read timeout for SSE.
+ * Client connections are not kept alive (see the config: a reload would cut idle ones under a client).
  * Its own prefix, pid file, error log and temp dirs, on a free port on 127.0.0.1.
  *
  * setUpstreams() is the endpoints controller: it rewrites the list and reloads (`nginx -s reload`),
@@ -26,10 +27,23 @@ export interface Nginx {
   readonly upstreams: readonly string[];
   /** The error log so far (reloads, upstream errors). */
   errorLog(): string;
+  /** The access log so far: one record per finished request (a stream's when it ends). */
+  accessLog(): NginxRecord[];
   /** Rewrites the upstream list, reloads, and waits until the new configuration serves. */
   setUpstreams(addresses: readonly string[]): Promise<void>;
   /** Stops nginx (fast shutdown) and waits for its master to exit. Safe to call twice. */
   stop(): Promise<void>;
+}
+
+/** One request as nginx saw it. */
+export interface NginxRecord {
+  readonly method: string;
+  readonly uri: string;
+  readonly status: number;
+  /** The Mcp-Session-Id the client sent, or '' for none. */
+  readonly session: string;
+  /** The pods tried, in order (`ip:port`): more than one when a connect failed and nginx went to the next. */
+  readonly upstreams: string[];
 }
 
 const running = new Set<ChildProcess>();
@@ -42,6 +56,7 @@ export async function startNginx(addresses: readonly string[]): Promise<Nginx> {
   for (const dir of ['logs', 'tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi']) mkdirSync(path.join(prefix, dir), { recursive: true });
   const conf = path.join(prefix, 'nginx.conf');
   const errorLog = path.join(prefix, 'logs/error.log');
+  const accessLog = path.join(prefix, 'logs/access.log');
   writeFileSync(errorLog, '');
   let generation = 0;
   let upstreams = [...addresses];
@@ -85,6 +100,7 @@ export async function startNginx(addresses: readonly string[]): Promise<Nginx> {
       return upstreams;
     },
     errorLog: () => readFileSync(errorLog, 'utf8'),
+    accessLog: () => readAccessLog(accessLog),
     async setUpstreams(next) {
       if (next.length === 0) throw new Error('nginx needs at least one upstream server');
       upstreams = [...next];
@@ -119,7 +135,13 @@ pid ${prefix}/nginx.pid;
 error_log ${prefix}/logs/error.log notice;
 events { worker_connections 4096; }
 http {
-  access_log off;
+  log_format mcp escape=json '{"method":"$request_method","uri":"$request_uri","status":$status,"session":"$http_mcp_session_id","upstream":"$upstream_addr"}';
+  access_log ${prefix}/logs/access.log mcp;
+  # No keep-alive towards the clients: a reload's old workers close their idle client connections
+  # at once, and a client that has just sent its next request on one sees "other side closed"
+  # (a POST is never retried). That race is nginx's, between the client and nginx; towards the
+  # pods, where mcpmux's own behaviour is under test, connections are kept alive.
+  keepalive_timeout 0;
   client_body_temp_path ${prefix}/tmp/body;
   proxy_temp_path ${prefix}/tmp/proxy;
   fastcgi_temp_path ${prefix}/tmp/fastcgi;
@@ -147,6 +169,20 @@ ${upstreams.map((address) => `    server ${address};`).join('\n')}
   }
 }
 `;
+}
+
+function readAccessLog(file: string): NginxRecord[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text.split('\n').filter(Boolean).map((line) => {
+    const raw = JSON.parse(line) as { method: string; uri: string; status: number; session: string; upstream: string };
+    // "$upstream_addr": "a, b" when nginx went on to the next server; "a : b" across an internal redirect.
+    return { method: raw.method, uri: raw.uri, status: raw.status, session: raw.session, upstreams: raw.upstream.split(/\s*[,:]\s+/).filter(Boolean) };
+  });
 }
 
 /** On exit: nginx's master and workers killed, so no nginx outlives the test. */

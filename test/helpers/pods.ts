@@ -31,6 +31,11 @@ export interface PodPlace {
   readonly address: string;
   /** The pods' network, as CIDR: every pod's address and the bridge's are in it. */
   readonly subnet: string;
+  /**
+   * Where a peer pod's connections come from, for `cluster.peers`: the subnet; in loopback mode
+   * also 127.0.0.1, the source Linux gives a connection to any 127/8 address.
+   */
+  readonly peers: readonly string[];
 }
 
 export interface PodOptions {
@@ -240,7 +245,8 @@ function makeNetwork(parts: NetworkParts): PodNetwork {
     async startPod(config, options = {}) {
       const slot = parts.place();
       const port = slot.port || (await freePortOn(slot.ip));
-      const place: PodPlace = { ip: slot.ip, port, address: `${slot.ip}:${port}`, subnet: parts.subnet };
+      const peers = parts.mode === 'loopback' ? [parts.subnet, '127.0.0.1'] : [parts.subnet];
+      const place: PodPlace = { ip: slot.ip, port, address: `${slot.ip}:${port}`, subnet: parts.subnet, peers };
       const made = config(place) as Record<string, unknown>;
       const listen = { ...(made.listen as object | undefined), host: slot.hosts.listen, ...(parts.mode === 'loopback' ? { allowedHosts: ['*'] } : {}) };
       const admin = { ...(made.admin as object | undefined), host: slot.hosts.admin };
