@@ -99,7 +99,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
   publicServer.on('connection', proxy.connections.admit);
   publicServer.on('upgrade', proxy.handleUpgrade);
   publicServer.on('checkContinue', (req, res) => proxy.handleContinue(req, res));
-  const adminServer = http.createServer(createAdminHandler({ supervisor, registry: metrics.registry, isStopping: () => stopping, readBridges, controlSocket: sources.controlSocket }));
+  const adminServer = http.createServer(createAdminHandler({ supervisor, registry: metrics.registry, isStopping: () => stopping, readBridges, controlSocket: sources.controlSocket, cluster: config.cluster && { advertiseAddress: config.cluster.advertiseAddress, peers: config.cluster.peers } }));
   adminServer.maxConnections = ADMIN_MAX_CONNECTIONS;
 
   const publicPort = await listen(publicServer, 'public', config.listen.host, config.listen.port, events);

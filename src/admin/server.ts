@@ -16,9 +16,11 @@ export interface AdminDeps {
   readonly readBridges: BridgeStatusReader;
   /** Whether the control socket listens, and why not: `controlSocket` in /status. */
   readonly controlSocket?: (() => ControlSocketState) | undefined;
+  /** With `cluster`: this pod's advertised address and its peers (never its keys), as `cluster` in /status. */
+  readonly cluster?: { readonly advertiseAddress: string; readonly peers: readonly string[] } | undefined;
 }
 
-export function createAdminHandler({ supervisor, registry, isStopping, readBridges, controlSocket }: AdminDeps) {
+export function createAdminHandler({ supervisor, registry, isStopping, readBridges, controlSocket, cluster }: AdminDeps) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
@@ -37,7 +39,7 @@ export function createAdminHandler({ supervisor, registry, isStopping, readBridg
             if (server.transport !== 'stdio') return server;
             return { ...server, stdio: bridge ? describeBridge(bridge) : null };
           });
-          sendJson(res, 200, { servers, ...(controlSocket ? { controlSocket: controlSocket() } : {}) });
+          sendJson(res, 200, { servers, ...(controlSocket ? { controlSocket: controlSocket() } : {}), ...(cluster ? { cluster } : {}) });
         });
       case '/metrics':
         return void registry.metrics().then(

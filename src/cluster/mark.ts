@@ -17,6 +17,7 @@ import { deriveKey } from './seal.js';
 export const PEER_HEADER = 'mcpmux-peer';
 export const MARK_WINDOW_SECONDS = 60;
 const MAC_BYTES = 16;
+const MAC_CHARS = 22;
 /** A mark is short; a longer header is refused unread. */
 const MAX_MARK_LENGTH = 40;
 
@@ -41,9 +42,10 @@ export function createPeerMark(keys: readonly string[]): PeerMark {
       if (dot <= 0) return false;
       const time = mark.slice(0, dot);
       if (!/^\d{1,12}$/.test(time) || Math.abs(Number(time) - nowSeconds) > MARK_WINDOW_SECONDS) return false;
-      const given = Buffer.from(mark.slice(dot + 1), 'base64url');
-      if (given.length !== MAC_BYTES) return false;
-      return macKeys.some((key) => timingSafeEqual(given, macOf(key, time, session)));
+      // Compared as text, as seal.ts does: one spelling per mark.
+      const given = Buffer.from(mark.slice(dot + 1), 'latin1');
+      if (given.length !== MAC_CHARS) return false;
+      return macKeys.some((key) => timingSafeEqual(given, Buffer.from(macOf(key, time, session).toString('base64url'), 'latin1')));
     },
   };
 }

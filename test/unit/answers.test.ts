@@ -16,7 +16,7 @@ describe('the catalogue of refusals', () => {
   it('keeps its codes stable', () => {
     assert.deepEqual(Object.fromEntries(Object.entries(REFUSALS).map(([reason, r]) => [reason, r.code])), {
       no_route: -31001, bad_request: -31002, forbidden: -31003, unauthorized: -31004, body_too_large: -31005, headers_too_large: -31006,
-      not_ready: -31007, busy: -31008, upstream_unreachable: -31009, upstream_timeout: -31010, process_gone: -31011, sessions_full: -31012, internal: -31013, session_gone: -31014, rate_limited: -31015, client_sessions_full: -31016,
+      not_ready: -31007, busy: -31008, upstream_unreachable: -31009, upstream_timeout: -31010, process_gone: -31011, sessions_full: -31012, internal: -31013, session_gone: -31014, rate_limited: -31015, client_sessions_full: -31016, relay_loop: -31017,
     });
   });
 

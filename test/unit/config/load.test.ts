@@ -151,6 +151,33 @@ describe('a valid config', () => {
   });
 });
 
+describe('cluster', () => {
+  const KEY = 'k'.repeat(32);
+  const cluster = (extra: Record<string, unknown> = {}) => ({ servers: { a: server() }, cluster: { sessionKey: { env: 'KEY' }, advertiseAddress: '${POD_IP}:8080', ...extra } });
+
+  it('reads its key once, expands the advertised address, and takes the defaults', () => {
+    const config = validateConfig(cluster(), FILE, { env: { KEY, POD_IP: '10.244.1.7' } });
+    assert.deepEqual(config.cluster, { keys: [KEY], advertiseAddress: '10.244.1.7:8080', peers: [], connectTimeoutSeconds: 2 });
+    assert.equal(validateConfig({ servers: { a: server() } }, FILE, { env: {} }).cluster, undefined);
+  });
+
+  it('keeps previous keys after the current one', () => {
+    const config = validateConfig(cluster({ previousSessionKeys: [{ env: 'OLD' }] }), FILE, { env: { KEY, OLD: 'o'.repeat(40), POD_IP: '10.0.0.1' } });
+    assert.deepEqual(config.cluster?.keys, [KEY, 'o'.repeat(40)]);
+  });
+
+  it('says what is wrong with each field, all at once', () => {
+    assert.deepEqual(problemsOf(cluster({ advertiseAddress: 'pod-a:8080', peers: ['10.0.0.0/33'], previousSessionKeys: [{ env: 'OLD' }] }), { KEY: 'short' }), [
+      'cluster.sessionKey: a session key must be at least 32 characters (e.g. openssl rand -base64 32)',
+      'cluster.previousSessionKeys.0.env: environment variable OLD is not set',
+      'cluster.advertiseAddress: must be IP:port (e.g. 10.244.1.7:8080 or [fd00::7]:8080, ${POD_IP}:8080 in a pod), got "pod-a:8080"',
+      'cluster.peers.0: "10.0.0.0/33" is not an IP address or CIDR range',
+    ]);
+    assert.deepEqual(problemsOf({ servers: { a: server() }, cluster: { sessionKey: 'inline', advertiseAddress: '10.0.0.1:80' } }), ['cluster.sessionKey: must be { env: NAME } or { file: PATH }']);
+    assert.deepEqual(problemsOf({ servers: { a: server() }, cluster: { sessionKey: { env: 'KEY' } } }, { KEY }), ['cluster.advertiseAddress: is required']);
+  });
+});
+
 describe('a stdio server', () => {
   it('gets the stdio defaults and the bridge\'s readiness probe', () => {
     const config = validateConfig({ servers: { a: server({ transport: 'stdio' }) } }, FILE, { env: {} });

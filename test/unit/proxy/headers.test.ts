@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http, { type IncomingMessage } from 'node:http';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { buildRequestHeaders, filterResponseHeaders, toHeaderObject } from '../../../src/proxy/headers.js';
+import { buildPeerHeaders, buildRequestHeaders, filterResponseHeaders, toHeaderObject } from '../../../src/proxy/headers.js';
 
 /**
  * A request as Node's parser hands it over (raw pairs, and the parsed object in which some
@@ -117,6 +117,31 @@ describe('request headers', () => {
     const told = buildRequestHeaders(req, '/', 'c', { trusted: false, forwardAuthorization: false, client: '127.0.0.5' });
     assert.deepEqual(told.filter((_, i) => i % 2 === 0 && told[i]!.toLowerCase() === 'mcpmux-client').length, 1);
     assert.deepEqual(told.slice(-2), ['Mcpmux-Client', '127.0.0.5']);
+  });
+
+  it("drops a client's Mcpmux-Peer mark before the child, always", async () => {
+    const req = await inbound(['Host', 'localhost', 'Mcpmux-Peer', '1.abc', 'Mcp-Session-Id', 's']);
+    const out = buildRequestHeaders(req, '/', 'c', { trusted: true, forwardAuthorization: false });
+    assert.ok(!out.some((h) => h.toLowerCase() === 'mcpmux-peer'), JSON.stringify(out));
+    assert.ok(out.includes('Mcp-Session-Id'));
+  });
+
+  it("relays to an owner pod what the client sent (Host, Origin, Authorization, the session), less this hop's own, with the mark last", async () => {
+    const req = await inbound([
+      'Host', 'mcp.example.com', 'Origin', 'https://app.example.com', 'Authorization', 'Bearer t', 'Mcp-Session-Id', 'm1_x', 'Connection', 'keep-alive, X-Hop', 'X-Hop', '1',
+      'Keep-Alive', 'timeout=5', 'Mcpmux-Peer', 'forged', 'Mcpmux-Client', '6.6.6.6', 'X-Forwarded-For', '6.6.6.6', 'X-Forwarded-Prefix', '/evil', 'X-Real-IP', '6.6.6.6',
+    ], '10.0.0.9', 'DELETE');
+    const out = buildPeerHeaders(req, '123.mark', false);
+    assert.deepEqual(out, [
+      'Host', 'mcp.example.com', 'Origin', 'https://app.example.com', 'Authorization', 'Bearer t', 'Mcp-Session-Id', 'm1_x',
+      'X-Forwarded-For', '10.0.0.9', 'X-Forwarded-Proto', 'http', 'X-Forwarded-Host', 'mcp.example.com', 'Mcpmux-Peer', '123.mark',
+    ]);
+  });
+
+  it("appends to a trusted proxy's X-Forwarded-* on the way to an owner pod", async () => {
+    const req = await inbound(['Host', 'h', 'X-Forwarded-For', '1.2.3.4', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'mcp.example.com', 'X-Forwarded-Prefix', '/api'], '10.0.0.1');
+    const out = buildPeerHeaders(req, 'm', true);
+    assert.deepEqual(out.slice(-10), ['X-Forwarded-Prefix', '/api', 'X-Forwarded-For', '1.2.3.4, 10.0.0.1', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'mcp.example.com', 'Mcpmux-Peer', 'm']);
   });
 
   it('turns a raw list into an object for the Upgrade engine, repeats joined', () => {
