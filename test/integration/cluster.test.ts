@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateMessageRequestSchema, ElicitRequestSchema, LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { createSessionSeal } from '../../src/cluster/seal.js';
 import { initializeBody, MCP_HEADERS, textOf } from '../helpers/mcp-client.js';
 import { fixtureServer } from '../helpers/mcpmux.js';
 import { startNginx, type Nginx } from '../helpers/nginx.js';
@@ -159,7 +160,8 @@ describe(`sessions across pods: three pods behind nginx round robin [${MODE}]`, 
     await client.connect(transport);
     return { client, transport };
   };
-  const increment = async (session: Session) => Number(textOf(await session.client.callTool({ name: 'increment', arguments: {} })));
+  // An answer takes milliseconds: a call cut mid-stream fails in 10 s, not the SDK's 60.
+  const increment = async (session: Session) => Number(textOf(await session.client.callTool({ name: 'increment', arguments: {} }, undefined, { timeout: 10_000 })));
   const closeAll = async (sessions: readonly Session[]) => {
     await Promise.all(sessions.map(async ({ client, transport }) => {
       await transport.terminateSession().catch(() => undefined);
@@ -249,7 +251,8 @@ describe(`sessions across pods: three pods behind nginx round robin [${MODE}]`, 
     const share = tallied.nginxSentElsewhere / tallied.nginxSent;
     t.diagnostic(`relayed ${tallied.nginxSentElsewhere} of ${tallied.nginxSent} session requests (${(share * 100).toFixed(1)} %)`);
     assert.ok(share > 0.4, `most session requests crossed a pod: ${(share * 100).toFixed(1)} %`);
-    assert.ok(relayedTo().every((r) => live.some((p) => p.ip === r.relayedBy)), 'relayedBy names a peer pod');
+    // In loopback mode a peer's connection comes from 127.0.0.1, the source Linux picks for all of 127/8.
+    assert.ok(relayedTo().every((r) => live.some((p) => p.ip === r.relayedBy) || (network.mode === 'loopback' && r.relayedBy === '127.0.0.1')), 'relayedBy names a peer pod');
   });
 
   it('keeps each of 10 Python SDK sessions on its own state: 20 calls count 1..20, 0 failures', async () => {
@@ -417,6 +420,12 @@ describe(`sessions across pods: three pods behind nginx round robin [${MODE}]`, 
       await waitFor(async () => (await forwarded(live, 'bad_seal')) - badSealBefore === sent, `bad_seal to count the ${sent} forged requests`);
       assert.deepEqual(trapConnections, [], 'no pod connected to the address inside a forged id');
       assert.deepEqual(otherKeyPod.logs.slice(otherKeyLogs).filter((r) => r.msg === 'request'), [], 'the other cluster’s pod got no request');
+
+      // The control: an id truly sealed with the cluster's key, naming the trap, is relayed there, so the trap would see a forgery that got through.
+      const genuine = createSessionSeal([KEY], trapAddress).seal('counter', randomUUID());
+      await (await post(live[0]!.url, genuine)).arrayBuffer();
+      await waitFor(() => trapConnections.length > 0, 'the trap to see the relay of a genuinely sealed id');
+      trapConnections.length = 0;
     });
 
     it('keeps its memory flat under 100,000 forged ids over keep-alive connections, and counts each as bad_seal', async (t) => {
