@@ -191,6 +191,7 @@ describe('the Helm chart', () => {
       [{ cluster: { connectTimeoutSeconds: 0 } }, '/cluster/connectTimeoutSeconds'],
       [{ cluster: { peers: '10.244.0.0/16' } }, '/cluster/peers'],
       [{ cluster: { sessionKey: { env: 'KEY' } } }, '/cluster'],
+      [{ service: { sessionAffinity: 'Sticky' } }, '/service/sessionAffinity'],
       [{ typo: true }, ''],
     ];
     for (const [values, at] of bad) {
@@ -346,6 +347,17 @@ describe('the Helm chart', () => {
     assert.equal(fromPods(policy.spec).length, 1, JSON.stringify(policy.spec.ingress));
     assert.ok(!policy.spec.ingress.some((rule: any) => rule.ports.some((p: { port: string }) => p.port === 'metrics') && JSON.stringify(rule.from).includes('podSelector')), 'the admin port stays metricsFrom only');
     assert.equal(fromPods(byKind(renderChart({ networkPolicy: { enabled: true }, cluster: { enabled: false } }), 'NetworkPolicy').spec).length, 0);
+  });
+
+  it('sets no session affinity on the Service, and warns that service.sessionAffinity is ignored', () => {
+    for (const values of [{}, { service: { sessionAffinity: 'ClientIP' } }, { service: { sessionAffinity: 'ClientIP' }, cluster: { enabled: false } }]) {
+      assert.equal(byKind(renderChart(values), 'Service').spec.sessionAffinity, undefined, JSON.stringify(values));
+    }
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(CHART_SCHEMA, 'utf8')));
+    assert.equal(validate(mergedValues({ service: { sessionAffinity: 'ClientIP' } })), true, 'values that set it still install');
+    assert.match(renderNotes({ service: { sessionAffinity: 'ClientIP' } }), /WARNING: service\.sessionAffinity is ignored/);
+    assert.doesNotMatch(renderNotes({ service: { sessionAffinity: 'None' } }), /WARNING/);
+    assert.doesNotMatch(readFileSync(path.join(CHART, 'values.yaml'), 'utf8'), /sessionAffinity|upstream-hash-by/);
   });
 
   it('documents every key of values.yaml with a comment', () => {
