@@ -10,8 +10,9 @@ import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { writeConfig } from '../helpers/mcpmux.js';
-import { CHART, lintChart, mergedValues, renderChart, renderNotes, type Manifest } from '../helpers/helm.js';
+import { CHART, lintChart, mergedValues, renderChart, renderNotes, renderUpgrade, type Manifest } from '../helpers/helm.js';
 import { MAIN } from '../helpers/paths.js';
+import { parseConfigText } from '../../src/config/load.js';
 import { serverSchema, stdioSchema } from '../../src/config/schema.js';
 import { CHART_SCHEMA, chartSchemaText } from '../helm/schema.js';
 
@@ -28,7 +29,11 @@ const ALL_ON = {
   extraEnv: [{ name: 'API_TOKEN', valueFrom: { secretKeyRef: { name: 'tokens', key: 'api' } } }],
   extraVolumes: [{ name: 'servers', configMap: { name: 'my-servers' } }],
   extraVolumeMounts: [{ name: 'servers', mountPath: '/srv' }],
+  cluster: { peers: ['10.244.0.0/16'], connectTimeoutSeconds: 5 },
 };
+
+/** What the Deployment gives mcpmux, for loading the rendered config as a pod would. */
+const POD_ENV = { POD_IP: '10.244.1.7', MCPMUX_SESSION_KEY: 'a-session-key-of-at-least-32-characters' };
 
 const MODELS: Record<string, string> = {
   v1: 'kubernetes-models/v1',
@@ -55,6 +60,13 @@ const byKind = (manifests: Manifest[], kind: string) => {
   return found as Manifest & { spec: any; data: any };
 };
 
+/** The mcpmux config the ConfigMap carries, as parsed YAML. */
+const renderedConfig = (values: unknown = {}) => parse(byKind(renderChart(values), 'ConfigMap').data['mcpmux.yaml']);
+
+/** The mcpmux container's env, by name. */
+const containerEnv = (manifests: Manifest[]): Map<string, any> =>
+  new Map((byKind(manifests, 'Deployment').spec.template.spec.containers[0].env ?? []).map((e: { name: string }) => [e.name, e]));
+
 describe('the Helm chart', () => {
   it('passes helm lint --strict, when helm is installed', (t) => {
     const lint = lintChart();
@@ -64,14 +76,14 @@ describe('the Helm chart', () => {
 
   it('renders valid Kubernetes manifests with the default values', async () => {
     const manifests = renderChart();
-    assert.deepEqual(manifests.map((m) => m.kind).sort(), ['ConfigMap', 'Deployment', 'Service', 'ServiceAccount']);
+    assert.deepEqual(manifests.map((m) => m.kind).sort(), ['ConfigMap', 'Deployment', 'Secret', 'Service', 'ServiceAccount']);
     for (const m of manifests) await validateManifest(m);
   });
 
   it('renders valid manifests with every toggle switched on', async () => {
     const manifests = renderChart(ALL_ON);
     assert.deepEqual(manifests.map((m) => m.kind).sort(), [
-      'ConfigMap', 'ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceMonitor',
+      'ConfigMap', 'ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Ingress', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret', 'Service', 'ServiceAccount', 'ServiceMonitor',
     ]);
     for (const m of manifests) await validateManifest(m);
     const deployment = byKind(manifests, 'Deployment');
@@ -125,6 +137,8 @@ describe('the Helm chart', () => {
     assert.equal(checksum({ replicaCount: 2 }), base, 'a change outside the config keeps the pods');
     assert.notEqual(checksum({ servers: { math: { args: ['dist/servers/math/other.js'] } } }), base);
     assert.notEqual(checksum({ shutdown: { gracePeriodSeconds: 45 } }), base);
+    assert.notEqual(checksum({ cluster: { peers: ['10.244.0.0/16'] } }), base, 'the cluster section is config');
+    assert.equal(checksum({ cluster: { existingSecret: 'keys' } }), base, 'the key comes from env: a new Secret is not a new config');
   });
 
   it('reloads the mounted config in place instead, with configChange: reload', () => {
@@ -154,7 +168,7 @@ describe('the Helm chart', () => {
     const config = parse(byKind(renderChart({ servers }), 'ConfigMap').data['mcpmux.yaml']);
     assert.deepEqual(config.servers, { echo: servers.echo, github: servers.github });
     const file = writeConfig(config, 'mcpmux.yaml');
-    const check = spawnSync(process.execPath, [MAIN, 'check', '--config', file], { encoding: 'utf8', env: { ...process.env, GITHUB_TOKEN: 't' } });
+    const check = spawnSync(process.execPath, [MAIN, 'check', '--config', file], { encoding: 'utf8', env: { ...process.env, ...POD_ENV, GITHUB_TOKEN: 't' } });
     assert.equal(check.status, 0, check.stderr);
     assert.match(check.stdout, /^ {2}github {2}\/gh {2}port auto {2}npx -y some-mcp-server --port \{\{port\}\}/m);
   });
@@ -173,6 +187,11 @@ describe('the Helm chart', () => {
       [{ ports: { http: 70000 } }, '/ports/http'],
       [{ prometheus: { serviceMonitor: { interval: 'often' } } }, '/prometheus/serviceMonitor/interval'],
       [{ grafanaDashboard: { labels: { grafana_dashboard: 1 } } }, '/grafanaDashboard/labels/grafana_dashboard'],
+      [{ cluster: { enabled: 'yes' } }, '/cluster/enabled'],
+      [{ cluster: { connectTimeoutSeconds: 0 } }, '/cluster/connectTimeoutSeconds'],
+      [{ cluster: { peers: '10.244.0.0/16' } }, '/cluster/peers'],
+      [{ cluster: { sessionKey: { env: 'KEY' } } }, '/cluster'],
+      [{ service: { sessionAffinity: 'Sticky' } }, '/service/sessionAffinity'],
       [{ typo: true }, ''],
     ];
     for (const [values, at] of bad) {
@@ -224,7 +243,7 @@ describe('the Helm chart', () => {
     const config = parse(byKind(renderChart({ servers: { every, stdio } }), 'ConfigMap').data['mcpmux.yaml']);
     assert.deepEqual(config.servers.every, every);
     assert.deepEqual(config.servers.stdio, stdio);
-    const check = spawnSync(process.execPath, [MAIN, 'check', '--config', writeConfig(config, 'mcpmux.yaml')], { encoding: 'utf8', env: { ...process.env, EVERY_TOKEN: 'a-token-of-24-characters' } });
+    const check = spawnSync(process.execPath, [MAIN, 'check', '--config', writeConfig(config, 'mcpmux.yaml')], { encoding: 'utf8', env: { ...process.env, ...POD_ENV, EVERY_TOKEN: 'a-token-of-24-characters' } });
     assert.equal(check.status, 0, check.stderr);
     assert.match(check.stdout, /^ {2}every {2}\/every {2}port 8123 /m);
     assert.match(check.stdout, /^ {2}stdio {2}\/stdio {2}stdio, isolated sessions {2}npx /m);
@@ -251,11 +270,94 @@ describe('the Helm chart', () => {
     assert.deepEqual(service.spec.ports.map((p: { name: string; targetPort: string }) => [p.name, p.targetPort]), [['http', 'http'], ['metrics', 'metrics']]);
   });
 
-  it('prints NOTES with each server URL, and the affinity advice past one replica', () => {
+  it('prints NOTES with each server URL, and that scaling out needs nothing at the ingress', () => {
     const notes = renderNotes({ replicaCount: 2 });
     assert.match(notes, /math: http:\/\/release-name-mcpmux\.default\.svc:80\/math\/mcp/);
-    assert.match(notes, /Mcp-Session-Id/);
-    assert.doesNotMatch(renderNotes(), /Mcp-Session-Id/);
+    assert.match(notes, /needs nothing at the ingress/);
+    assert.match(notes, /Secret release-name-mcpmux-session-key \(kept on uninstall/);
+    assert.doesNotMatch(notes, /upstream-hash-by/);
+    assert.doesNotMatch(renderNotes({ replicaCount: 2, cluster: { enabled: false } }), /needs nothing at the ingress/);
+    assert.match(renderNotes({ replicaCount: 2, cluster: { enabled: false } }), /cluster\.enabled is false and there can be 2 pods/);
+    assert.match(renderNotes({ autoscaling: { enabled: true, maxReplicas: 4 }, cluster: { enabled: false } }), /there can be 4 pods/);
+    assert.doesNotMatch(renderNotes({ cluster: { enabled: false } }), /cluster\.enabled is false/, 'one pod has nothing to route');
+  });
+
+  it('keeps the session key in a Secret it makes once, annotated to outlive an uninstall', () => {
+    const manifests = renderChart();
+    const secret = byKind(manifests, 'Secret');
+    assert.equal(secret.metadata.name, 'release-name-mcpmux-session-key');
+    assert.equal(secret.metadata.annotations!['helm.sh/resource-policy'], 'keep');
+    const key = Buffer.from(secret.data['session-key'], 'base64').toString();
+    assert.match(key, /^[A-Za-z0-9]{48}$/, 'a random key, long enough for mcpmux (>= 32)');
+    assert.notEqual(Buffer.from(byKind(renderChart(), 'Secret').data['session-key'], 'base64').toString(), key, 'random: nothing to read back, a new key');
+    assert.deepEqual(containerEnv(manifests).get('MCPMUX_SESSION_KEY'), {
+      name: 'MCPMUX_SESSION_KEY',
+      valueFrom: { secretKeyRef: { name: 'release-name-mcpmux-session-key', key: 'session-key' } },
+    });
+  });
+
+  it('reads the session key back on an upgrade, so old and new pods share it', (t) => {
+    const kept = Buffer.from('k'.repeat(48)).toString('base64');
+    const existing = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'release-name-mcpmux-session-key', namespace: 'default' }, data: { 'session-key': kept } };
+    const manifests = renderUpgrade([existing]);
+    if (!manifests) return t.skip('helm renders here, and helm template cannot pretend a cluster for lookup');
+    assert.equal(byKind(manifests, 'Secret').data['session-key'], kept);
+    const elsewhere = renderUpgrade([{ ...existing, metadata: { ...existing.metadata, namespace: 'other' } }])!;
+    assert.notEqual(byKind(elsewhere, 'Secret').data['session-key'], kept, "another namespace's Secret is not this release's");
+  });
+
+  it('takes the session key from your Secret with cluster.existingSecret, and makes none', () => {
+    for (const [cluster, key] of [[{ existingSecret: 'mcp-keys' }, 'session-key'], [{ existingSecret: 'mcp-keys', existingSecretKey: 'seal' }, 'seal']] as const) {
+      const manifests = renderChart({ cluster });
+      assert.equal(manifests.find((m) => m.kind === 'Secret'), undefined, JSON.stringify(cluster));
+      assert.deepEqual(containerEnv(manifests).get('MCPMUX_SESSION_KEY').valueFrom, { secretKeyRef: { name: 'mcp-keys', key } }, JSON.stringify(cluster));
+    }
+  });
+
+  it("seals session ids with the pod's own IP and public port, in a config that mcpmux loads", () => {
+    const manifests = renderChart({ ports: { http: 8181 }, extraEnv: [{ name: 'EXTRA', value: '1' }] });
+    const env = containerEnv(manifests);
+    assert.deepEqual(env.get('POD_IP'), { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
+    assert.deepEqual(env.get('EXTRA'), { name: 'EXTRA', value: '1' }, 'extraEnv is still there');
+    const text = byKind(manifests, 'ConfigMap').data['mcpmux.yaml'];
+    assert.deepEqual(parse(text).cluster, { sessionKey: { env: 'MCPMUX_SESSION_KEY' }, advertiseAddress: '${POD_IP}:8181' }, 'the literal ${POD_IP}, for mcpmux to expand');
+    const config = parseConfigText(text, '/etc/mcpmux/mcpmux.yaml', { env: POD_ENV });
+    assert.deepEqual(config.cluster, { keys: [POD_ENV.MCPMUX_SESSION_KEY], advertiseAddress: '10.244.1.7:8181', peers: [], connectTimeoutSeconds: 2 });
+    assert.throws(() => parseConfigText(text, '/etc/mcpmux/mcpmux.yaml', { env: { MCPMUX_SESSION_KEY: POD_ENV.MCPMUX_SESSION_KEY } }), /POD_IP is not set/);
+    const tuned = parseConfigText(byKind(renderChart({ cluster: { peers: ['10.244.0.0/16'], connectTimeoutSeconds: 5 } }), 'ConfigMap').data['mcpmux.yaml'], '/etc/mcpmux/mcpmux.yaml', { env: POD_ENV });
+    assert.deepEqual([tuned.cluster?.peers, tuned.cluster?.connectTimeoutSeconds], [['10.244.0.0/16'], 5]);
+  });
+
+  it('renders no Secret, no pod env and no cluster config with cluster.enabled: false', () => {
+    const manifests = renderChart({ cluster: { enabled: false }, networkPolicy: { enabled: true } });
+    assert.equal(manifests.find((m) => m.kind === 'Secret'), undefined);
+    assert.equal(byKind(manifests, 'Deployment').spec.template.spec.containers[0].env, undefined);
+    assert.equal(parse(byKind(manifests, 'ConfigMap').data['mcpmux.yaml']).cluster, undefined);
+    assert.ok(!byKind(manifests, 'NetworkPolicy').spec.ingress.some((rule: any) => rule.from?.some((f: any) => f.podSelector)), 'no rule for pods that do not relay');
+    assert.deepEqual([...containerEnv(renderChart({ cluster: { enabled: false }, extraEnv: [{ name: 'EXTRA', value: '1' }] })).keys()], ['EXTRA']);
+  });
+
+  it("lets the chart's own pods reach each other's public port through the NetworkPolicy", async () => {
+    const manifests = renderChart({ networkPolicy: { enabled: true, ingressFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }] } });
+    const policy = byKind(manifests, 'NetworkPolicy');
+    await validateManifest(policy);
+    const selector = byKind(manifests, 'Deployment').spec.selector.matchLabels;
+    const fromPods = (spec: any) =>
+      spec.ingress.filter((rule: any) => rule.ports.some((p: { port: string }) => p.port === 'http') && rule.from?.some((f: any) => JSON.stringify(f) === JSON.stringify({ podSelector: { matchLabels: selector } })));
+    assert.equal(fromPods(policy.spec).length, 1, JSON.stringify(policy.spec.ingress));
+    assert.ok(!policy.spec.ingress.some((rule: any) => rule.ports.some((p: { port: string }) => p.port === 'metrics') && JSON.stringify(rule.from).includes('podSelector')), 'the admin port stays metricsFrom only');
+    assert.equal(fromPods(byKind(renderChart({ networkPolicy: { enabled: true }, cluster: { enabled: false } }), 'NetworkPolicy').spec).length, 0);
+  });
+
+  it('sets no session affinity on the Service, and warns that service.sessionAffinity is ignored', () => {
+    for (const values of [{}, { service: { sessionAffinity: 'ClientIP' } }, { service: { sessionAffinity: 'ClientIP' }, cluster: { enabled: false } }]) {
+      assert.equal(byKind(renderChart(values), 'Service').spec.sessionAffinity, undefined, JSON.stringify(values));
+    }
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(CHART_SCHEMA, 'utf8')));
+    assert.equal(validate(mergedValues({ service: { sessionAffinity: 'ClientIP' } })), true, 'values that set it still install');
+    assert.match(renderNotes({ service: { sessionAffinity: 'ClientIP' } }), /WARNING: service\.sessionAffinity is ignored/);
+    assert.doesNotMatch(renderNotes({ service: { sessionAffinity: 'None' } }), /WARNING/);
+    assert.doesNotMatch(readFileSync(path.join(CHART, 'values.yaml'), 'utf8'), /sessionAffinity|upstream-hash-by/);
   });
 
   it('documents every key of values.yaml with a comment', () => {

@@ -4,13 +4,15 @@
 // (include, tpl, required, toYaml, fromYaml, toJson, fromJson, lookup) and objects (.Values,
 // .Release, .Chart, .Capabilities, .Template, .Files). Values are chart values.yaml deep-merged
 // with each --values file in turn (a null removes a key), and typed as Helm types them: numbers
-// are float64, as they come out of Helm's YAML-through-JSON parsing.
+// are float64, as they come out of Helm's YAML-through-JSON parsing. lookup finds nothing, as in
+// `helm template`, unless --existing names a YAML file of the objects the cluster holds (an
+// upgrade, as `helm upgrade` sees it).
 //
 // Build (Debian: golang-go, golang-github-masterminds-sprig-dev, golang-gopkg-yaml.v3-dev):
 //   GO111MODULE=off GOPATH=/usr/share/gocode go build -o render test/helm/render.go
 // Use:
 //   render --chart deploy/helm/mcpmux [--values f.yaml]... [--release r] [--namespace ns]
-//          [--notes]
+//          [--existing objects.yaml] [--notes]
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -61,16 +64,21 @@ func main() {
 	release := flag.String("release", "release-name", "release name")
 	namespace := flag.String("namespace", "default", "release namespace")
 	notes := flag.Bool("notes", false, "render NOTES.txt instead of the manifests")
+	existing := flag.String("existing", "", "YAML documents lookup finds, as if in the cluster")
 	var overrides valueFiles
 	flag.Var(&overrides, "values", "values file (repeatable)")
 	flag.Parse()
-	if err := run(*chartDir, *release, *namespace, overrides, *notes); err != nil {
+	if err := run(*chartDir, *release, *namespace, overrides, *notes, *existing); err != nil {
 		fmt.Fprintln(os.Stderr, "render:", err)
 		os.Exit(1)
 	}
 }
 
-func run(chartDir, release, namespace string, overrides []string, notes bool) error {
+func run(chartDir, release, namespace string, overrides []string, notes bool, existingFile string) error {
+	objects, err := readObjects(existingFile)
+	if err != nil {
+		return err
+	}
 	chart, err := readYAML(filepath.Join(chartDir, "Chart.yaml"))
 	if err != nil {
 		return err
@@ -99,7 +107,7 @@ func run(chartDir, release, namespace string, overrides []string, notes bool) er
 	}
 
 	root := template.New("gotpl")
-	funcs := funcMap(root)
+	funcs := funcMap(root, objects)
 	root.Funcs(funcs).Option("missingkey=zero")
 	paths, err := filepath.Glob(filepath.Join(chartDir, "templates", "*"))
 	if err != nil {
@@ -142,7 +150,7 @@ func run(chartDir, release, namespace string, overrides []string, notes bool) er
 	return err
 }
 
-func funcMap(root *template.Template) template.FuncMap {
+func funcMap(root *template.Template, objects []map[string]interface{}) template.FuncMap {
 	funcs := sprig.TxtFuncMap()
 	delete(funcs, "env")
 	delete(funcs, "expandenv")
@@ -189,7 +197,16 @@ func funcMap(root *template.Template) template.FuncMap {
 		}
 		return v, nil
 	}
-	funcs["lookup"] = func(...interface{}) map[string]interface{} { return map[string]interface{}{} }
+	// lookup apiVersion kind namespace name: the object, or an empty map when there is none.
+	funcs["lookup"] = func(apiVersion, kind, namespace, name string) map[string]interface{} {
+		for _, o := range objects {
+			meta, _ := o["metadata"].(map[string]interface{})
+			if o["apiVersion"] == apiVersion && o["kind"] == kind && meta["namespace"] == namespace && meta["name"] == name {
+				return o
+			}
+		}
+		return map[string]interface{}{}
+	}
 	return funcs
 }
 
@@ -202,6 +219,29 @@ func toYAML(v interface{}) string {
 		return ""
 	}
 	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// readObjects reads the YAML documents of an --existing file; none without one.
+func readObjects(path string) ([]map[string]interface{}, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var objects []map[string]interface{}
+	dec := yaml.NewDecoder(f)
+	for {
+		m := map[string]interface{}{}
+		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+			return objects, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		objects = append(objects, normalize(m).(map[string]interface{}))
+	}
 }
 
 func readYAML(path string) (map[string]interface{}, error) {

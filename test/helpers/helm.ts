@@ -1,6 +1,7 @@
 /**
  * Renders the chart: with `helm template` when helm is on PATH, else with test/helm/render.go,
- * the same engine (text/template + sprig + Helm's functions) built from Debian's Go packages.
+ * the same engine (text/template + sprig + Helm's functions) built from Debian's Go packages,
+ * which can also pretend objects are in the cluster for `lookup` (renderUpgrade).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -53,6 +54,23 @@ export function renderChart(...overrides: unknown[]): Manifest[] {
   const text = helm
     ? execFileSync(helm, ['template', 'release-name', CHART, ...valueArgs], { encoding: 'utf8' })
     : execFileSync(render!, ['--chart', CHART, ...valueArgs], { encoding: 'utf8' });
+  return parseManifests(text);
+}
+
+/**
+ * Renders the chart as an upgrade sees it: `lookup` finds `existing` (objects already in the
+ * cluster). Only test/helm/render.go can pretend a cluster; undefined when helm renders instead.
+ */
+export function renderUpgrade(existing: unknown[], ...overrides: unknown[]): Manifest[] | undefined {
+  const { render } = setUp();
+  if (!render) return undefined;
+  const objects = path.join(makeTempDir('mcpmux-existing-'), 'objects.yaml');
+  writeFileSync(objects, existing.map((o) => stringify(o)).join('---\n'));
+  const valueArgs = overrides.flatMap((v) => ['--values', valuesFile(v)]);
+  return parseManifests(execFileSync(render, ['--chart', CHART, '--existing', objects, ...valueArgs], { encoding: 'utf8' }));
+}
+
+function parseManifests(text: string): Manifest[] {
   return parseAllDocuments(text)
     .map((doc) => doc.toJS() as Manifest | null)
     .filter((m): m is Manifest => m !== null);

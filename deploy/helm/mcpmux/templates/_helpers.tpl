@@ -49,7 +49,23 @@ app.kubernetes.io/component: gateway
 {{- with .Values.allowedHosts }}{{ $_ := set $listen "allowedHosts" . }}{{ end }}
 {{- with .Values.allowedOrigins }}{{ $_ := set $listen "allowedOrigins" . }}{{ end }}
 {{- $config := dict "listen" $listen "admin" (dict "host" "0.0.0.0" "port" (int .Values.ports.metrics)) "shutdown" (dict "delaySeconds" .Values.shutdown.delaySeconds "gracePeriodSeconds" .Values.shutdown.gracePeriodSeconds) "servers" .Values.servers }}
+{{- if .Values.cluster.enabled }}
+{{- /* ${POD_IP} is left for mcpmux to expand at load (the pod's env, from the Downward API). */}}
+{{- $cluster := dict "sessionKey" (dict "env" "MCPMUX_SESSION_KEY") "advertiseAddress" (printf "${POD_IP}:%d" (int .Values.ports.http)) }}
+{{- with .Values.cluster.peers }}{{ $_ := set $cluster "peers" . }}{{ end }}
+{{- if not (kindIs "invalid" .Values.cluster.connectTimeoutSeconds) }}{{ $_ := set $cluster "connectTimeoutSeconds" .Values.cluster.connectTimeoutSeconds }}{{ end }}
+{{- $_ := set $config "cluster" $cluster }}
+{{- end }}
 {{- toYaml $config }}
+{{- end }}
+
+{{/* The Secret the session key is read from: the user's, or the one the chart makes. */}}
+{{- define "mcpmux.sessionKeySecretName" -}}
+{{- .Values.cluster.existingSecret | default (printf "%s-session-key" (include "mcpmux.fullname" .)) }}
+{{- end }}
+
+{{- define "mcpmux.sessionKeySecretKey" -}}
+{{- if .Values.cluster.existingSecret }}{{ .Values.cluster.existingSecretKey | default "session-key" }}{{ else }}session-key{{ end }}
 {{- end }}
 
 {{/* The pod's grace: preStop + mcpmux's delay + its grace budget + 5 s of margin, at least. */}}
