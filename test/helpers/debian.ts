@@ -17,6 +17,8 @@ export const SUITE_PACKAGES: Readonly<Record<string, string>> = {
   prometheus: '/usr/bin/promtool',
   'nginx-light': '/usr/sbin/nginx',
   valgrind: '/usr/bin/valgrind',
+  // Network namespaces and veth pairs: the pods of test/integration/cluster.test.ts.
+  iproute2: '/usr/sbin/ip',
   // The chart renderer (test/helm/render.go), used when helm itself is not installed.
   'golang-go': '/usr/bin/go',
   'golang-github-masterminds-sprig-dev': '/usr/share/gocode/src/github.com/Masterminds/sprig/functions.go',
