@@ -17,6 +17,8 @@ export interface ServeOptions {
   readonly createEventStore?: () => EventStore;
   /** Called with the number of open sessions whenever it changes. */
   readonly onSessionCount?: (count: number) => void;
+  /** Answers a request with one JSON body instead of an SSE stream (the SDK's enableJsonResponse). */
+  readonly jsonResponse?: boolean;
 }
 
 export function serveMcp(createServer: () => McpServer, options: ServeOptions = {}): http.Server {
@@ -46,6 +48,7 @@ export function serveMcp(createServer: () => McpServer, options: ServeOptions = 
       const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
         sessionIdGenerator: () => randomUUID(),
         eventStore: options.createEventStore?.(),
+        enableJsonResponse: options.jsonResponse ?? false,
         onsessioninitialized: (id) => {
           sessions.set(id, transport);
           options.onSessionCount?.(sessions.size);

@@ -1,6 +1,8 @@
 /**
  * The benchmark's child: a stateless MCP server built with the SDK (one McpServer and transport per
  * request, as the SDK documents stateless mode). JSON_RESPONSE=0 answers with SSE instead of JSON.
+ * SESSIONS=1 makes it stateful instead (servers/shared/serve.ts: a transport per session, ids
+ * minted on initialize), for the rows that measure what a session costs (the cluster row).
  *   tools: add(a, b); stream(count, intervalMs) sends `count` progress notifications.
  *   GET /hold: an SSE stream that stays open and idle.
  */
@@ -8,6 +10,7 @@ import http from 'node:http';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
+import { serveMcp } from '../../servers/shared/serve.js';
 
 const json = process.env.JSON_RESPONSE !== '0';
 
@@ -25,7 +28,8 @@ function createServer(): McpServer {
   return server;
 }
 
-http
+if (process.env.SESSIONS === '1') serveMcp(createServer, { jsonResponse: json });
+else http
   .createServer(async (req, res) => {
     if (req.method === 'GET' && req.url === '/hold') {
       res.writeHead(200, { 'content-type': 'text/event-stream' });

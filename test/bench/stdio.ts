@@ -11,13 +11,12 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Agent, request } from 'undici';
 import { MAIN, makeTempDir, ROOT } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
+import { driveSessions as drive, median, Session } from './sessions.js';
 
 const STDIO_CHILD = path.join(ROOT, 'dist/test/bench/stdio-child.js');
 const PEERS = ['supergateway@4.0.0', 'mcp-proxy@6.7.19'];
-const HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 const SESSIONS = 20;
 
 interface Target {
@@ -37,8 +36,6 @@ export interface StdioTargetResult {
   errors: number;
 }
 
-const dispatcher = new Agent({ connections: 64, pipelining: 1 });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 function ensurePeers(): string {
   const prefix = path.join(tmpdir(), 'mcpmux-bench-peers');
@@ -86,61 +83,6 @@ function cpuBetween(before: Map<number, number>, after: Map<number, number>): nu
   let total = 0;
   for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
   return total;
-}
-
-/** The JSON-RPC message in a response body, JSON or SSE. */
-function messageOf(body: string): { result?: unknown; error?: unknown } {
-  const text = body.trimStart().startsWith('{') ? body : (body.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).find((d) => d.includes('"id"')) ?? '{}');
-  return JSON.parse(text) as { result?: unknown; error?: unknown };
-}
-
-class Session {
-  #id = 1;
-  constructor(readonly url: string, readonly headers: Record<string, string>) {}
-
-  static async open(url: string): Promise<Session> {
-    const init = await request(url, {
-      method: 'POST',
-      headers: HEADERS,
-      dispatcher,
-      body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }),
-    });
-    const body = await init.body.text();
-    const id = init.headers['mcp-session-id'];
-    if (init.statusCode !== 200 || typeof id !== 'string' || !messageOf(body).result) throw new Error(`initialize: ${init.statusCode} ${body.slice(0, 200)}`);
-    const headers = { ...HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-06-18' };
-    const notified = await request(url, { method: 'POST', headers, dispatcher, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
-    await notified.body.dump();
-    return new Session(url, headers);
-  }
-
-  async call(): Promise<boolean> {
-    const id = this.#id++;
-    const res = await request(this.url, { method: 'POST', headers: this.headers, dispatcher, body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'add', arguments: { a: id, b: 1 } } }) });
-    const body = await res.body.text();
-    return res.statusCode === 200 && JSON.stringify(messageOf(body).result ?? '').includes(`"text":"${id + 1}"`);
-  }
-
-  async close(): Promise<void> {
-    const res = await request(this.url, { method: 'DELETE', headers: this.headers, dispatcher });
-    await res.body.dump();
-  }
-}
-
-/** Calls in a loop on each session for `seconds`: req/s over all, p50 of every call. */
-async function drive(sessions: Session[], seconds: number): Promise<{ rps: number; p50: number; calls: number; errors: number }> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(sessions.map(async (session) => {
-    while (performance.now() < deadline) {
-      const t = performance.now();
-      if (!(await session.call().catch(() => false))) errors += 1;
-      latencies.push(performance.now() - t);
-    }
-  }));
-  return { rps: latencies.length / ((performance.now() - started) / 1000), p50: median(latencies), calls: latencies.length, errors };
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
