@@ -17,6 +17,8 @@ export const SUITE_PACKAGES: Readonly<Record<string, string>> = {
   prometheus: '/usr/bin/promtool',
   'nginx-light': '/usr/sbin/nginx',
   valgrind: '/usr/bin/valgrind',
+  // A second load generator beside autocannon, confirming the bench's cluster row.
+  wrk: '/usr/bin/wrk',
   // Network namespaces and veth pairs: the pods of test/integration/cluster.test.ts.
   iproute2: '/usr/sbin/ip',
   // The chart renderer (test/helm/render.go), used when helm itself is not installed.

@@ -60,6 +60,11 @@ export interface StartOptions {
   readonly controlSocket?: string | null;
   /** More environment for mcpmux. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * The ports to listen on, known in advance: then nothing waits for the `listening` records, so
+   * mcpmux may run at `--log-level warn` (args), which writes none. Wait for it with waitReady().
+   */
+  readonly ports?: { readonly public: number; readonly admin: number };
 }
 
 export async function startMcpmux(config: unknown | { file: string }, options: StartOptions = {}): Promise<Mcpmux> {
@@ -69,7 +74,7 @@ export async function startMcpmux(config: unknown | { file: string }, options: S
   // Each mcpmux its own control socket: tests run side by side.
   const controlSocket = options.controlSocket === null ? defaultControlSocket(env, process.geteuid!(), tmpdir()) : (options.controlSocket ?? path.join(makeTempDir('mcpmux-control-'), 'control.sock'));
   const socketArgs = options.controlSocket === null ? [] : ['--control-socket', controlSocket];
-  const argv = [...(options.entrypoint ?? [process.execPath, MAIN]), ...configArgs, '--port', '0', '--admin-port', '0', '--log-level', 'debug', ...socketArgs, ...(options.args ?? [])];
+  const argv = [...(options.entrypoint ?? [process.execPath, MAIN]), ...configArgs, '--port', String(options.ports?.public ?? 0), '--admin-port', String(options.ports?.admin ?? 0), '--log-level', 'debug', ...socketArgs, ...(options.args ?? [])];
   const [command, ...args] = [...(options.wrapper ?? []), ...argv];
   const proc = spawn(command!, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogRecord[] = [];
@@ -91,7 +96,8 @@ export async function startMcpmux(config: unknown | { file: string }, options: S
 
   const waitForLog = (predicate: (record: LogRecord) => boolean, what: string, timeoutMs = 15_000) =>
     waitFor(() => logs.find(predicate), what, timeoutMs);
-  const portOf = async (listener: string) => {
+  const portOf = async (listener: 'public' | 'admin') => {
+    if (options.ports) return options.ports[listener];
     const record = await Promise.race([
       waitForLog((r) => r.msg === 'listening' && r.listener === listener, `the ${listener} listener`),
       exited.then((code) => {

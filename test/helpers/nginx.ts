@@ -49,7 +49,15 @@ export interface NginxRecord {
 const running = new Set<ChildProcess>();
 let hooked = false;
 
-export async function startNginx(addresses: readonly string[]): Promise<Nginx> {
+export interface NginxOptions {
+  /**
+   * For the bench: client connections kept alive (with no cap on their requests, as mcpmux and
+   * node:http have none) and no access log. The tests keep neither (see render()).
+   */
+  readonly bench?: boolean;
+}
+
+export async function startNginx(addresses: readonly string[], options: NginxOptions = {}): Promise<Nginx> {
   const binary = ensureDebianCommand('nginx', 'nginx-light');
   hookExit();
   const prefix = makeTempDir('mcpmux-nginx-');
@@ -63,7 +71,7 @@ export async function startNginx(addresses: readonly string[]): Promise<Nginx> {
   let port = 0;
   const write = () => {
     generation++;
-    writeFileSync(conf, render({ prefix, port, generation, upstreams }));
+    writeFileSync(conf, render({ prefix, port, generation, upstreams, bench: options.bench ?? false }));
   };
 
   // A free port may be taken between the check and nginx's bind: then try another.
@@ -128,7 +136,7 @@ function serves(port: number, generation: number): Promise<boolean> {
   });
 }
 
-function render({ prefix, port, generation, upstreams }: { prefix: string; port: number; generation: number; upstreams: readonly string[] }): string {
+function render({ prefix, port, generation, upstreams, bench }: { prefix: string; port: number; generation: number; upstreams: readonly string[]; bench: boolean }): string {
   return `
 worker_processes 2;
 pid ${prefix}/nginx.pid;
@@ -136,12 +144,12 @@ error_log ${prefix}/logs/error.log notice;
 events { worker_connections 4096; }
 http {
   log_format mcp escape=json '{"method":"$request_method","uri":"$request_uri","status":$status,"session":"$http_mcp_session_id","upstream":"$upstream_addr"}';
-  access_log ${prefix}/logs/access.log mcp;
+  access_log ${bench ? 'off' : `${prefix}/logs/access.log mcp`};
   # No keep-alive towards the clients: a reload's old workers close their idle client connections
   # at once, and a client that has just sent its next request on one sees "other side closed"
   # (a POST is never retried). That race is nginx's, between the client and nginx; towards the
   # pods, where mcpmux's own behaviour is under test, connections are kept alive.
-  keepalive_timeout 0;
+  ${bench ? 'keepalive_requests 1000000;' : 'keepalive_timeout 0;'}
   client_body_temp_path ${prefix}/tmp/body;
   proxy_temp_path ${prefix}/tmp/proxy;
   fastcgi_temp_path ${prefix}/tmp/fastcgi;

@@ -41,6 +41,12 @@ export interface PodPlace {
 export interface PodOptions {
   /** More environment for mcpmux (its session key). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * mcpmux's --log-level: info (the default) logs every request, and this process reads each
+   * record; the bench runs with warn, as its nginx logs nothing either. Below info mcpmux writes
+   * no `listening` record, so its ports are chosen here.
+   */
+  readonly logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
 
 export interface Pod extends PodPlace {
@@ -250,9 +256,13 @@ function makeNetwork(parts: NetworkParts): PodNetwork {
       const made = config(place) as Record<string, unknown>;
       const listen = { ...(made.listen as object | undefined), host: slot.hosts.listen, ...(parts.mode === 'loopback' ? { allowedHosts: ['*'] } : {}) };
       const admin = { ...(made.admin as object | undefined), host: slot.hosts.admin };
+      const logLevel = options.logLevel ?? 'info';
+      const quiet = logLevel === 'warn' || logLevel === 'error';
+      // A namespace's ports are all free: the admin listener beside the public one.
+      const ports = quiet ? { public: port, admin: slot.port ? port + 1 : await freePortOn(slot.ip) } : undefined;
       const mux = await startMcpmux(
         { ...made, listen, admin },
-        { wrapper: slot.wrapper, env: options.env ?? {}, args: ['--port', String(port), '--log-level', 'info'] },
+        { wrapper: slot.wrapper, env: options.env ?? {}, args: ['--port', String(port), '--log-level', logLevel], ...(ports ? { ports } : {}) },
       );
       const adminPort = Number(new URL(mux.adminUrl).port);
       const pid = mux.proc.pid!;
