@@ -6,6 +6,7 @@
  *   --stdio       only the stdio row (mcpmux, supergateway, mcp-proxy in front of one stdio server)
  *   --change      only the change rows: SIGHUP to a new server serving, and a rollout under load
  *   --replicas    only the replicas row: 1 against 2 replicas of one server at 50 connections
+ *   --cluster     only the cluster row: 3 pods behind nginx round robin against 1, sessions relayed
  *   --out FILE    where the JSON goes (default test/bench/results/<date>.json)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -20,11 +21,12 @@ import { ensureDebianCommand } from '../helpers/debian.js';
 import { MAIN, makeTempDir, ROOT } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { CALL, CHILD, FLOOR, MCP_HEADERS } from './call.js';
+import { printClusterReport, runClusterBench, type ClusterResult } from './cluster.js';
 import { printChangeReport, runChangeBench, type ChangeResult } from './change.js';
 import { printReplicasReport, runReplicasBench, type ReplicasResult } from './replicas.js';
 import { printStdioReport, runStdioBench } from './stdio.js';
 
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, stdio: { type: 'boolean', default: false }, change: { type: 'boolean', default: false }, replicas: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, stdio: { type: 'boolean', default: false }, change: { type: 'boolean', default: false }, replicas: { type: 'boolean', default: false }, cluster: { type: 'boolean', default: false }, out: { type: 'string' } } });
 const quick = flags.quick!;
 const SECONDS = quick ? 1 : 5;
 const ROUNDS = quick ? 1 : 3;
@@ -181,6 +183,11 @@ async function main() {
     printReplicasReport(results.replicas as ReplicasResult);
     return writeResults(results);
   }
+  if (flags.cluster) {
+    results.cluster = await runClusterBench(SECONDS, ROUNDS);
+    printClusterReport(results.cluster as ClusterResult);
+    return writeResults(results);
+  }
   if (flags.change) {
     results.change = await runChangeBench(quick);
     printChangeReport(results.change as ChangeResult);
@@ -279,6 +286,8 @@ async function main() {
 
   // A stdio server behind mcpmux and the peers people would otherwise use.
   results.stdio = await runStdioBench(SECONDS, ROUNDS);
+  // Sessions across pods: 3 pods behind round robin, most calls relayed, against 1 pod.
+  results.cluster = await runClusterBench(SECONDS, ROUNDS);
 
   const checks = targetChecks(results);
   results.targets = checks;
@@ -357,6 +366,7 @@ function printReport(r: Record<string, any>, checks: Check[]) {
   if (r.replicas) printReplicasReport(r.replicas);
   console.log('');
   if (r.stdio) printStdioReport(r.stdio);
+  if (r.cluster) printClusterReport(r.cluster);
   console.log('');
   for (const c of checks) console.log(`${c.pass === null ? 'SKIP' : c.pass ? 'PASS' : 'MISS'}  ${c.name}: ${fmt(c.value ?? undefined, 3)} (target ${c.target})`);
   const floor1 = r.toolsCall['1']['node-floor'];
