@@ -70,17 +70,21 @@ function resolveConfig(parsed: z.infer<typeof configSchema>, file: string, env: 
   const folder = path.dirname(file);
   const { auth, cluster, ...rest } = parsed;
   const shared = auth && readAuth(auth, 'auth', folder, env, problems);
-  const servers: ServerConfig[] = Object.entries(parsed.servers).map(([name, server]) => ({
-    ...server,
-    name,
-    prefix: server.prefix ?? `/${name}`,
-    cwd: path.resolve(folder, server.cwd),
-    ...(server.transport === 'stdio' && {
-      stdio: server.stdio ?? STDIO_DEFAULTS,
-      readinessProbe: server.readinessProbe ?? STDIO_READINESS,
-    }),
-    auth: server.auth === 'inherit' ? shared : server.auth === 'none' ? undefined : readAuth(server.auth, `servers.${name}.auth`, folder, env, problems),
-  }));
+  const servers: ServerConfig[] = Object.entries(parsed.servers).map(([name, server]) => {
+    const prefix = server.prefix ?? `/${name}`;
+    const own = server.auth === 'inherit' ? shared : server.auth === 'none' ? undefined : readAuth(server.auth, `servers.${name}.auth`, folder, env, problems);
+    return {
+      ...server,
+      name,
+      prefix,
+      cwd: path.resolve(folder, server.cwd),
+      ...(server.transport === 'stdio' && {
+        stdio: server.stdio ?? STDIO_DEFAULTS,
+        readinessProbe: server.readinessProbe ?? STDIO_READINESS,
+      }),
+      auth: own && resolveRouteAuth(own, prefix, parsed.listen.publicUrl),
+    };
+  });
   return { ...rest, cluster: cluster && readCluster(cluster, folder, env, problems), source: file, servers };
 }
 
@@ -121,16 +125,87 @@ function readSecret(secret: { env: string } | { file: string }, where: string, f
 }
 
 type AuthInput = NonNullable<z.infer<typeof configSchema>['auth']>;
+type OAuthInput = NonNullable<AuthInput['oauth']>;
+
+/** An auth block with its tokens read; its OAuth part is resolved per route (resolveRouteAuth). */
+interface ReadAuth {
+  readonly at: string;
+  readonly tokens: readonly string[];
+  readonly resourceMetadataUrl: string | undefined;
+  readonly oauth: OAuthInput | undefined;
+  /** Without OAuth, one object serves every route that inherits it. */
+  readonly plain: ResolvedAuth;
+}
 
 /** Reads every token of an auth block from its env variable or file. */
-function readAuth(auth: AuthInput, at: string, folder: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): ResolvedAuth {
-  const tokens = auth.bearerTokens.map((secret, i) => {
+function readAuth(auth: AuthInput, at: string, folder: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): ReadAuth {
+  const tokens = (auth.bearerTokens ?? []).map((secret, i) => {
     const where = `${at}.bearerTokens.${i}`;
     const value = readSecret(secret, where, folder, env, problems);
     if (value !== undefined && value.length < 16) problems.push({ path: where, message: 'a token must be at least 16 characters' });
     return value ?? '';
   });
-  return { tokens, resourceMetadataUrl: auth.resourceMetadataUrl };
+  if (auth.oauth && auth.resourceMetadataUrl) {
+    problems.push({ path: `${at}.resourceMetadataUrl`, message: 'does not apply with oauth: mcpmux serves each route\'s RFC 9728 metadata itself, at /.well-known/oauth-protected-resource<prefix>' });
+  }
+  return { at, tokens, resourceMetadataUrl: auth.resourceMetadataUrl, oauth: auth.oauth, plain: { tokens, resourceMetadataUrl: auth.resourceMetadataUrl } };
+}
+
+/**
+ * A route's auth: its OAuth settings resolved for its prefix (the resource URL, the audiences).
+ * Without listen.publicUrl the resource is left empty; checkAuthFields says what is missing.
+ */
+function resolveRouteAuth(auth: ReadAuth, prefix: string, publicUrl: string | undefined): ResolvedAuth {
+  const { oauth } = auth;
+  if (!oauth) return auth.plain;
+  const resource = publicUrl === undefined ? '' : resourceUrlOf(publicUrl, prefix);
+  const audiences = oauth.audience === 'auto' ? [resource] : typeof oauth.audience === 'string' ? [oauth.audience] : oauth.audience;
+  return {
+    tokens: auth.tokens,
+    oauth: {
+      issuer: oauth.issuer,
+      jwksUri: oauth.jwksUri,
+      resource,
+      audiences,
+      algorithms: oauth.algorithms,
+      clockToleranceSeconds: oauth.clockToleranceSeconds,
+      logSubject: oauth.logSubject,
+    },
+  };
+}
+
+/** A route's resource URL (RFC 8707): the public origin and the route's prefix. */
+export function resourceUrlOf(publicUrl: string, prefix: string): string {
+  return prefix === '/' ? publicUrl : `${publicUrl}${prefix}`;
+}
+
+/** Headers an identity claim may not be written into: HTTP's own, the MCP wire's, and mcpmux's. */
+const RESERVED_IDENTITY_HEADERS = new Set([
+  'authorization', 'host', 'content-length', 'content-type', 'transfer-encoding', 'connection', 'upgrade', 'te', 'trailer', 'keep-alive',
+  'proxy-authorization', 'cookie', 'accept', 'origin', 'expect', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded',
+  'mcp-session-id', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'last-event-id', 'mcpmux-client', 'mcpmux-peer', 'traceparent', 'tracestate',
+]);
+
+/** What an OAuth route needs besides its own block, said as `path: message`. */
+function checkAuthFields(config: Config): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const oauthRoutes = config.servers.filter((server) => server.auth?.oauth);
+  if (oauthRoutes.length > 0 && config.listen.publicUrl === undefined) {
+    problems.push({ path: 'listen.publicUrl', message: `is required once a route uses auth.oauth (${oauthRoutes.map((s) => s.name).join(', ')}): the origin clients use, e.g. https://mcp.example.com; it names each route's resource and is never derived from Host` });
+  }
+  for (const server of config.servers) {
+    const at = `servers.${server.name}`;
+    if (server.auth?.oauth && server.forwardAuthorization) {
+      problems.push({ path: `${at}.forwardAuthorization`, message: 'cannot be true on a route with auth.oauth: a client\'s token is for mcpmux alone and never reaches a child (MCP forbids token passthrough); use forwardIdentity to tell the child who called' });
+    }
+    if (server.forwardIdentity && !server.auth?.oauth) {
+      problems.push({ path: `${at}.forwardIdentity`, message: 'needs auth.oauth on the route: it copies claims of the caller\'s access token' });
+    }
+    for (const header of Object.keys(server.forwardIdentity ?? {})) {
+      if (RESERVED_IDENTITY_HEADERS.has(header.toLowerCase())) problems.push({ path: `${at}.forwardIdentity.${header}`, message: 'is a header mcpmux or HTTP itself sets; name another (e.g. X-Mcp-Subject)' });
+    }
+  }
+  return problems;
 }
 
 const STDIO_READINESS = probeSchema.parse(STDIO_READINESS_PROBE);
@@ -161,7 +236,7 @@ function checkStdioFields(server: ServerConfig, raw: { port?: unknown }): Config
 }
 
 function checkCrossFields(config: Config, raw: unknown): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
+  const problems: ConfigProblem[] = [...checkAuthFields(config)];
   config.listen.trustedProxies.forEach((entry, i) => {
     if (!isAddressOrCidr(entry)) problems.push({ path: `listen.trustedProxies.${i}`, message: `"${entry}" is not an IP address or CIDR range` });
   });

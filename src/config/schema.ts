@@ -67,12 +67,37 @@ export const secretSchema = z.union(
   { error: 'must be { env: NAME } or { file: PATH }' },
 );
 
-const authSchema = z.strictObject({
-  /** Tokens a client may present as `Authorization: Bearer <token>`. */
-  bearerTokens: z.array(secretSchema).min(1, { error: 'must list at least one token' }),
-  /** RFC 9728 metadata URL, announced in `WWW-Authenticate` on a 401. */
-  resourceMetadataUrl: z.url({ error: 'must be an absolute URL' }).optional(),
+/** Asymmetric signatures only: `none` and HMAC (a key the resource server would share) are never accepted. */
+export const OAUTH_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+/** mcpmux as the OAuth 2.1 resource server of a route: JWT access tokens checked at the edge. */
+const oauthSchema = z.strictObject({
+  /** The exact `iss` of the tokens; also `authorization_servers[0]` in the route's RFC 9728 metadata. */
+  issuer: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  /** The key set's URL; unset: discovered from the issuer's RFC 8414 metadata, then OpenID discovery. */
+  jwksUri: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** `auto`: the route's resource URL (listen.publicUrl + prefix), as RFC 8707 has it. Or any of these. */
+  audience: z.union([z.literal('auto'), z.string().min(1), z.array(z.string().min(1)).min(1)]).default('auto'),
+  algorithms: z
+    .array(z.enum(OAUTH_ALGORITHMS, { error: `must be one of ${OAUTH_ALGORITHMS.join(', ')}: asymmetric only (none and HMAC are never accepted)` }))
+    .min(1)
+    .default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+  /** Leeway for exp, nbf and iat, for clocks a little apart. */
+  clockToleranceSeconds: z.number().min(0).max(600).default(30),
+  /** Write the token's `sub` in the access log (its `client_id` always is). */
+  logSubject: z.boolean().default(false),
 });
+
+const authSchema = z
+  .strictObject({
+    /** Tokens a client may present as `Authorization: Bearer <token>`. */
+    bearerTokens: z.array(secretSchema).min(1, { error: 'must list at least one token' }).optional(),
+    /** JWT access tokens from an authorization server. With bearerTokens too, either one admits a request. */
+    oauth: oauthSchema.optional(),
+    /** RFC 9728 metadata URL, announced in `WWW-Authenticate` on a 401 (bearer tokens; with oauth mcpmux serves its own). */
+    resourceMetadataUrl: z.url({ error: 'must be an absolute URL' }).optional(),
+  })
+  .refine((auth) => auth.bearerTokens !== undefined || auth.oauth !== undefined, { error: 'must set bearerTokens, oauth, or both' });
 
 /** Environment a child inherits from mcpmux, besides its own `env`. mcpmux's secrets stay out. */
 export const DEFAULT_INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'NODE_OPTIONS'];
@@ -141,9 +166,14 @@ export const serverSchema = z.strictObject({
   /** How long a replaced process (a rollout, a reload) may finish its requests and sessions before it is stopped. */
   drainSeconds: z.number().min(0).default(60),
   /** `inherit` the top-level auth, `none` for an open route, or this server's own tokens. */
-  auth: z.union([z.literal('inherit'), z.literal('none'), authSchema], { error: 'must be "inherit", "none" or { bearerTokens: [...] }' }).default('inherit'),
-  /** Pass the client's Authorization header on to the child. Off: mcpmux's token stays at the edge. */
+  auth: z.union([z.literal('inherit'), z.literal('none'), authSchema], { error: 'must be "inherit", "none" or { bearerTokens: [...], oauth: {...} }' }).default('inherit'),
+  /** Pass the client's Authorization header on to the child. Off: mcpmux's token stays at the edge. Never on an OAuth route. */
   forwardAuthorization: z.boolean().default(false),
+  /**
+   * On an OAuth route, tell the child who called: header name to token claim (`X-Mcp-Subject: sub`).
+   * A client's own copies of these headers are removed first; a claim the token lacks sends none.
+   */
+  forwardIdentity: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'must be an HTTP header name' }), z.string().min(1)).optional(),
   /** Requests this server may have in flight at once; past it, 503 with Retry-After. */
   maxInFlight: z.number().int().min(1).optional(),
   /** A non-streaming answer that takes longer than this (between bytes) gets 504. */
@@ -165,6 +195,15 @@ export const configSchema = z.strictObject({
       allowedHosts: hostList,
       /** Origin header values the public listener accepts; unset = loopback origins when bound to loopback, else any. */
       allowedOrigins: hostList,
+      /**
+       * The origin clients use (`https://mcp.example.com`): the base of every route's resource URL
+       * (RFC 8707/9728). Never derived from Host. Required once a route uses auth.oauth.
+       */
+      publicUrl: z
+        .url({ protocol: /^https?$/, error: 'must be an http(s) origin, e.g. https://mcp.example.com' })
+        .refine((url) => { const u = new URL(url); return (u.pathname === '/' || u.pathname === '') && !u.search && !u.hash && !u.username; }, { error: 'must be an origin only (scheme, host, port): no path, query or fragment' })
+        .transform((url) => new URL(url).origin)
+        .optional(),
       /** Peers (IPs or CIDRs) whose X-Forwarded-* headers are believed; everyone else's are replaced. */
       trustedProxies: z.array(z.string().min(1)).default([]),
       limits: z
@@ -244,10 +283,23 @@ export const configSchema = z.strictObject({
 type ParsedConfig = z.infer<typeof configSchema>;
 type ParsedServer = z.infer<typeof serverSchema>;
 
-/** Auth with its secrets read: the tokens themselves. */
+/** A route's OAuth settings, resolved for that route: its resource URL and audiences known. */
+export interface ResolvedOAuth {
+  readonly issuer: string;
+  readonly jwksUri: string | undefined;
+  /** The route's resource URL (listen.publicUrl + prefix): RFC 9728 `resource`, and the audience unless set. */
+  readonly resource: string;
+  readonly audiences: readonly string[];
+  readonly algorithms: readonly string[];
+  readonly clockToleranceSeconds: number;
+  readonly logSubject: boolean;
+}
+
+/** Auth with its secrets read: the tokens themselves; and OAuth, resolved for the route. */
 export interface ResolvedAuth {
   readonly tokens: readonly string[];
   readonly resourceMetadataUrl?: string | undefined;
+  readonly oauth?: ResolvedOAuth | undefined;
 }
 
 /** One server, resolved: defaults applied, prefix known, paths absolute, auth decided. */
