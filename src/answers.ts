@@ -30,7 +30,11 @@ export type RefusalReason =
   | 'session_gone'
   | 'rate_limited'
   | 'client_sessions_full'
-  | 'relay_loop';
+  | 'relay_loop'
+  | 'insufficient_scope'
+  | 'policy_denied'
+  | 'auth_unavailable'
+  | 'header_mismatch';
 
 export interface Refusal {
   readonly status: number;
@@ -56,6 +60,12 @@ export const REFUSALS: Readonly<Record<RefusalReason, Refusal>> = {
   rate_limited: { status: 429, code: -31015 },
   client_sessions_full: { status: 429, code: -31016 },
   relay_loop: { status: 508, code: -31017 },
+  insufficient_scope: { status: 403, code: -31018 },
+  policy_denied: { status: 403, code: -31019 },
+  auth_unavailable: { status: 503, code: -31020 },
+  // The spec's own code (2026-07-28, HeaderMismatch): a Mcp-Method or Mcp-Name header that
+  // disagrees with the body. The one refusal whose code a client must recognise as the spec's.
+  header_mismatch: { status: 400, code: -32020 },
 };
 
 /** Set on a response mcpmux answered with a refusal: its code, for the metrics and the access log. */

@@ -15,7 +15,7 @@ import type { PrefixMatch } from '../routing/match.js';
 import type { Routing } from '../routing/routing.js';
 import { holdSession, releaseSession, type SessionEntry } from '../routing/sessions.js';
 import { pickEndpoint, type Route } from '../routing/table.js';
-import { bearerChallenge, createAuthCheck, type AuthCheck } from './auth.js';
+import { bearerChallenge, createAuthCheck, type AuthCheck } from '../auth/bearer-tokens.js';
 import { discardBody, limitBody } from './body-limit.js';
 import { createConnectionGate, type ConnectionGate } from './connections.js';
 import {

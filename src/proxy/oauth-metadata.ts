@@ -6,7 +6,7 @@
  */
 import type { PrefixMatch, PrefixMatcher } from '../routing/match.js';
 
-export const METADATA_PATH = '/.well-known/oauth-protected-resource';
+import { METADATA_PATH } from '../auth/resource-metadata.js';
 
 /** The route for a metadata request, with the child's own metadata path; undefined if not one. */
 export function matchMetadataPath<R>(routes: PrefixMatcher<R>, path: string, query: string): (PrefixMatch<R> & { metadata: true }) | undefined {

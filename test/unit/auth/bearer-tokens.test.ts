@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bearerChallenge, bearerToken, createAuthCheck } from '../../../src/proxy/auth.js';
+import { bearerChallenge, bearerToken, createAuthCheck } from '../../../src/auth/bearer-tokens.js';
 
 const TOKENS = ['first-token-0123456789abcdef', 'second-token-0123456789abcdef'];
 
