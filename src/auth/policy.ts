@@ -16,6 +16,7 @@
  */
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
 import type { PolicyConfig, PolicyRuleConfig } from '../config/policy-schema.js';
+import type { ConfigProblem } from '../errors.js';
 import { compileGlob, type Glob } from './glob.js';
 
 export type PolicyKind = 'tool' | 'prompt' | 'resource';
@@ -48,7 +49,8 @@ export interface Policy {
   decide(call: PolicyCall, caller: PolicyCaller): PolicyDecision;
 }
 
-export type CompiledPolicy = { readonly policy: Policy; readonly problems?: undefined } | { readonly policy?: undefined; readonly problems: readonly string[] };
+/** A policy, or every problem of its expressions (for ConfigError: each reads `path: message`). */
+export type CompiledPolicy = { readonly policy: Policy; readonly problems?: undefined } | { readonly policy?: undefined; readonly problems: readonly ConfigProblem[] };
 
 interface Rule {
   /** The key as written: the glob reported when its `when` denies. */
@@ -75,10 +77,10 @@ function celEnvironment(): Environment {
 
 /**
  * Compiles a server's policy: every `when` parsed and type-checked once. `at` is the policy's
- * config path (`servers.math.policy`); each problem is `path: message`, every one at once.
+ * config path (`servers.math.policy`); every problem is reported at once, at its `when`'s path.
  */
 export function compilePolicy(config: PolicyConfig, at: string): CompiledPolicy {
-  const problems: string[] = [];
+  const problems: ConfigProblem[] = [];
   const rules = {} as Record<PolicyKind, readonly Rule[]>;
   for (const kind of Object.keys(SECTIONS) as PolicyKind[]) {
     const section = SECTIONS[kind];
@@ -90,21 +92,21 @@ export function compilePolicy(config: PolicyConfig, at: string): CompiledPolicy 
   return { policy: Object.freeze({ routeScopes, scopesSupported, decide: (call: PolicyCall, caller: PolicyCaller) => decide(routeScopes, rules[call.kind], call, caller) }) };
 }
 
-function compileRule(key: string, rule: PolicyRuleConfig, where: string, problems: string[]): Rule {
+function compileRule(key: string, rule: PolicyRuleConfig, where: string, problems: ConfigProblem[]): Rule {
   return { key, glob: compileGlob(key), scopes: Object.freeze(unique(rule.scopes)), when: rule.when === undefined ? undefined : compileWhen(rule.when, where, problems) };
 }
 
-function compileWhen(source: string, where: string, problems: string[]): ParseResult | undefined {
+function compileWhen(source: string, path: string, problems: ConfigProblem[]): ParseResult | undefined {
   let expression: ParseResult;
   try {
     expression = celEnvironment().parse(source);
   } catch (error) {
-    problems.push(`${where}: ${describeCelError(error, source)}`);
+    problems.push({ path, message: describeCelError(error, source) });
     return undefined;
   }
   const checked = expression.check();
-  if (!checked.valid) problems.push(`${where}: ${describeCelError(checked.error, source)}`);
-  else if (checked.type !== 'bool' && checked.type !== 'dyn') problems.push(`${where}: must be a condition (a bool), got ${checked.type}`);
+  if (!checked.valid) problems.push({ path, message: describeCelError(checked.error, source) });
+  else if (checked.type !== 'bool' && checked.type !== 'dyn') problems.push({ path, message: `must be a condition (a bool), got ${checked.type}` });
   return expression;
 }
 

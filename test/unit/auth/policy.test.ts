@@ -2,17 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compilePolicy, type Policy, type PolicyCall, type PolicyCaller, type PolicyDecision } from '../../../src/auth/policy.js';
 import { policySchema } from '../../../src/config/policy-schema.js';
+import { formatProblems } from '../../../src/errors.js';
 
 const AT = 'servers.math.policy';
 
 function compile(raw: unknown): Policy {
   const compiled = compilePolicy(policySchema.parse(raw), AT);
-  assert.equal(compiled.problems, undefined, String(compiled.problems));
+  assert.equal(compiled.problems, undefined, formatProblems(compiled.problems ?? []));
   return compiled.policy!;
 }
 
-function problemsOf(raw: unknown): readonly string[] {
-  return compilePolicy(policySchema.parse(raw), AT).problems ?? [];
+function problemsOf(raw: unknown): string[] {
+  return (compilePolicy(policySchema.parse(raw), AT).problems ?? []).map((p) => `${p.path}: ${p.message}`);
 }
 
 const caller = (scopes: string[] = [], claims: Record<string, unknown> = {}): PolicyCaller => ({ scopes: new Set(scopes), claims, server: 'math' });

@@ -130,6 +130,32 @@ describe('SSE streams without the list answer', () => {
   });
 });
 
+describe('SSE streams with the list answer', () => {
+  const event = fc.oneof(
+    fc.constantFrom(`data: ${progress}`, ': c', 'id: 3\nevent: message', 'retry: 1'),
+    fc.constant(`data: ${tools(['admin', 'a'], { nextCursor: 'n' })}`),
+    fc.constant(`id: 4\ndata: {"jsonrpc":"2.0","id":1,\ndata: "result":{"tools":[{"name":"admin_x"},{"name":"b"}]}}`),
+  );
+  const ending = fc.constantFrom('\n', '\r\n', '\r');
+  const stream = fc.array(fc.tuple(event, ending), { minLength: 1, maxLength: 6 }).chain((events) => {
+    const text = Buffer.from(events.map(([e, end]) => e.replaceAll('\n', end) + end + end).join(''));
+    return fc.tuple(fc.constant(text), fc.uniqueArray(fc.integer({ min: 0, max: text.length }), { maxLength: 8 }).map((cuts) => cuts.sort((a, b) => a - b)));
+  });
+
+  it('come out the same however they are chunked, and never with a forbidden name', () => {
+    fc.assert(
+      fc.property(stream, ([text, cuts]) => {
+        const whole = run([text]);
+        const bounds = [0, ...cuts, text.length];
+        assert.equal(run(bounds.slice(1).map((end, i) => text.subarray(bounds[i], end))), whole);
+        const first = whole.indexOf('"id":1');
+        if (first >= 0) assert.ok(!whole.slice(first).split(/\r\n\r\n|\n\n|\r\r/)[0]!.includes('admin'), whole);
+      }),
+      { seed: 20261123, numRuns: 300 },
+    );
+  });
+});
+
 describe('the SSE filter as a stream', () => {
   it('filters in a pipeline', async () => {
     const input = [`data: ${progress}\n`, `\ndata: ${tools(['admin', 'add'], { nextCursor: 'c' }).slice(0, 20)}`, `${tools(['admin', 'add'], { nextCursor: 'c' }).slice(20)}\n\n`, ': after\n\n'];
