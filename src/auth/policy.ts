@@ -13,6 +13,8 @@
  *   the resource URI), `server` and `kind` (`tool`, `prompt` or `resource`). It fails closed: a
  *   runtime error (a missing claim, a wrong type) or a result that is not a bool denies, as false
  *   does. `has(claims.groups)` or `claims.?groups.orValue([])` test for a claim that may be absent.
+ *   `matches()` is a JavaScript RegExp (backtracking, not RE2) run on a name the client chose:
+ *   a pattern with nested repetition (`(a+)+`) can be made slow.
  */
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
 import type { PolicyConfig, PolicyRuleConfig } from '../config/policy-schema.js';
