@@ -209,12 +209,13 @@ describe("the SDKs' OAuth clients, against a resource server made of the TypeScr
     assert.equal(decodeJwt(result.token.access_token).aud, url);
   });
 
-  it('Python SDK OAuthClientProvider: authorization code with PKCE and dynamic registration, headless', async () => {
-    const result = await runPythonOAuthClient(url, { mode: 'authorization-code' }, { tool: 'whoami' });
-    assert.equal((JSON.parse(result.call!.text) as { sub: string }).sub, 'alice');
-    assert.equal(result.authorizations.length, 1);
-    const asked = new URL(result.authorizations[0]!).searchParams;
-    assert.deepEqual([asked.get('resource'), asked.get('code_challenge_method')], [url, 'S256']);
-    assert.equal(decodeJwt(result.token.access_token).aud, url);
+  it('Python SDK OAuthClientProvider: authorization code with PKCE and dynamic registration, headless; a step-up on insufficient_scope', async () => {
+    const result = await runPythonOAuthClient(url, { mode: 'authorization-code' }, { tool: 'admin-only' });
+    assert.deepEqual(result.call, { text: 'stepped up', isError: false });
+    const asked = result.authorizations.map((u) => new URL(u).searchParams);
+    assert.deepEqual(asked.map((a) => a.get('scope')), ['mcp:read', 'mcp:read mcp:admin'], "the 401's scope, then the 403's");
+    assert.deepEqual([asked[0]!.get('resource'), asked[0]!.get('code_challenge_method')], [url, 'S256']);
+    const token = decodeJwt(result.token.access_token);
+    assert.deepEqual([token.aud, token.sub, token.scope], [url, 'alice', 'mcp:read mcp:admin']);
   });
 });
