@@ -3,8 +3,7 @@
  * Keyed by the SHA-256 of the token (the token itself is never kept), and each entry is served
  * only while `now < expiresAt` (the token's `exp`), never after, whatever the clock tolerance.
  *
- * Bounded: past `maxEntries`, the entry stored longest ago goes (a Map keeps insertion order, so
- * that is O(1)). One cache per verifier: what a token is worth depends on the route's settings
+ * Bounded: past `maxEntries`, the entry stored longest ago goes, in O(1). One cache per verifier: what a token is worth depends on the route's settings
  * (its audience above all), so a token verified for /math is never found on /echo.
  * Only successes are stored; a refusal is checked again every time.
  */
@@ -26,7 +25,21 @@ export function hashToken(token: string): string {
 
 export function createTokenCache<T extends { readonly expiresAt: number }>(maxEntries = DEFAULT_CACHE_ENTRIES): TokenCache<T> {
   const entries = new Map<string, T>();
+  // Insertion order in a ring of its own: a Map's own iterator walks over the holes its deletions
+  // leave at the front, which made "the oldest" cost O(entries) per store when full (measured).
+  const capacity = Math.max(0, maxEntries);
+  const order: ({ key: string; value: T } | undefined)[] = new Array(capacity);
+  let head = 0;
+  let count = 0;
   const live = (value: T, nowMs: number) => nowMs < value.expiresAt * 1000;
+  const dropOldest = () => {
+    const oldest = order[head]!;
+    // The record may be stale: its key was stored again since, or found expired and dropped.
+    if (entries.get(oldest.key) === oldest.value) entries.delete(oldest.key);
+    order[head] = undefined;
+    head = (head + 1) % capacity;
+    count--;
+  };
   return {
     get(key, nowMs) {
       const value = entries.get(key);
@@ -36,12 +49,12 @@ export function createTokenCache<T extends { readonly expiresAt: number }>(maxEn
       return undefined;
     },
     set(key, value, nowMs) {
-      if (maxEntries <= 0 || !live(value, nowMs)) return;
-      entries.delete(key);
-      // The oldest entry goes when full; an expired one goes anyway, so dead entries do not linger.
-      const oldest = entries.entries().next().value;
-      if (oldest && (entries.size >= maxEntries || !live(oldest[1], nowMs))) entries.delete(oldest[0]);
+      if (capacity === 0 || !live(value, nowMs)) return;
+      // The oldest goes when full; an expired oldest goes anyway, so dead entries do not linger.
+      if (count === capacity || (count > 0 && !live(order[head]!.value, nowMs))) dropOldest();
       entries.set(key, value);
+      order[(head + count) % capacity] = { key, value };
+      count++;
     },
     get size() {
       return entries.size;
