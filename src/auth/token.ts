@@ -72,14 +72,13 @@ export function createTokenVerifier(input: TokenSettingsInput, deps: TokenVerifi
     if (!isAccessTokenType(header.typ)) throw new NotAnAccessToken();
     return keySet(header, token);
   };
-  const options = (now: number): JWTVerifyOptions => ({
+  const checks: JWTVerifyOptions = {
     issuer: settings.issuer,
     audience: [...settings.audiences],
     algorithms: [...settings.algorithms],
     clockTolerance: settings.clockToleranceSeconds,
     requiredClaims: ['exp'],
-    currentDate: new Date(now),
-  });
+  };
 
   return {
     async verify(token) {
@@ -90,7 +89,7 @@ export function createTokenVerifier(input: TokenSettingsInput, deps: TokenVerifi
       const cached = cache.get(key, now);
       if (cached) return cached;
       try {
-        const claims = await verifySigned(token, getKey, options(now));
+        const claims = await verifySigned(token, getKey, { ...checks, currentDate: new Date(now) });
         const accepted = accept(claims);
         cache.set(key, accepted, clock.now());
         return accepted;
