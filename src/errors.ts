@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'MCPMUX_ERR_SPAWN'
   | 'MCPMUX_ERR_PORT'
   | 'MCPMUX_ERR_LISTEN'
-  | 'MCPMUX_ERR_UPSTREAM';
+  | 'MCPMUX_ERR_UPSTREAM'
+  | 'MCPMUX_ERR_KEY_SET';
 
 export class McpmuxError extends Error {
   readonly code: ErrorCode;
@@ -71,6 +72,25 @@ export class UpstreamError extends McpmuxError {
   constructor(kind: UpstreamErrorKind, options?: { cause?: unknown }) {
     super('MCPMUX_ERR_UPSTREAM', `upstream ${kind} error`, options);
     this.kind = kind;
+  }
+}
+
+export type KeySetFetchKind = 'jwks' | 'discovery';
+
+/**
+ * An authorization server's keys could not be had: its key set or its metadata did not answer, or
+ * answered nonsense, or a failure moments ago has not been retried yet. Not the token's fault: the
+ * proxy answers 503 with `Retry-After: retryAfterSeconds`, never 401.
+ */
+export class KeySetError extends McpmuxError {
+  readonly issuer: string;
+  readonly kind: KeySetFetchKind;
+  readonly retryAfterSeconds: number;
+  constructor(issuer: string, kind: KeySetFetchKind, message: string, retryAfterSeconds: number, options?: { cause?: unknown }) {
+    super('MCPMUX_ERR_KEY_SET', `${kind === 'jwks' ? 'key set' : 'metadata'} of ${issuer}: ${message}`, options);
+    this.issuer = issuer;
+    this.kind = kind;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
