@@ -96,7 +96,7 @@ export function describeRefusal(reason: RefusalReason, message: string, server?:
  * Answers with a refusal. A response already under way is cut instead: its client sees a reset,
  * never a hang. A 503 or 429 says when to retry (`retryAfterSeconds`, else RETRY_AFTER_SECONDS).
  */
-export function sendRefusal(res: ServerResponse, reason: RefusalReason, message: string, options: { server?: string; headers?: Record<string, string>; retryAfterSeconds?: number } = {}): void {
+export function sendRefusal(res: ServerResponse, reason: RefusalReason, message: string, options: { server?: string; headers?: Record<string, string>; retryAfterSeconds?: number; id?: string | number | null } = {}): void {
   if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
@@ -104,5 +104,5 @@ export function sendRefusal(res: ServerResponse, reason: RefusalReason, message:
   const { status, code } = REFUSALS[reason];
   (res as ServerResponse & { [REFUSAL_CODE]?: number })[REFUSAL_CODE] = code;
   const headers = status === 503 || status === 429 ? { 'retry-after': String(options.retryAfterSeconds ?? RETRY_AFTER_SECONDS), ...options.headers } : options.headers;
-  sendJson(res, status, describeRefusal(reason, message, options.server), headers);
+  sendJson(res, status, describeRefusal(reason, message, options.server, options.id ?? null), headers);
 }

@@ -17,6 +17,8 @@ import { subscribeLogging } from './log.js';
 import { fitConnectionsToFiles, readOpenFileLimit } from './proxy/connections.js';
 import { createProxyHandler } from './proxy/handler.js';
 import { createCluster } from './cluster/cluster.js';
+import { createAuthGate } from './auth/gate.js';
+import { createKeySets } from './auth/key-sets.js';
 import { createRouting } from './routing/routing.js';
 import type { RolloutResult } from './supervisor/managed-server.js';
 import { Supervisor } from './supervisor/supervisor.js';
@@ -72,7 +74,9 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
   const routing = createRouting(config.servers, events, config.affinity);
   const supervisor = new Supervisor(config.servers, events);
   const cluster = config.cluster && createCluster(config.cluster);
-  const proxy = createProxyHandler({ listen: config.listen, routing, events, maxConnections, cluster });
+  // Issuers' key sets, fetched by mcpmux on the first token that needs one, kept across reloads.
+  const keySets = createKeySets({ onFetch: (fetched) => events.emit('key-set-fetch', fetched) });
+  const proxy = createProxyHandler({ listen: config.listen, routing, events, gate: createAuthGate(keySets), maxConnections, cluster });
   const readBridges = createBridgeStatusReader(() => supervisor.statuses());
   const metrics = createMetrics(events, () => supervisor.statuses(), {
     readBridges,
@@ -144,6 +148,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     if (!drained) step('drain-timeout', { cut: proxy.inFlight });
     publicServer.closeAllConnections();
     proxy.close();
+    keySets.close();
     await closed;
     step('stop-children');
     await supervisor.stopAll();
@@ -160,6 +165,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     publicServer.close();
     adminServer.close();
     proxy.close();
+    keySets.close();
     await supervisor.killAll();
   }
 

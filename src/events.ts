@@ -6,6 +6,8 @@ import { EventEmitter } from 'node:events';
 import type { ProbeKind } from './config/schema.js';
 import type { ConfigProblem } from './errors.js';
 import type { ProbeOutcome } from './probe/result.js';
+import type { CallKind } from './auth/calls.js';
+import type { AuthResult } from './auth/gate.js';
 
 export type ServerState = 'starting' | 'ready' | 'unready' | 'backoff' | 'stopping' | 'stopped' | 'failed';
 export type ProbeRole = 'startup' | 'readiness' | 'liveness';
@@ -58,6 +60,13 @@ export interface LifecycleEvents {
    * (`bad_seal`, `owner_refused`, `loop`).
    */
   'session-relay': { server: string; result: SessionRelayResult; owner?: string | undefined };
+  /**
+   * What auth made of a request on a route with auth (auth/gate.ts): `allowed`, or why not. A
+   * policy denial (`denied`, `insufficient_scope` for a call) names the tool, prompt or resource.
+   */
+  'auth-result': { server: string; result: AuthResult; denied?: { kind: CallKind; name: string } | undefined };
+  /** A key set or issuer metadata fetch (auth/key-sets.ts): for the metrics. */
+  'key-set-fetch': { issuer: string; kind: 'jwks' | 'discovery'; result: 'ok' | 'error'; error?: string | undefined };
   /** mcpmux closed a public connection to keep its limits: refused (`full`, `per-client`), or closed to admit another (`idle`), or pipelining too deep (`pipelined`). */
   'connection-closed': { reason: ConnectionCloseReason };
   'listening': { listener: 'public' | 'admin'; host: string; port: number };
@@ -100,6 +109,9 @@ export interface RequestRecord {
   readonly owner?: string | undefined;
   /** The peer pod that relayed it here, under a valid mark. */
   readonly relayedBy?: string | undefined;
+  /** On an OAuth route, the caller's token: its client_id, and its sub when auth.oauth.logSubject is set. */
+  readonly clientId?: string | undefined;
+  readonly subject?: string | undefined;
   /** True when the response did not complete (client left, or the child broke off). */
   readonly aborted: boolean;
   /** The MCP call a POST carried (see proxy/mcp-call.ts), if it named one. */

@@ -63,8 +63,11 @@ export function subscribeLogging(events: Events, log: Logger, bridgedServers: Re
     else if (result === 'owner_refused') log.warn({ server, owner }, 'a sealed session id names an owner outside cluster.peers: refused');
     else if (result === 'loop') log.error({ server }, 'a relayed request reached a pod that does not own its session: check that cluster.advertiseAddress is this pod\'s own address on every pod');
   });
+  events.on('key-set-fetch', ({ issuer, kind, result, error }) => {
+    if (result === 'error') log.warn({ issuer, kind, error }, kind === 'jwks' ? "cannot fetch an issuer's key set: tokens it signed with keys not held get 503" : "cannot read an issuer's metadata to find its key set");
+  });
   // The access log is built only when it is written: at warn and above it costs nothing per request.
-  if (log.isLevelEnabled('info')) events.on('request-finished', ({ server, method, path, status, durationMs, bytes, session, pid, owner, relayedBy, aborted, mcp, mcpError }) => {
+  if (log.isLevelEnabled('info')) events.on('request-finished', ({ server, method, path, status, durationMs, bytes, session, pid, owner, relayedBy, clientId, subject, aborted, mcp, mcpError }) => {
     const logged = path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path;
     const record: Record<string, unknown> = { server, method, path: logged, status, durationMs: Math.round(durationMs * 100) / 100, bytes };
     if (session) record.session = session;
@@ -72,6 +75,9 @@ export function subscribeLogging(events: Events, log: Logger, bridgedServers: Re
     // Sessions across pods: relayed to its owner, or relayed here by a peer.
     if (owner !== undefined) record.owner = owner;
     if (relayedBy !== undefined) record.relayedBy = relayedBy;
+    // Who called, on an OAuth route: the token's client, and its subject when auth.oauth.logSubject says so.
+    if (clientId !== undefined) record.clientId = clientId;
+    if (subject !== undefined) record.subject = subject;
     // The call, never its arguments (Mcp-Param-* values) nor the body.
     if (mcp) {
       record.mcpMethod = mcp.method;

@@ -11,6 +11,7 @@ import { CpuTotal, sampleProcessGroups } from '../supervisor/resources.js';
 import type { BridgeStatus } from '../bridge/server.js';
 import type { BridgeStatusReader } from './bridge-status.js';
 import { registerClusterMetrics } from './cluster-metrics.js';
+import { registerAuthMetrics } from './auth-metrics.js';
 
 /** From 1 ms to 10 minutes: a ping, a tool call, and an SSE stream that stays open for minutes. */
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -157,6 +158,7 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
   events.on('rollout-finished', ({ server, ok }) => rollouts.inc({ server, result: ok ? 'ok' : 'failed' }));
   const { openConnections, droppedLogRecords, readBridges, sessionTables, controlSocket } = sources;
   if (sources.cluster) registerClusterMetrics(registers, events);
+  registerAuthMetrics(registers, events);
   if (controlSocket) {
     new Gauge({ name: 'mcpmux_control_socket_listening', help: 'Whether the control socket (mcpmux rollout, mcpmux reload) listens (1), or mcpmux started without one (0: the log and /status say why).', registers, collect() {
       this.set(controlSocket().listening ? 1 : 0);

@@ -188,3 +188,20 @@ function holdsAll(held: ReadonlySet<string>, needed: readonly string[]): boolean
 function unique(values: readonly string[]): string[] {
   return [...new Set(values)];
 }
+
+/** Policies compiled from config objects (frozen at load): the loader's check and the route table share one compile. */
+const compiled = new WeakMap<PolicyConfig, CompiledPolicy>();
+
+/** compilePolicy, once per config object. */
+export function compilePolicyOnce(config: PolicyConfig, at: string): CompiledPolicy {
+  let result = compiled.get(config);
+  if (!result) compiled.set(config, (result = compilePolicy(config, at)));
+  return result;
+}
+
+/** The compiled policy of a config object the loader accepted. */
+export function policyOfConfig(config: PolicyConfig): Policy {
+  const result = compilePolicyOnce(config, 'policy');
+  if (!result.policy) throw new TypeError('a policy the loader refused reached the route table');
+  return result.policy;
+}

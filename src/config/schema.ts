@@ -3,6 +3,8 @@
  * Cross-field rules (duplicate prefixes, port clashes) live in `load.ts`, after defaults are applied.
  */
 import { z } from 'zod';
+import { policySchema } from './policy-schema.js';
+import { ACCEPTED_ALGORITHMS, DEFAULT_ALGORITHMS } from '../auth/token-settings.js';
 
 const seconds = (fallback: number) => z.number().positive().default(fallback);
 const count = (fallback: number) => z.number().int().min(1).default(fallback);
@@ -67,8 +69,6 @@ export const secretSchema = z.union(
   { error: 'must be { env: NAME } or { file: PATH }' },
 );
 
-/** Asymmetric signatures only: `none` and HMAC (a key the resource server would share) are never accepted. */
-export const OAUTH_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 /** mcpmux as the OAuth 2.1 resource server of a route: JWT access tokens checked at the edge. */
 const oauthSchema = z.strictObject({
@@ -78,10 +78,11 @@ const oauthSchema = z.strictObject({
   jwksUri: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   /** `auto`: the route's resource URL (listen.publicUrl + prefix), as RFC 8707 has it. Or any of these. */
   audience: z.union([z.literal('auto'), z.string().min(1), z.array(z.string().min(1)).min(1)]).default('auto'),
+  /** Asymmetric signatures only: `none` and HMAC (a key the resource server would share) are never accepted. */
   algorithms: z
-    .array(z.enum(OAUTH_ALGORITHMS, { error: `must be one of ${OAUTH_ALGORITHMS.join(', ')}: asymmetric only (none and HMAC are never accepted)` }))
+    .array(z.enum(ACCEPTED_ALGORITHMS as [string, ...string[]]))
     .min(1)
-    .default(['RS256', 'PS256', 'ES256', 'EdDSA']),
+    .default([...DEFAULT_ALGORITHMS]),
   /** Leeway for exp, nbf and iat, for clocks a little apart. */
   clockToleranceSeconds: z.number().min(0).max(600).default(30),
   /** Write the token's `sub` in the access log (its `client_id` always is). */
@@ -173,6 +174,8 @@ export const serverSchema = z.strictObject({
    * On an OAuth route, tell the child who called: header name to token claim (`X-Mcp-Subject: sub`).
    * A client's own copies of these headers are removed first; a claim the token lacks sends none.
    */
+  /** What a caller may do on this route (auth/policy.ts): scopes for every request, and per tool, prompt and resource. Needs auth.oauth. */
+  policy: policySchema.optional(),
   forwardIdentity: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'must be an HTTP header name' }), z.string().min(1)).optional(),
   /** Requests this server may have in flight at once; past it, 503 with Retry-After. */
   maxInFlight: z.number().int().min(1).optional(),

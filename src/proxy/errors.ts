@@ -84,3 +84,31 @@ export function sendUpstreamError(res: ServerResponse, server: string, kind: Ups
 export function sendDuplicateHost(res: ServerResponse): void {
   sendRefusal(res, 'bad_request', 'Bad request: more than one Host header', { headers: CLOSE });
 }
+
+/**
+ * A refusal of auth (auth/gate.ts): 401 with its challenge (no server name: a client without a
+ * valid token learns nothing of what is behind the route), 403 short of scope, 503 with
+ * Retry-After when the key set cannot be reached (the token is not what is wrong).
+ */
+export function sendAuthRefusal(res: ServerResponse, server: string, refusal: { status: 401 | 403 | 503; challenge: string | undefined; retryAfterSeconds?: number | undefined; description: string }): void {
+  const headers = refusal.challenge ? { 'www-authenticate': refusal.challenge } : undefined;
+  if (refusal.status === 401) return sendRefusal(res, 'unauthorized', `Unauthorized: ${refusal.description}`, { ...(headers && { headers }) });
+  if (refusal.status === 403) return sendRefusal(res, 'insufficient_scope', `Forbidden: ${refusal.description}`, { server, ...(headers && { headers }) });
+  sendRefusal(res, 'auth_unavailable', `Cannot check access tokens now: ${refusal.description}; retry later`, { server, ...(refusal.retryAfterSeconds !== undefined && { retryAfterSeconds: refusal.retryAfterSeconds }) });
+}
+
+/** A call the policy refuses: short of scope (403 with a challenge naming every scope it needs), or a `when` rule (403). */
+export function sendCallRefused(res: ServerResponse, server: string, id: string | number | null | undefined, refusal: { reason: 'insufficient_scope'; challenge: string; message: string } | { reason: 'policy_denied'; message: string }): void {
+  const headers = refusal.reason === 'insufficient_scope' ? { 'www-authenticate': refusal.challenge } : undefined;
+  sendRefusal(res, refusal.reason, `Forbidden: ${refusal.message}`, { server, id: id ?? null, ...(headers && { headers }) });
+}
+
+/** A 2026-07-28 request whose Mcp-Method or Mcp-Name header disagrees with its body: the spec's HeaderMismatch. */
+export function sendHeaderMismatch(res: ServerResponse, server: string, id: string | number | null | undefined, message: string): void {
+  sendRefusal(res, 'header_mismatch', message, { server, id: id ?? null });
+}
+
+/** A body a policy route cannot read as JSON-RPC: refused, since no call in it could be checked. */
+export function sendUnreadableBody(res: ServerResponse, server: string, reason: string): void {
+  sendRefusal(res, 'bad_request', `Bad request: ${reason}`, { server });
+}

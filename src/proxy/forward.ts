@@ -24,7 +24,7 @@
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex, Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Transform, Writable } from 'node:stream';
 import { ProxyServer } from 'http-proxy-3';
 import { UpstreamError, type UpstreamErrorKind } from '../errors.js';
 import { discardBody } from './body-limit.js';
@@ -61,8 +61,10 @@ export type AnswerVerdict = 'relay' | 'replaced';
 export interface ForwardOptions {
   /** The body to send instead of the request itself (a byte-counting pass-through). */
   readonly body?: Readable;
-  /** Buffer the child's JSON answer (small, e.g. OAuth metadata) and rewrite it before sending. */
+  /** Buffer the child's JSON answer (OAuth metadata, a list to filter) and rewrite it before sending. */
   readonly rewriteJson?: (value: unknown) => unknown;
+  /** Pass an SSE answer through this transform (a list filtered as its events pass). */
+  readonly rewriteEvents?: () => Transform;
   /** This is the one retry of a request whose pooled connection failed before any answer. */
   readonly retried?: boolean;
 }
@@ -86,8 +88,8 @@ export interface Forwarder {
   close(): void;
 }
 
-/** Answers buffered for rewriting are at most this big; a larger one is a 502. */
-const MAX_REWRITE_BYTES = 1024 * 1024;
+/** Answers buffered for rewriting (a list page with its schemas) are at most this big; a larger one is a 502. */
+const MAX_REWRITE_BYTES = 8 * 1024 * 1024;
 
 const CHILD: ForwardTarget = Object.freeze({ host: CHILD_HOST });
 
@@ -100,6 +102,7 @@ interface Exchange {
   readonly res: http.ServerResponse & { [HEADERS_AT]?: number; [HELD]?: HeldHead | undefined; [TAP]?: ((chunk: Buffer) => void) | undefined };
   readonly hooks: ForwarderHooks;
   readonly rewrite: ((value: unknown) => unknown) | undefined;
+  readonly rewriteEvents: (() => Transform) | undefined;
   /** The child's answer, once its headers are in. */
   answer: http.IncomingMessage | undefined;
   /** upstreamTimeoutSeconds, in ms. */
@@ -158,7 +161,7 @@ export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTim
       // A pooled connection the child closed without saying so fails at once; an idempotent request
       // without a body then goes again once, as nginx's proxy_next_upstream does.
       const retry = retryable(req, options) ? () => this.forward(req, res, headers, { ...options, retried: true }) : undefined;
-      upstream[EXCHANGE] = { req, res, hooks, rewrite: options?.rewriteJson, answer: undefined, timeoutMs, retry, headTimer: undefined };
+      upstream[EXCHANGE] = { req, res, hooks, rewrite: options?.rewriteJson, rewriteEvents: options?.rewriteEvents, answer: undefined, timeoutMs, retry, headTimer: undefined };
       (req as ForwardedRequest)[UPSTREAM] = upstream;
       upstream.on('response', onResponse);
       upstream.on('error', onUpstreamRequestError);
@@ -198,7 +201,7 @@ function onResponse(this: UpstreamRequest, upstreamRes: http.IncomingMessage): v
   res[HEADERS_AT] = performance.now();
   const streaming = isEventStream(upstreamRes.headers['content-type']);
   if (streaming) upstreamRes.socket.setTimeout(0);
-  if (rewrite) return void rewriteResponse(upstreamRes, exchange);
+  if (rewrite && !streaming) return void rewriteResponse(upstreamRes, exchange);
   // A response's tap (relay.ts) sees a JSON answer only: a stream is not one JSON value.
   if (res[TAP] && !isJson(upstreamRes.headers['content-type'])) res[TAP] = undefined;
   (upstreamRes as UpstreamResponse)[EXCHANGE] = exchange;
@@ -209,8 +212,19 @@ function onResponse(this: UpstreamRequest, upstreamRes: http.IncomingMessage): v
   if (streaming) {
     if (!commitHead(res)) return;
     res.flushHeaders();
+    if (exchange.rewriteEvents) return relayThrough(upstreamRes, exchange.rewriteEvents(), exchange);
   }
   relay(upstreamRes, res);
+}
+
+/** An SSE answer through a transform: events as they come, the one it rewrites rewritten. A transform that fails cuts the stream. */
+function relayThrough(upstreamRes: http.IncomingMessage, transform: Transform, { res }: Exchange): void {
+  transform.once('error', () => {
+    upstreamRes.destroy();
+    res.destroy();
+  });
+  relay(upstreamRes, transform);
+  relay(transform, res);
 }
 
 /**
@@ -350,6 +364,8 @@ async function rewriteResponse(upstreamRes: http.IncomingMessage, { req, res, ho
     const headers = filterResponseHeaders(upstreamRes.rawHeaders, upstreamRes.headers.connection);
     const clean: string[] = [];
     for (let i = 0; i < headers.length; i += 2) if (!/^content-(length|encoding)$/i.test(headers[i]!)) clean.push(headers[i]!, headers[i + 1]!);
+    // As for any answer: under cluster, the session id the child names reaches the client sealed.
+    hooks.onHead?.(req, clean);
     res.writeHead(upstreamRes.statusCode ?? 502, [...clean, 'content-length', String(Buffer.byteLength(body))]);
     res.end(body);
   } catch (error) {

@@ -5,27 +5,30 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import type { Cluster } from '../cluster/cluster.js';
-import { PEER_HEADER } from '../cluster/mark.js';
 import type { Config } from '../config/schema.js';
-import type { Events, McpCall } from '../events.js';
+import type { Events } from '../events.js';
 import type { Endpoint } from '../routing/endpoint.js';
 import type { PrefixMatch } from '../routing/match.js';
 import type { Routing } from '../routing/routing.js';
 import { holdSession, releaseSession, type SessionEntry } from '../routing/sessions.js';
 import { pickEndpoint, type Route } from '../routing/table.js';
-import { bearerChallenge, createAuthCheck, type AuthCheck } from '../auth/bearer-tokens.js';
+import type { AuthGate, Caller } from '../auth/gate.js';
+import { buildResourceMetadata, METADATA_HEADERS } from '../auth/resource-metadata.js';
 import { discardBody, limitBody } from './body-limit.js';
 import { createConnectionGate, type ConnectionGate } from './connections.js';
 import {
-  sendBadPath, sendBusy, sendDuplicateHost, sendForbiddenHost, sendHeadersTooLarge, sendNoRoute, sendNotReady, sendRelayLoop, sendSessionGone, sendTooLarge, sendUnauthorized, sendUnknownSession, sendUpgradeRefused, sendUpstreamError,
+  sendAuthRefusal, sendBadPath, sendBusy, sendDuplicateHost, sendForbiddenHost, sendHeadersTooLarge, sendNoRoute, sendNotReady, sendSessionGone, sendTooLarge, sendUpgradeRefused, sendUpstreamError,
 } from './errors.js';
 import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
-import { buildRequestHeaders, toHeaderObject } from './headers.js';
+import { buildRequestHeaders, setBodyLength, setIdentityHeaders, toHeaderObject } from './headers.js';
+import { createRouteGuard, type GuardPass } from './route-guard.js';
 import { createAddressMatch } from '../address-match.js';
-import { identifyClient, normalizeAddress } from './client-identity.js';
+import { identifyClient } from './client-identity.js';
 import { createPeerRelay, type PeerRelay } from './peer-relay.js';
+import { STATE, type ProxiedRequest, type RequestState } from './request-state.js';
+import { createSessionPlacement } from './session-placement.js';
 import { createSessionAnswerCheck } from './session-answers.js';
 import { describeErrorCode, peekMcpBody, protocolOf, readMcpHeaders, readMcpOutcome } from './mcp-call.js';
 import { TAP } from './relay.js';
@@ -48,31 +51,6 @@ export interface ProxyHandler {
   close(): void;
 }
 
-/** What the handler learns about a request as it goes: its server, and whether a child got it. */
-interface RequestState {
-  server: string;
-  forwarded: boolean;
-  /** The process it went to, once admitted. */
-  endpoint?: Endpoint | undefined;
-  /** Its session's entry, held in use from admission to the end (never evicted meanwhile). */
-  held?: SessionEntry | undefined;
-  /** It has its connection's turn (pipelined requests run one at a time). */
-  entered: boolean;
-  /** The MCP call it carries: from the 2026-07-28 headers, or the first chunk of its body. */
-  mcp?: McpCall | undefined;
-  /** The first and the last chunk of a JSON answer to a POST (relay.ts's tap), for `mcpError`. */
-  first?: Buffer | undefined;
-  last?: Buffer | undefined;
-  /** Under `cluster`: the session id as the client sent it (sealed), and as the child knows it. */
-  sealed?: string | undefined;
-  inner?: string | undefined;
-  /** Relayed to this owner pod: no child of this pod has it. */
-  owner?: string | undefined;
-  /** Relayed here by this peer pod, under a valid mark: its X-Forwarded-* are believed. */
-  relayedBy?: string | undefined;
-}
-const STATE = Symbol('mcpmux.request');
-type ProxiedRequest = IncomingMessage & { [STATE]?: RequestState };
 type TimedResponse = ServerResponse & { [HEADERS_AT]?: number; [REFUSAL_CODE]?: number; [TAP]?: ((this: TimedResponse, chunk: Buffer) => void) | undefined };
 /** A route match; `metadata` marks an RFC 9728 metadata request, which needs no token. */
 type ProxyRoute = PrefixMatch<Route> & { metadata?: boolean };
@@ -81,8 +59,9 @@ type ProxyRoute = PrefixMatch<Route> & { metadata?: boolean };
  * The handler reads routes only from `routing.current`, the snapshot of the moment: a reload or a
  * rollout swaps it, and a request in flight keeps the endpoint it was admitted to.
  */
-export function createProxyHandler(deps: { listen: Config['listen']; routing: Routing; events: Events; maxConnections?: number; cluster?: Cluster | undefined }): ProxyHandler {
+export function createProxyHandler(deps: { listen: Config['listen']; routing: Routing; events: Events; gate: AuthGate; maxConnections?: number; cluster?: Cluster | undefined }): ProxyHandler {
   const { routing, events, listen, cluster } = deps;
+  const routeGuard = createRouteGuard({ gate: deps.gate, events, maxBodyBytes: listen.limits.maxBodyBytes });
   const { limits } = listen;
   const guard = createHostGuard(listen);
   const isTrusted = createAddressMatch(listen.trustedProxies);
@@ -92,19 +71,13 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     return relayedBy === undefined ? isTrusted : (address) => address === relayedBy || isTrusted(address);
   };
   const peers: PeerRelay | undefined = cluster && createPeerRelay(cluster, events, limits.maxBodyBytes);
+  const placement = cluster && createSessionPlacement(cluster, peers!, events, isTrusted);
   const connections = createConnectionGate(
     { maxConnections: deps.maxConnections ?? limits.maxConnections, maxConnectionsPerClient: limits.maxConnectionsPerClient },
     // Peer pods carry many clients each, as trusted proxies do.
     cluster ? (address) => isTrusted(address) || cluster.isPeer(address) : isTrusted,
     (reason) => events.emit('connection-closed', { reason }),
   );
-  /** One check per auth policy object: a reload that changes a route's tokens makes a new one. */
-  const authChecks = new WeakMap<NonNullable<Route['policy']['auth']>, AuthCheck>();
-  const authCheckOf = (auth: NonNullable<Route['policy']['auth']>) => {
-    let check = authChecks.get(auth);
-    if (!check) authChecks.set(auth, (check = createAuthCheck(auth)));
-    return check;
-  };
   /** One forwarder (connection pool) per endpoint, dropped when its process is gone. */
   const forwarders = new Map<Endpoint, Forwarder>();
   const perServer = new Map<string, number>();
@@ -134,47 +107,8 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
       return checkSessionAnswer(req, answer, res, (req as ProxiedRequest)[STATE]?.endpoint);
     },
     // Under `cluster`, a child's session id reaches the client sealed with this pod as its owner.
-    onHead: cluster && ((req, headers) => {
-      const state = (req as ProxiedRequest)[STATE];
-      if (!state) return;
-      for (let i = 0; i < headers.length; i += 2) {
-        if (headers[i]!.length !== 14 || headers[i]!.toLowerCase() !== 'mcp-session-id') continue;
-        const id = headers[i + 1]!;
-        headers[i + 1] = id === state.inner && state.sealed !== undefined ? state.sealed : cluster.seal(state.server, id);
-      }
-    }),
+    onHead: placement?.sealAnswer,
   };
-
-  /**
-   * Under `cluster`, where a request's session lives: here (its id unwrapped for the child, and
-   * false returned: serve it), another pod (relayed there), or nowhere a pod with the key made
-   * (refused before any connection). True when the request is answered or relayed.
-   */
-  function placeSession(req: IncomingMessage, res: ServerResponse, state: RequestState, server: string, relay: boolean): boolean {
-    const session = req.headers['mcp-session-id'];
-    if (typeof session !== 'string' || !cluster) return false;
-    const mark = req.headers[PEER_HEADER];
-    const peer = req.socket.remoteAddress;
-    const placement = cluster.place(server, session, typeof mark === 'string' ? mark : undefined, peer === undefined ? undefined : normalizeAddress(peer));
-    if (placement.kind === 'local') {
-      state.sealed = session;
-      state.inner = placement.inner;
-      state.relayedBy = placement.relayedBy;
-      setSessionHeader(req, placement.inner);
-      return false;
-    }
-    if (placement.kind === 'remote' && relay) {
-      state.owner = placement.owner;
-      state.inner = placement.inner;
-      peers!.relay(req, res, server, placement.owner, session, isTrusted(peer));
-      return true;
-    }
-    const reason = placement.kind === 'remote' ? 'owner_refused' : placement.reason;
-    events.emit('session-relay', { server, result: reason, owner: placement.kind === 'remote' ? placement.owner : undefined });
-    if (reason === 'loop') sendRelayLoop(res, server);
-    else sendUnknownSession(res, server);
-    return true;
-  }
 
   function forwarderFor(endpoint: Endpoint, route: Route): Forwarder {
     const current = forwarders.get(endpoint);
@@ -239,6 +173,7 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
         aborted,
         mcp: state.mcp,
         mcpError,
+        ...state.logged,
       });
     };
     // on, not once: done() takes both off itself, and once would wrap each in a new closure.
@@ -247,15 +182,14 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
   }
 
   /**
-   * Auth, readiness and the in-flight cap, shared by plain and Upgrade requests; answers a refusal
-   * itself. Past auth, a POST's MCP call is known from the 2026-07-28 headers, so that mcpmux's own
+   * Readiness and the in-flight cap, shared by plain and Upgrade requests, past auth; answers a
+   * refusal itself. A POST's MCP call is known from the 2026-07-28 headers, so that mcpmux's own
    * refusals are counted and logged by call too (a client without a token names no label value).
    */
   function admit(req: IncomingMessage, match: ProxyRoute, res: ServerResponse, state: RequestState): Endpoint | undefined {
     const { route } = match;
     const { policy } = route;
-    if (policy.auth && !match.metadata && !authCheckOf(policy.auth)(req.headers.authorization)) return void sendUnauthorized(res, bearerChallenge(policy.auth));
-    if (req.method === 'POST') state.mcp = readMcpHeaders(req.headers);
+    if (req.method === 'POST') state.mcp ??= readMcpHeaders(req.headers);
     const session = req.headers['mcp-session-id'];
     let entry: SessionEntry | undefined;
     if (typeof session === 'string') {
@@ -299,7 +233,10 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     if (verdict !== 'ok') return void sendForbiddenHost(res, verdict);
     if (!target.ok) return void sendBadPath(res, target.reason);
     const routes = routing.current;
-    const metadata = req.method === 'GET' || req.method === 'HEAD' ? matchMetadataPath(routes, target.path, target.query) : undefined;
+    const method = req.method;
+    let metadata = method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? matchMetadataPath(routes, target.path, target.query) : undefined;
+    // A CORS preflight is answered for mcpmux's own metadata only; a child's is its own business.
+    if (metadata && method === 'OPTIONS' && !metadata.route.policy.auth?.oauth) metadata = undefined;
     const match = metadata ?? routes.match(target.path, target.query);
     if (!match) return void sendNoRoute(res);
     state.server = match.route.server;
@@ -323,7 +260,25 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     const { route } = match;
     if (!route.policy.allowUpgrade) return sendUpgradeRefused(refusal, route.server);
     // An Upgrade is never relayed: a session of another pod is not found here.
-    if (placeSession(req, refusal, state, route.server, false)) return;
+    if (placement?.place(req, refusal, state, route.server, false)) return;
+    const auth = route.policy.auth;
+    if (!auth) return tunnel(req, socket, head, match, state, refusal, target);
+    // A route with a policy allows no Upgrade (config): the policy reads bodies, not frames.
+    const outcome = deps.gate.check(auth, [], req.headers.authorization);
+    const go = (settled: Awaited<typeof outcome>) => {
+      events.emit('auth-result', { server: route.server, result: settled.ok ? 'allowed' : settled.result });
+      if (!settled.ok) return sendAuthRefusal(refusal, route.server, settled);
+      state.caller = settled.caller;
+      state.logged = callerFields(settled.caller, route);
+      tunnel(req, socket, head, match, state, refusal, target);
+    };
+    if (!(outcome instanceof Promise)) return go(outcome);
+    outcome.then((settled) => (socket.destroyed ? undefined : go(settled)), () => socket.destroy());
+  }
+
+  /** An admitted Upgrade, socket to socket. */
+  function tunnel(req: IncomingMessage, socket: Socket, head: Buffer, match: ProxyRoute, state: RequestState, refusal: RefusalResponse, target: PathCheck): void {
+    const { route } = match;
     const endpoint = admit(req, match, refusal, state);
     if (!endpoint) return;
     enter(state, endpoint, req.method);
@@ -335,12 +290,15 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
       events.emit('request-finished', {
         server: route.server, method: req.method ?? '', path: target.ok ? target.path : '', status: 101, durationMs: performance.now() - started,
         firstByteMs: undefined, bytes: socket.bytesWritten, session: undefined, forwarded: true, pid: endpoint.pid, aborted: false, mcp: undefined, mcpError: undefined,
+        ...state.logged,
       });
     });
     const value = req.headers.upgrade!;
     const forwarder = forwarderFor(endpoint, route);
     // http-proxy-3 carries the upgrade, and reads the headers as an object.
-    req.headers = toHeaderObject(buildRequestHeaders(req, route.prefix, forwarder.host, { trusted: isTrusted(req.socket.remoteAddress), forwardAuthorization: route.policy.forwardAuthorization }));
+    const headers = buildRequestHeaders(req, route.prefix, forwarder.host, { trusted: isTrusted(req.socket.remoteAddress), forwardAuthorization: route.policy.forwardAuthorization });
+    if (route.policy.identity) setIdentityHeaders(headers, route.policy.identity, state.caller);
+    req.headers = toHeaderObject(headers);
     req.headers.connection = 'Upgrade';
     req.headers.upgrade = value;
     req.url = match.childUrl;
@@ -397,7 +355,20 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     const { route } = match;
     if (req.headers.upgrade !== undefined && !route.policy.allowUpgrade) return sendUpgradeRefused(res, route.server);
     // Before admission: a session of another pod is admitted there, by its owner.
-    if (cluster && placeSession(req, res, state, route.server, true)) return;
+    if (placement?.place(req, res, state, route.server, true)) return;
+    const auth = route.policy.auth;
+    if (match.metadata && auth?.oauth) return serveResourceMetadata(req, res, route);
+    if (!auth || match.metadata) return proceed(req, res, state, match, OPEN);
+    routeGuard.run(req, res, route, (pass) => {
+      state.caller = pass.caller;
+      state.logged = callerFields(pass.caller, route);
+      proceed(req, res, state, match, pass);
+    });
+  }
+
+  /** Admission and forwarding, past auth: `pass` carries what the auth stage read (the body, a list's filter). */
+  function proceed(req: IncomingMessage, res: ServerResponse, state: RequestState, match: ProxyRoute, pass: GuardPass): void {
+    const { route } = match;
     const endpoint = admit(req, match, res, state);
     if (!endpoint) return;
     enter(state, endpoint, req.method);
@@ -407,29 +378,48 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     const forwarder = forwarderFor(endpoint, route);
     const client = route.policy.identifyClient ? identifyClient(req, trustOf(req)) : undefined;
     const headers = buildRequestHeaders(req, route.prefix, forwarder.host, { trusted, forwardAuthorization: route.policy.forwardAuthorization, client });
+    if (route.policy.identity) setIdentityHeaders(headers, route.policy.identity, pass.caller);
     req.url = match.childUrl;
-    const body =
-      req.headers['transfer-encoding'] !== undefined
-        ? limitBody(req, limits.maxBodyBytes, () => {
-            abortUpstream(req);
-            sendTooLarge(res, limits.maxBodyBytes);
-          })
-        : undefined;
-    const rewriteJson = publicOrigin ? (value: unknown) => rewriteResource(value, publicOrigin, route.prefix) : undefined;
+    let body: Readable | undefined;
+    if (pass.body) {
+      // The body the policy checked, as it was parsed: its length is its own.
+      setBodyLength(headers, pass.body.length);
+      body = Readable.from([pass.body]);
+    } else if (req.headers['transfer-encoding'] !== undefined) {
+      body = limitBody(req, limits.maxBodyBytes, () => {
+        abortUpstream(req);
+        sendTooLarge(res, limits.maxBodyBytes);
+      });
+    }
+    const rewriteJson = publicOrigin ? (value: unknown) => rewriteResource(value, publicOrigin, route.prefix) : pass.rewriteJson;
     // What a JSON answer says of the call (an error code, isError) is read from its first and last chunk.
     if (post) (res as TimedResponse)[TAP] = tapAnswer;
-    forwarder.forward(req, res, headers, body || rewriteJson ? { body, rewriteJson } : undefined);
-    // An older client names its call only in the body: its first chunk is read after it is relayed.
-    if (post && !state.mcp) req.once('data', peekCall);
+    forwarder.forward(req, res, headers, body || rewriteJson || pass.rewriteEvents ? { body, rewriteJson, rewriteEvents: pass.rewriteEvents } : undefined);
+    if (post && !state.mcp) {
+      // An older client names its call only in the body: read here already, or its first chunk as it is relayed.
+      if (pass.body) state.mcp = peekMcpBody(pass.body, protocolOf(req.headers));
+      else req.once('data', peekCall);
+    }
+  }
+
+  /** RFC 9728 metadata of an OAuth route, which mcpmux answers itself (and its CORS preflight). */
+  function serveResourceMetadata(req: IncomingMessage, res: ServerResponse, route: Route): void {
+    if (req.method === 'OPTIONS') return void res.writeHead(204, METADATA_HEADERS).end();
+    const body = JSON.stringify(buildResourceMetadata(route.policy.auth!.oauth!, route.policy.rules?.scopesSupported ?? []));
+    res.writeHead(200, { ...METADATA_HEADERS, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  /** The access log's caller fields: client_id always, sub when the route's oauth.logSubject says so. */
+  function callerFields(caller: Caller | undefined, route: Route): { clientId?: string; subject?: string } | undefined {
+    if (!caller) return undefined;
+    return { ...(caller.clientId !== undefined && { clientId: caller.clientId }), ...(caller.subject !== undefined && route.policy.auth?.oauth?.logSubject && { subject: caller.subject }) };
   }
 }
 
-/** Sets the Mcp-Session-Id the child gets (the unwrapped one), in the parsed and the raw headers. */
-function setSessionHeader(req: IncomingMessage, id: string): void {
-  req.headers['mcp-session-id'] = id;
-  const raw = req.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 14 && raw[i]!.toLowerCase() === 'mcp-session-id') raw[i + 1] = id;
-}
+/** A request that passed no auth stage: nothing read, nothing to filter. */
+const OPEN: GuardPass = Object.freeze({ caller: undefined });
+
 
 /** Keeps a JSON answer's first and last chunk (a shared tap: no closure per request). */
 function tapAnswer(this: TimedResponse, chunk: Buffer): void {

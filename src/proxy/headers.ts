@@ -109,6 +109,41 @@ export function buildRequestHeaders(req: IncomingMessage, prefix: string, host: 
   return out;
 }
 
+/**
+ * Tells the child who called (forwardIdentity): each configured header set from the caller's
+ * claim, after every copy the client sent is removed. A claim the token lacks, or one with no plain
+ * value, sends no header; a list is joined with ", "; a value with a control character is dropped.
+ */
+export function setIdentityHeaders(headers: string[], identity: readonly (readonly [string, string])[], caller: { readonly claims: Readonly<Record<string, unknown>> } | undefined): void {
+  for (const [header] of identity) removeHeader(headers, header.toLowerCase());
+  if (!caller) return;
+  for (const [header, claim] of identity) {
+    const value = claimText(caller.claims[claim]);
+    if (value !== undefined) headers.push(header, value);
+  }
+}
+
+function claimText(value: unknown): string | undefined {
+  const text = typeof value === 'string' ? value
+    : typeof value === 'number' || typeof value === 'boolean' ? String(value)
+    : Array.isArray(value) && value.every((v) => typeof v === 'string' || typeof v === 'number') ? value.join(', ')
+    : undefined;
+  // Header values travel as visible ASCII and spaces: anything else (a newline above all) sends nothing.
+  return text !== undefined && text.length <= 4096 && /^[\x20-\x7e]*$/.test(text) ? text : undefined;
+}
+
+/** A body of this length instead of the client's framing: its Content-Length and Transfer-Encoding replaced. */
+export function setBodyLength(headers: string[], length: number): void {
+  removeHeader(headers, 'content-length');
+  removeHeader(headers, 'transfer-encoding');
+  headers.push('Content-Length', String(length));
+}
+
+/** Removes every header of this (lower-case) name from a flat raw list. */
+function removeHeader(headers: string[], lower: string): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === lower) headers.splice(i, 2);
+}
+
 /** Dropped from a request relayed to a session's owner pod: this hop's own, and the claims the relay sets. */
 const PEER_REPLACED = new Set([...HOP_BY_HOP, 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', CLIENT_HEADER, PEER_HEADER]);
 

@@ -7,6 +7,7 @@
  */
 
 import type { McpCall } from '../events.js';
+import { decodeHeaderValue } from '../header-value.js';
 
 /**
  * `method`: a method of the MCP spec, `other`, or `batch`; `name`: the tool or prompt name, or
@@ -36,7 +37,6 @@ const PEEK_BYTES = 4096;
 const METHOD = /"method"\s*:\s*"([^"\\]{1,64})"/;
 const NAME = /"name"\s*:\s*"((?:[^"\\]|\\.){1,512})"/;
 const URI = /"uri"\s*:\s*"((?:[^"\\]|\\.){1,512})"/;
-const BASE64 = /^=\?base64\?([A-Za-z0-9+/=]*)\?=$/;
 const RESPONSE = /"(?:result|error)"\s*:/;
 
 export function normalizeMcpMethod(method: string): string {
@@ -103,11 +103,6 @@ export function describeErrorCode(code: number): string {
 }
 
 /** `=?base64?…?=` decoded (the 2026-07-28 form of a value that is not plain ASCII); anything else as it is. */
-export function decodeHeaderValue(value: string): string {
-  const encoded = BASE64.exec(value)?.[1];
-  return encoded === undefined ? value : Buffer.from(encoded, 'base64').toString('utf8');
-}
-
 function cut(name: string): string {
   return name.length > MAX_NAME_LENGTH ? name.slice(0, MAX_NAME_LENGTH) : name;
 }

@@ -4,6 +4,7 @@
  * the snapshot it took at the start of a request, and never the supervisor.
  */
 import type { ResolvedAuth, ServerConfig } from '../config/schema.js';
+import { policyOfConfig, type Policy } from '../auth/policy.js';
 import type { ServerState } from '../events.js';
 import type { Endpoint } from './endpoint.js';
 import { createPrefixMatcher, type PrefixMatcher } from './match.js';
@@ -11,6 +12,10 @@ import { createPrefixMatcher, type PrefixMatcher } from './match.js';
 /** What a route applies to each request: from the server's config, swapped on reload. */
 export interface RoutePolicy {
   readonly auth: ResolvedAuth | undefined;
+  /** What a caller may call (auth/policy.ts), compiled once per config; only with auth.oauth. */
+  readonly rules: Policy | undefined;
+  /** forwardIdentity: header, claim. */
+  readonly identity: readonly (readonly [string, string])[] | undefined;
   readonly maxInFlight: number | undefined;
   readonly upstreamTimeoutSeconds: number | undefined;
   readonly allowUpgrade: boolean;
@@ -44,6 +49,8 @@ export function buildRouteTable(routes: readonly Route[]): RouteTable {
 export function policyOf(config: ServerConfig): RoutePolicy {
   return Object.freeze({
     auth: config.auth,
+    rules: config.policy ? policyOfConfig(config.policy) : undefined,
+    identity: config.forwardIdentity ? Object.entries(config.forwardIdentity) : undefined,
     maxInFlight: config.maxInFlight,
     upstreamTimeoutSeconds: config.upstreamTimeoutSeconds,
     allowUpgrade: config.allowUpgrade,

@@ -101,19 +101,19 @@ async function main() {
 async function measureCluster(valgrind: string) {
   const key = `instructions-cluster-key-${process.pid}-0123456789abcdef`;
   const dir = makeTempDir('mcpmux-callgrind-');
-  const configFor = (port: number) => {
+  const configFor = (port: number, cluster = true) => {
     const file = path.join(dir, `mcpmux-${port}.json`);
     writeFileSync(file, JSON.stringify({
       listen: { host: '127.0.0.1' },
-      cluster: { sessionKey: { env: 'MCPMUX_SESSION_KEY' }, advertiseAddress: `127.0.0.1:${port}` },
+      ...(cluster ? { cluster: { sessionKey: { env: 'MCPMUX_SESSION_KEY' }, advertiseAddress: `127.0.0.1:${port}` } } : {}),
       servers: { json: { command: process.execPath, args: [CHILD], env: { JSON_RESPONSE: '1', SESSIONS: '1' } } },
     }));
     return file;
   };
   const env = { ...process.env, MCPMUX_SESSION_KEY: key };
-  const argvOf = async () => {
+  const argvOf = async (cluster = true) => {
     const [port, admin] = [await freePort(), await freePort()];
-    const argv = [process.execPath, MAIN, '--config', configFor(port), '--port', String(port), '--admin-port', String(admin), '--log-level', 'warn', '--control-socket', path.join(dir, `${port}.sock`)];
+    const argv = [process.execPath, MAIN, '--config', configFor(port, cluster), '--port', String(port), '--admin-port', String(admin), '--log-level', 'warn', '--control-socket', path.join(dir, `${port}.sock`)];
     return { argv, url: `http://127.0.0.1:${port}/json/mcp`, ready: `http://127.0.0.1:${admin}/readyz` };
   };
   const plain = async () => {
@@ -128,6 +128,11 @@ async function measureCluster(valgrind: string) {
   };
   process.env.MCPMUX_SESSION_KEY = key;
   const sessionAt = (url: string) => async () => ({ ...(await Session.open(url)).headers });
+  // The same session's call without cluster: what sealing and checking the id costs a local call.
+  const plainSession = await perRequest(valgrind, async () => {
+    const alone = await argvOf(false);
+    return { ...alone, headers: sessionAt(alone.url) };
+  });
   // The owner under callgrind, called directly: the proxy pass of a session it owns.
   const local = await perRequest(valgrind, async () => {
     const owner = await argvOf();
@@ -145,10 +150,11 @@ async function measureCluster(valgrind: string) {
   owner.proc.kill('SIGTERM');
   relayer.proc.kill('SIGTERM');
   console.log(`instructions per tools/call of a session, sessions across pods (user space, steady state, ${HIGH - LOW} requests${flags.quick ? '; --quick: too few to mean much' : ''}):`);
+  console.log(`  proxy pass, a session, without cluster   ${Math.round(plainSession).toLocaleString('en')}`);
   console.log(`  proxy pass, a session owned here         ${Math.round(local).toLocaleString('en')}`);
   console.log(`  relay pass, to the owner pod             ${Math.round(relay).toLocaleString('en')}`);
   console.log(`  owner's pass of a relayed call           ${Math.round(atOwner).toLocaleString('en')}`);
-  console.log(`  relay / proxy pass: ${(relay / local).toFixed(2)}x; a relayed call in all: ${((relay + atOwner) / local).toFixed(2)}x a local one`);
+  console.log(`  cluster on a local call: ${(local / plainSession).toFixed(2)}x; relay / proxy pass: ${(relay / local).toFixed(2)}x; a relayed call in all: ${((relay + atOwner) / local).toFixed(2)}x a local one`);
   process.exit(0);
 }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeHeaderValue, describeErrorCode, MAX_NAME_LENGTH, peekMcpBody, readMcpHeaders, readMcpOutcome } from '../../../src/proxy/mcp-call.js';
+import { decodeHeaderValue } from '../../../src/header-value.js';
+import { describeErrorCode, MAX_NAME_LENGTH, peekMcpBody, readMcpHeaders, readMcpOutcome } from '../../../src/proxy/mcp-call.js';
 
 const body = (value: unknown) => Buffer.from(JSON.stringify(value));
 

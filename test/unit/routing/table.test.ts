@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Endpoint } from '../../../src/routing/endpoint.js';
 import { pickEndpoint, type Route } from '../../../src/routing/table.js';
 
-const route = (serving: Endpoint[], draining: Endpoint[] = []): Route => ({ prefix: '/s', server: 's', policy: { auth: undefined, maxInFlight: undefined, upstreamTimeoutSeconds: undefined, allowUpgrade: false, forwardAuthorization: false, identifyClient: false }, serving, draining, state: 'ready' });
+const route = (serving: Endpoint[], draining: Endpoint[] = []): Route => ({ prefix: '/s', server: 's', policy: { auth: undefined, rules: undefined, identity: undefined, maxInFlight: undefined, upstreamTimeoutSeconds: undefined, allowUpgrade: false, forwardAuthorization: false, identifyClient: false }, serving, draining, state: 'ready' });
 const endpoints = (n: number) => Array.from({ length: n }, (_, i) => new Endpoint('s', 100 + i, 4000 + i));
 
 describe('which endpoint a request goes to', () => {
