@@ -18,7 +18,7 @@
  * A KeySet never throws anything but jose's own errors (no key matches the token) or a KeySetError
  * (the keys cannot be had now).
  */
-import { createRemoteJWKSet, customFetch, type FlattenedJWSInput, type JWTHeaderParameters } from 'jose';
+import { createRemoteJWKSet, customFetch, errors, type FlattenedJWSInput, type JWTHeaderParameters } from 'jose';
 import { systemClock, type Clock } from '../clock.js';
 import { KeySetError, type KeySetFetchKind } from '../errors.js';
 import { discoverJwksUri } from './discovery.js';
@@ -35,7 +35,12 @@ export interface KeySetFetch {
 export interface KeySetsOptions {
   /** Each fetch (headers and body) within this; default 5000. */
   readonly timeoutMs?: number;
-  /** No refetch for an unknown `kid` within this of the last successful fetch; default 30 000 (jose's). */
+  /**
+   * No refetch for an unknown `kid` within this of the last successful fetch; default 5000. Within
+   * it, such a token is `unavailable` (503, Retry-After), not invalid: it may be signed with a key
+   * the issuer has just rotated in. jose's own default, 30 s, would turn every new-key token away
+   * that long after any fetch; 5 s still holds a flood of made-up kids to one fetch per 5 s.
+   */
   readonly cooldownMs?: number;
   /** Keys older than this are refreshed in the background; default 600 000 (jose's cacheMaxAge). */
   readonly maxAgeMs?: number;
@@ -65,7 +70,7 @@ export function createKeySets(options: KeySetsOptions = {}): KeySets {
   const closing = new AbortController();
   const settings: Settings = {
     timeoutMs: options.timeoutMs ?? 5000,
-    cooldownMs: options.cooldownMs ?? 30_000,
+    cooldownMs: options.cooldownMs ?? 5000,
     maxAgeMs: options.maxAgeMs ?? 600_000,
     retryMs: options.retryMs ?? 10_000,
     maxBytes: options.maxBytes ?? 512 * 1024,
@@ -161,7 +166,18 @@ function createKeySet(issuer: string, jwksUri: string | undefined, settings: Set
     if (fetchedAt !== undefined && clock.now() - fetchedAt >= settings.maxAgeMs && clock.now() >= retryAt && !keys.reloading) {
       keys.reload().catch(() => {}); // a failure is already reported and held off; the keys held stay
     }
-    return keys(header, token);
+    const before = fetchedAt;
+    try {
+      return await keys(header, token);
+    } catch (error) {
+      // An unknown kid that jose did not look for (cooling down since the last fetch): not known to
+      // be bad, only not checkable yet. After a fetch of its own, it is unknown: invalid.
+      if (error instanceof errors.JWKSNoMatchingKey && fetchedAt === before && fetchedAt !== undefined && keys.coolingDown) {
+        const at = fetchedAt + settings.cooldownMs;
+        throw new KeySetError(issuer, 'jwks', `a key not held yet; keys were fetched under ${Math.ceil(settings.cooldownMs / 1000)} s ago`, secondsUntil(at));
+      }
+      throw error;
+    }
   };
 }
 
