@@ -44,7 +44,7 @@ export interface KeySetsOptions {
   readonly cooldownMs?: number;
   /** Keys older than this are refreshed in the background; default 600 000 (jose's cacheMaxAge). */
   readonly maxAgeMs?: number;
-  /** After a failed fetch, none again before this; default 10 000. */
+  /** After a failed fetch, none again before this (a 503's Retry-After); default 5000: one fetch per 5 s per issuer while it is down. */
   readonly retryMs?: number;
   /** A metadata document or key set past this is refused; default 512 KiB. */
   readonly maxBytes?: number;
@@ -72,7 +72,7 @@ export function createKeySets(options: KeySetsOptions = {}): KeySets {
     timeoutMs: options.timeoutMs ?? 5000,
     cooldownMs: options.cooldownMs ?? 5000,
     maxAgeMs: options.maxAgeMs ?? 600_000,
-    retryMs: options.retryMs ?? 10_000,
+    retryMs: options.retryMs ?? 5000,
     maxBytes: options.maxBytes ?? 512 * 1024,
     fetch: options.fetch ?? fetch,
     clock: options.clock ?? systemClock,

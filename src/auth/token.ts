@@ -64,6 +64,21 @@ export interface TokenVerifierDeps {
 
 /** A typ that is not an access token's. Thrown from the key lookup, before any key is fetched. */
 class NotAnAccessToken extends Error {}
+/**
+ * A token whose (unverified) payload names another issuer. Refused before any key is looked up:
+ * its kid is not in this issuer's key set, and a lookup would fetch keys (or, cooling down, answer
+ * "not checkable yet") for a token that can never be accepted. Only ever a refusal.
+ */
+class ForeignIssuer extends Error {}
+
+function namesIssuer(payload: string | Uint8Array, issuer: string): boolean {
+  try {
+    const text = typeof payload === 'string' ? Buffer.from(payload, 'base64url').toString('utf8') : Buffer.from(payload).toString('utf8');
+    return (JSON.parse(text) as { iss?: unknown } | null)?.iss === issuer;
+  } catch {
+    return false;
+  }
+}
 
 export function createTokenVerifier(input: TokenSettingsInput, deps: TokenVerifierDeps): TokenVerifier {
   const settings = normalizeTokenSettings(input);
@@ -72,6 +87,7 @@ export function createTokenVerifier(input: TokenSettingsInput, deps: TokenVerifi
   const cache = createTokenCache<TokenAccepted>(deps.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
   const getKey = (header: JWTHeaderParameters, token: Parameters<typeof keySet>[1]) => {
     if (!isAccessTokenType(header.typ)) throw new NotAnAccessToken();
+    if (!namesIssuer(token.payload, settings.issuer)) throw new ForeignIssuer();
     return keySet(header, token);
   };
   const checks: JWTVerifyOptions = {
@@ -171,6 +187,7 @@ function explain(error: unknown): TokenRefused | TokenUnavailable {
     }
   }
   if (error instanceof NotAnAccessToken) return refuse('invalid', 'the token is not an access token');
+  if (error instanceof ForeignIssuer) return refuse('invalid', 'the token is from another issuer');
   if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) return refuse('invalid', 'the token is signed with an algorithm that is not accepted');
   if (error instanceof errors.JWKSNoMatchingKey) return refuse('invalid', 'the token is signed with a key the issuer does not publish');
   if (error instanceof errors.JWSSignatureVerificationFailed) return refuse('invalid', 'the token signature is invalid');
