@@ -74,8 +74,13 @@ export function filterListBody(body: Buffer, request: ListRequest, allow: AllowN
   } catch {
     return body;
   }
-  const filtered = Array.isArray(message) ? filterBatch(message, request, allow) : filterAnswer(message, request, allow);
+  const filtered = filterParsedAnswer(message, request, allow);
   return filtered === message ? body : Buffer.from(JSON.stringify(filtered), 'utf8');
+}
+
+/** A parsed JSON answer, one message or a batch's, with the list answering `request` filtered; the same value when nothing changes. */
+export function filterParsedAnswer(message: unknown, request: ListRequest, allow: AllowName): unknown {
+  return Array.isArray(message) ? filterBatch(message, request, allow) : filterAnswer(message, request, allow);
 }
 
 /** The answer with its list filtered when it answers `request`; otherwise the message itself. */

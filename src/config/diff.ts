@@ -15,7 +15,7 @@ import type { Config, ServerConfig } from './schema.js';
 
 /** Fields that change how a route treats requests, or the server's policy: no new process needed. */
 export const UPDATE_FIELDS: ReadonlySet<string> = new Set([
-  'prefix', 'auth', 'forwardAuthorization', 'maxInFlight', 'upstreamTimeoutSeconds', 'allowUpgrade',
+  'prefix', 'auth', 'policy', 'forwardIdentity', 'forwardAuthorization', 'maxInFlight', 'upstreamTimeoutSeconds', 'allowUpgrade',
   'drainSeconds', 'restartPolicy', 'backoff', 'terminationGracePeriodSeconds',
 ]);
 

@@ -206,7 +206,9 @@ function onResponse(this: UpstreamRequest, upstreamRes: http.IncomingMessage): v
   if (res[TAP] && !isJson(upstreamRes.headers['content-type'])) res[TAP] = undefined;
   (upstreamRes as UpstreamResponse)[EXCHANGE] = exchange;
   upstreamRes.on('close', onUpstreamResponseClose);
-  const headers = filterResponseHeaders(upstreamRes.rawHeaders, upstreamRes.headers.connection);
+  let headers = filterResponseHeaders(upstreamRes.rawHeaders, upstreamRes.headers.connection);
+  // A stream rewritten as it passes has a length of its own (a child may frame a short SSE answer with Content-Length).
+  if (streaming && exchange.rewriteEvents) headers = withoutLength(headers, false);
   exchange.hooks.onHead?.(exchange.req, headers);
   res[HELD] = { status: upstreamRes.statusCode ?? 502, headers, exchange, commit: commitHead };
   if (streaming) {
@@ -362,8 +364,7 @@ async function rewriteResponse(upstreamRes: http.IncomingMessage, { req, res, ho
     let body = text;
     if ((upstreamRes.statusCode ?? 0) < 300 && /json/.test(upstreamRes.headers['content-type'] ?? '')) body = JSON.stringify(rewrite!(JSON.parse(text)));
     const headers = filterResponseHeaders(upstreamRes.rawHeaders, upstreamRes.headers.connection);
-    const clean: string[] = [];
-    for (let i = 0; i < headers.length; i += 2) if (!/^content-(length|encoding)$/i.test(headers[i]!)) clean.push(headers[i]!, headers[i + 1]!);
+    const clean = withoutLength(headers);
     // As for any answer: under cluster, the session id the child names reaches the client sealed.
     hooks.onHead?.(req, clean);
     res.writeHead(upstreamRes.statusCode ?? 502, [...clean, 'content-length', String(Buffer.byteLength(body))]);
@@ -371,6 +372,14 @@ async function rewriteResponse(upstreamRes: http.IncomingMessage, { req, res, ho
   } catch (error) {
     hooks.onUpstreamError(new UpstreamError('other', { cause: error }), req, res);
   }
+}
+
+/** A raw header list without the body's length (and coding, for a body decoded and written anew). */
+function withoutLength(headers: string[], encoding = true): string[] {
+  const dropped = encoding ? /^content-(length|encoding)$/i : /^content-length$/i;
+  const clean: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) if (!dropped.test(headers[i]!)) clean.push(headers[i]!, headers[i + 1]!);
+  return clean;
 }
 
 function isJson(contentType: string | undefined): boolean {

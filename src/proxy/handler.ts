@@ -22,7 +22,7 @@ import {
   sendAuthRefusal, sendBadPath, sendBusy, sendDuplicateHost, sendForbiddenHost, sendHeadersTooLarge, sendNoRoute, sendNotReady, sendSessionGone, sendTooLarge, sendUpgradeRefused, sendUpstreamError,
 } from './errors.js';
 import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
-import { buildRequestHeaders, setBodyLength, setIdentityHeaders, toHeaderObject } from './headers.js';
+import { buildRequestHeaders, removeHeader, setBodyLength, setIdentityHeaders, toHeaderObject } from './headers.js';
 import { createRouteGuard, type GuardPass } from './route-guard.js';
 import { createAddressMatch } from '../address-match.js';
 import { identifyClient } from './client-identity.js';
@@ -379,6 +379,8 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     const client = route.policy.identifyClient ? identifyClient(req, trustOf(req)) : undefined;
     const headers = buildRequestHeaders(req, route.prefix, forwarder.host, { trusted, forwardAuthorization: route.policy.forwardAuthorization, client });
     if (route.policy.identity) setIdentityHeaders(headers, route.policy.identity, pass.caller);
+    // A list answer is filtered as text: the child answers it uncompressed.
+    if (pass.rewriteJson || pass.rewriteEvents) removeHeader(headers, 'accept-encoding');
     req.url = match.childUrl;
     let body: Readable | undefined;
     if (pass.body) {

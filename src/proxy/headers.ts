@@ -140,7 +140,7 @@ export function setBodyLength(headers: string[], length: number): void {
 }
 
 /** Removes every header of this (lower-case) name from a flat raw list. */
-function removeHeader(headers: string[], lower: string): void {
+export function removeHeader(headers: string[], lower: string): void {
   for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === lower) headers.splice(i, 2);
 }
 

@@ -12,7 +12,7 @@ import { Transform } from 'node:stream';
 import { findHeaderMismatch, readBodyCalls, type BodyMessage } from '../auth/calls.js';
 import { buildBearerChallenge } from '../auth/challenge.js';
 import type { AuthGate, AuthOutcome, Caller } from '../auth/gate.js';
-import { allowByPolicy, filterAnswer, type ListRequest } from '../auth/list-filter.js';
+import { allowByPolicy, filterParsedAnswer, type ListRequest } from '../auth/list-filter.js';
 import type { Policy, PolicyCaller } from '../auth/policy.js';
 import { createSseListFilter, SseListFilter } from '../auth/sse-list-filter.js';
 import { resourceMetadataUrl } from '../auth/resource-metadata.js';
@@ -108,7 +108,7 @@ export function createRouteGuard(deps: { gate: AuthGate; events: Events; maxBody
     next({
       caller,
       body: calls.canonical,
-      rewriteJson: (value) => requests.reduce((answer, { request, allow }) => filterAnswer(answer, request, allow), value),
+      rewriteJson: (value) => requests.reduce((answer, { request, allow }) => filterParsedAnswer(answer, request, allow), value),
       rewriteEvents: () => filterEvents(requests, maxBodyBytes, server),
     });
   }
