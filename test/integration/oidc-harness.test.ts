@@ -1,16 +1,12 @@
 /**
- * The OAuth test harness itself, before mcpmux serves OAuth: the real authorization server
- * (helpers/oidc.ts: oidc-provider 9 in its own process, two at once) issues what the resource
- * server tests rely on, checked with jose as mcpmux will check it; and the SDKs' own OAuth
- * clients (helpers/oauth-clients.ts) find their way to a token against a resource server built
- * from the TypeScript SDK's own parts (fixtures/sdk-resource-server.ts), standing in for mcpmux.
+ * The OAuth test harness itself: the real authorization server (helpers/oidc.ts: oidc-provider 9
+ * in its own process, two at once) issues what the resource-server tests rely on, checked with
+ * jose independently of mcpmux. The SDKs' own OAuth clients (helpers/oauth-clients.ts) are run
+ * against mcpmux in oauth-clients.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
-import { startFixtureProcess, type FixtureProcess } from '../helpers/fixture-process.js';
-import { textOf } from '../helpers/mcp-client.js';
-import { connectWithAuthorizationCode, connectWithClientCredentials, runPythonOAuthClient } from '../helpers/oauth-clients.js';
 import { DEFAULT_CLIENT, startOidcProvider, type OidcProvider } from '../helpers/oidc.js';
 
 const RESOURCE = 'https://mcp.example.com/math';
@@ -153,69 +149,5 @@ describe('the test authorization server (oidc-provider 9)', () => {
     const back = await home.setKeysDown(false);
     assert.equal(back.jwks.down, null);
     await jwtVerify(token, keysOf(home), { audience: RESOURCE });
-  });
-});
-
-describe("the SDKs' OAuth clients, against a resource server made of the TypeScript SDK's own parts", () => {
-  let provider: OidcProvider;
-  let server: FixtureProcess;
-  let url: string;
-  before(async () => {
-    provider = await startOidcProvider({ users: { alice: { groups: ['admin'] } } });
-    server = await startFixtureProcess('sdk-resource-server', [JSON.stringify({ issuer: provider.issuer, scopes: ['mcp:read'], stepUp: { tool: 'admin-only', scopes: ['mcp:admin'] } })]);
-    url = String(server.listening.url);
-  });
-  after(async () => {
-    await Promise.all([server?.stop(), provider?.stop()]);
-  });
-
-  it('TypeScript SDK 1.32 ClientCredentialsProvider: from the 401 to a token for this resource', async () => {
-    const session = await connectWithClientCredentials(url, { clientId: DEFAULT_CLIENT.client_id, clientSecret: DEFAULT_CLIENT.client_secret, issuer: provider.issuer, scope: 'mcp:read' });
-    try {
-      const tools = (await session.client.listTools()).tools.map((t) => t.name);
-      assert.deepEqual(tools.sort(), ['admin-only', 'whoami']);
-      const who = JSON.parse(textOf(await session.client.callTool({ name: 'whoami', arguments: {} }))) as Record<string, unknown>;
-      assert.deepEqual(who, { client_id: DEFAULT_CLIENT.client_id, sub: DEFAULT_CLIENT.client_id, scopes: ['mcp:read'] });
-      assert.equal(decodeJwt(session.provider.tokens()!.access_token).aud, url);
-    } finally {
-      await session.close();
-    }
-  });
-
-  it('TypeScript SDK 1.32 authorization code with PKCE and dynamic registration, headless; a step-up on insufficient_scope', async () => {
-    const session = await connectWithAuthorizationCode(url);
-    try {
-      const [first] = session.provider.authorizations;
-      assert.equal(first!.searchParams.get('resource'), url);
-      assert.equal(first!.searchParams.get('scope'), 'mcp:read', "the 401's scope");
-      assert.equal(first!.searchParams.get('code_challenge_method'), 'S256');
-      const who = JSON.parse(textOf(await session.client.callTool({ name: 'whoami', arguments: {} }))) as Record<string, unknown>;
-      assert.equal(who.sub, 'alice');
-
-      const result = await session.withStepUp((client) => client.callTool({ name: 'admin-only', arguments: {} }));
-      assert.equal(textOf(result), 'stepped up');
-      assert.equal(session.provider.authorizations.length, 2);
-      assert.equal(session.provider.authorizations[1]!.searchParams.get('scope'), 'mcp:read mcp:admin', "the 403's scope, as it named it");
-      assert.equal(decodeJwt(session.provider.tokens()!.access_token).scope, 'mcp:read mcp:admin');
-    } finally {
-      await session.close();
-    }
-  });
-
-  it('Python SDK ClientCredentialsOAuthProvider: lists and calls with its token', async () => {
-    const result = await runPythonOAuthClient(url, { mode: 'client-credentials', clientId: DEFAULT_CLIENT.client_id, clientSecret: DEFAULT_CLIENT.client_secret, issuer: provider.issuer, scope: 'mcp:read' }, { tool: 'whoami' });
-    assert.deepEqual(result.tools.sort(), ['admin-only', 'whoami']);
-    assert.deepEqual(JSON.parse(result.call!.text), { client_id: DEFAULT_CLIENT.client_id, sub: DEFAULT_CLIENT.client_id, scopes: ['mcp:read'] });
-    assert.equal(decodeJwt(result.token.access_token).aud, url);
-  });
-
-  it('Python SDK OAuthClientProvider: authorization code with PKCE and dynamic registration, headless; a step-up on insufficient_scope', async () => {
-    const result = await runPythonOAuthClient(url, { mode: 'authorization-code' }, { tool: 'admin-only' });
-    assert.deepEqual(result.call, { text: 'stepped up', isError: false });
-    const asked = result.authorizations.map((u) => new URL(u).searchParams);
-    assert.deepEqual(asked.map((a) => a.get('scope')), ['mcp:read', 'mcp:read mcp:admin'], "the 401's scope, then the 403's");
-    assert.deepEqual([asked[0]!.get('resource'), asked[0]!.get('code_challenge_method')], [url, 'S256']);
-    const token = decodeJwt(result.token.access_token);
-    assert.deepEqual([token.aud, token.sub, token.scope], [url, 'alice', 'mcp:read mcp:admin']);
   });
 });
