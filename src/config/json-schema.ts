@@ -13,6 +13,11 @@ export function serverJsonSchema(): JsonSchema {
   return toDraft7(serverSchema);
 }
 
+/** The top-level `auth` block (bearer tokens, oauth): a server's own `auth` takes the same shape. */
+export function authJsonSchema(): JsonSchema {
+  return toDraft7(configSchema.shape.auth.unwrap());
+}
+
 /** The `shutdown` block. */
 export function shutdownJsonSchema(): JsonSchema {
   return toDraft7(configSchema.shape.shutdown);

@@ -235,18 +235,44 @@ describe('the Helm chart', () => {
       args: ['-y', '@modelcontextprotocol/server-memory@2026.8.31'],
       stdio: { sessions: 'isolated', warmProcesses: 2, maxSessions: 16, maxSessionsPerClient: 4, sessionRate: { perSecond: 2, burst: 8 }, idleTimeoutSeconds: 300, initializeTimeoutSeconds: 90, maxMessageBytes: 1048576 },
     };
-    assert.deepEqual([...new Set([...Object.keys(every), ...Object.keys(stdio)])].sort(), Object.keys(serverSchema.shape).sort(), 'the servers set every field of the config schema');
+    // An OAuth route: its own auth, a policy with a CEL rule, and identity headers.
+    const guarded = {
+      command: 'node',
+      args: ['dist/servers/math/main.js'],
+      auth: { oauth: { issuer: 'https://keycloak.example.com/realms/mcp', jwksUri: 'https://keycloak.example.com/realms/mcp/protocol/openid-connect/certs', audience: 'mcpmux', algorithms: ['RS256', 'ES256'], clockToleranceSeconds: 10, logSubject: true } },
+      policy: { scopes: ['math:read'], tools: { add: { scopes: ['math:write'] }, 'admin_*': { when: 'claims.groups.exists(g, g == "ops")' } }, prompts: { greet: { scopes: ['math:read'] } }, resources: { 'file:///secret/*': { scopes: ['secrets'] } } },
+      forwardIdentity: { 'X-Mcp-Subject': 'sub' },
+    };
+    assert.deepEqual([...new Set([...Object.keys(every), ...Object.keys(stdio), ...Object.keys(guarded)])].sort(), Object.keys(serverSchema.shape).sort(), 'the servers set every field of the config schema');
     assert.deepEqual(Object.keys(stdio.stdio).sort(), Object.keys(stdioSchema.shape).sort(), 'the stdio server sets every stdio field');
-    const values = mergedValues({ servers: { every, stdio } });
+    const values = mergedValues({ servers: { every, stdio, guarded }, publicUrl: 'https://mcp.example.com' });
     const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(CHART_SCHEMA, 'utf8')));
     assert.equal(validate(values), true, JSON.stringify(validate.errors));
-    const config = parse(byKind(renderChart({ servers: { every, stdio } }), 'ConfigMap').data['mcpmux.yaml']);
+    const config = parse(byKind(renderChart({ servers: { every, stdio, guarded }, publicUrl: 'https://mcp.example.com' }), 'ConfigMap').data['mcpmux.yaml']);
     assert.deepEqual(config.servers.every, every);
     assert.deepEqual(config.servers.stdio, stdio);
+    assert.deepEqual(config.servers.guarded, guarded);
+    assert.equal(config.listen.publicUrl, 'https://mcp.example.com');
     const check = spawnSync(process.execPath, [MAIN, 'check', '--config', writeConfig(config, 'mcpmux.yaml')], { encoding: 'utf8', env: { ...process.env, ...POD_ENV, EVERY_TOKEN: 'a-token-of-24-characters' } });
     assert.equal(check.status, 0, check.stderr);
     assert.match(check.stdout, /^ {2}every {2}\/every {2}port 8123 /m);
     assert.match(check.stdout, /^ {2}stdio {2}\/stdio {2}stdio, isolated sessions {2}npx /m);
+  });
+
+  it('carries a top-level auth block and publicUrl into the config, validated by the chart schema and by mcpmux check (a bad CEL rule refused by both)', () => {
+    const auth = { bearerTokens: [{ env: 'MCPMUX_TOKEN' }], oauth: { issuer: 'https://keycloak.example.com/realms/mcp' } };
+    const servers = { math: { command: 'node', args: ['dist/servers/math/main.js'], cwd: '/app', policy: { scopes: ['math:read'] } } };
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(CHART_SCHEMA, 'utf8')));
+    assert.equal(validate(mergedValues({ auth, servers, publicUrl: 'https://mcp.example.com' })), true, JSON.stringify(validate.errors));
+    assert.equal(validate(mergedValues({ auth: { oauth: { issuer: 'https://x.example.com', algorithms: ['HS256'] } } })), false, 'HMAC refused by the chart schema');
+    const config = parse(byKind(renderChart({ auth, servers, publicUrl: 'https://mcp.example.com' }), 'ConfigMap').data['mcpmux.yaml']);
+    assert.deepEqual(config.auth, auth);
+    const check = (doc: unknown) => spawnSync(process.execPath, [MAIN, 'check', '--config', writeConfig(doc, 'mcpmux.yaml')], { encoding: 'utf8', env: { ...process.env, ...POD_ENV, MCPMUX_TOKEN: 'a-token-of-24-characters' } });
+    assert.equal(check(config).status, 0, check(config).stderr);
+    const bad = parse(byKind(renderChart({ auth, publicUrl: 'https://mcp.example.com', servers: { math: { ...servers.math, policy: { tools: { 'admin_*': { when: 'claims.groups.exists(g, g ==' } } } } } }), 'ConfigMap').data['mcpmux.yaml']);
+    const refused = check(bad);
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /servers\.math\.policy\.tools\.admin_\*\.when: /);
   });
 
   it('runs as non-root with a read-only root, no privilege escalation, all capabilities dropped, and /tmp writable', () => {

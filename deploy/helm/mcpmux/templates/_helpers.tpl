@@ -48,7 +48,9 @@ app.kubernetes.io/component: gateway
 {{- $listen := dict "host" "0.0.0.0" "port" (int .Values.ports.http) }}
 {{- with .Values.allowedHosts }}{{ $_ := set $listen "allowedHosts" . }}{{ end }}
 {{- with .Values.allowedOrigins }}{{ $_ := set $listen "allowedOrigins" . }}{{ end }}
+{{- with .Values.publicUrl }}{{ $_ := set $listen "publicUrl" . }}{{ end }}
 {{- $config := dict "listen" $listen "admin" (dict "host" "0.0.0.0" "port" (int .Values.ports.metrics)) "shutdown" (dict "delaySeconds" .Values.shutdown.delaySeconds "gracePeriodSeconds" .Values.shutdown.gracePeriodSeconds) "servers" .Values.servers }}
+{{- with .Values.auth }}{{ $_ := set $config "auth" . }}{{ end }}
 {{- if .Values.cluster.enabled }}
 {{- /* ${POD_IP} is left for mcpmux to expand at load (the pod's env, from the Downward API). */}}
 {{- $cluster := dict "sessionKey" (dict "env" "MCPMUX_SESSION_KEY") "advertiseAddress" (printf "${POD_IP}:%d" (int .Values.ports.http)) }}
