@@ -88,8 +88,23 @@ export function formatPlan(config: Config): string {
   for (const s of config.servers) {
     const how = (s.transport === 'stdio' ? `stdio, ${s.stdio?.sessions} sessions` : `port ${s.port}`) + (s.replicas > 1 ? `, ${s.replicas} replicas` : '');
     lines.push(`  ${s.name}  ${s.prefix}  ${how}  ${[s.command, ...s.args].join(' ')}  (cwd ${s.cwd})`);
+    const auth = describeAuth(s);
+    if (auth) lines.push(`    ${auth}`);
   }
   return `${lines.join('\n')}\nconfig is valid\n`;
+}
+
+/** What `mcpmux check` says of a route's auth: who may call it, and under which policy. */
+function describeAuth(server: Config['servers'][number]): string | undefined {
+  const { auth, policy } = server;
+  if (!auth) return undefined;
+  const kinds = [
+    ...(auth.tokens.length > 0 ? [`${auth.tokens.length} bearer token${auth.tokens.length > 1 ? 's' : ''}`] : []),
+    ...(auth.oauth ? [`oauth: issuer ${auth.oauth.issuer}, audience ${auth.oauth.audiences.join(' ')}`] : []),
+  ];
+  const rules = policy ? Object.keys(policy.tools).length + Object.keys(policy.prompts).length + Object.keys(policy.resources).length : 0;
+  const described = policy ? `; policy: scopes [${policy.scopes.join(' ')}], ${rules} rule${rules === 1 ? '' : 's'}` : '';
+  return `auth: ${kinds.join(', or ')}${described}`;
 }
 
 async function run(config: Config, command: Command): Promise<number> {

@@ -28,6 +28,22 @@ describe('mcpmux check', () => {
     assert.match(stdout, /^ {2}search {2}\/search {2}port auto, 3 replicas {2}node search\.js/m);
   });
 
+  it("says who may call each route, and reports a bad CEL rule and a missing publicUrl as path: message", () => {
+    const policy = { scopes: ['math:read'], tools: { add: { scopes: ['math:write'] }, 'admin_*': { when: 'claims.groups.exists(g, g == "ops")' } } };
+    const good = writeConfig({ listen: { publicUrl: 'https://mcp.example.com' }, auth: { oauth: { issuer: 'https://idp.example.com' } }, servers: { math: { command: 'node', policy }, open: { command: 'node', auth: 'none' } } });
+    const ok = mcpmux(['check', '--config', good]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^ {2}math .*\n {4}auth: oauth: issuer https:\/\/idp\.example\.com, audience https:\/\/mcp\.example\.com\/math; policy: scopes \[math:read\], 2 rules$/m);
+    assert.doesNotMatch(ok.stdout, /^ {2}open .*\n {4}auth/m);
+    const bad = writeConfig({ auth: { oauth: { issuer: 'https://idp.example.com' } }, servers: { math: { command: 'node', policy: { tools: { 'admin_*': { when: 'claims.groups.exists(g, g ==' } } } } } });
+    const refused = mcpmux(['check', '--config', bad]);
+    assert.equal(refused.code, 2);
+    const lines = refused.stderr.trim().split('\n');
+    assert.equal(lines.length, 2, refused.stderr);
+    assert.match(lines[0]!, /^listen\.publicUrl: is required once a route uses auth\.oauth \(math\)/);
+    assert.match(lines[1]!, /^servers\.math\.policy\.tools\.admin_\*\.when: .*\(at 1:\d+\)$/);
+  });
+
   it('lists every problem as path: message and exits 2', () => {
     const file = writeConfig(
       [
