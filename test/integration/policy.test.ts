@@ -16,9 +16,8 @@ import { DEFAULT_CLIENT, startOidcProvider, type OidcProvider } from '../helpers
 import { freePort } from '../helpers/ports.js';
 import { openRawSession, type RawSession } from '../helpers/raw-session.js';
 import { waitFor } from '../helpers/wait.js';
+import { OPS, POLICY, SCOPES } from '../helpers/guarded.js';
 
-const SCOPES = ['math:read', 'math:write', 'secrets'];
-const OPS = { client_id: 'ops', client_secret: 'ops-secret-0123456789', claims: { groups: ['ops'] } };
 const POLICY = {
   scopes: ['math:read'],
   tools: { add: { scopes: ['math:write'] }, write_file: { scopes: ['math:write'] }, 'admin_*': { when: 'claims.groups.exists(g, g == "ops")' } },
