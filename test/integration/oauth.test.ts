@@ -18,12 +18,6 @@ import { openRawSession } from '../helpers/raw-session.js';
 import { waitFor } from '../helpers/wait.js';
 import { OPS, POLICY, SCOPES } from '../helpers/guarded.js';
 
-const POLICY = {
-  scopes: ['math:read'],
-  tools: { add: { scopes: ['math:write'] }, write_file: { scopes: ['math:write'] }, 'admin_*': { when: 'claims.groups.exists(g, g == "ops")' } },
-  prompts: { admin_prompt: { when: '"groups" in claims && "ops" in claims.groups' } },
-  resources: { 'file:///secret/*': { scopes: ['secrets'] } },
-};
 
 let home: OidcProvider;
 let foreign: OidcProvider;
