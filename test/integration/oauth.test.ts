@@ -18,7 +18,6 @@ import { openRawSession } from '../helpers/raw-session.js';
 import { waitFor } from '../helpers/wait.js';
 import { OPS, POLICY, SCOPES } from '../helpers/guarded.js';
 
-
 let home: OidcProvider;
 let foreign: OidcProvider;
 let mux: Mcpmux;
