@@ -5,7 +5,7 @@
  */
 import { Counter, type Registry } from 'prom-client';
 import type { Events } from '../events.js';
-import { MCP_NAMES_PER_SERVER } from './metrics.js';
+import { MCP_NAMES_PER_SERVER } from './metric-bounds.js';
 
 export function registerAuthMetrics(registers: Registry[], events: Events): void {
   const requests = new Counter({

@@ -6,7 +6,7 @@
  */
 import { Counter, type Registry } from 'prom-client';
 import type { Events } from '../events.js';
-import { DURATION_BUCKETS } from './metrics.js';
+import { DURATION_BUCKETS } from './metric-bounds.js';
 import { SeriesHistogram, type HistogramSeries } from './histogram.js';
 
 export function registerClusterMetrics(registers: Registry[], events: Events): void {

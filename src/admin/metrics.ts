@@ -11,10 +11,9 @@ import { CpuTotal, sampleProcessGroups } from '../supervisor/resources.js';
 import type { BridgeStatus } from '../bridge/server.js';
 import type { BridgeStatusReader } from './bridge-status.js';
 import { registerClusterMetrics } from './cluster-metrics.js';
+import { DURATION_BUCKETS, MCP_NAMES_PER_SERVER } from './metric-bounds.js';
 import { registerAuthMetrics } from './auth-metrics.js';
 
-/** From 1 ms to 10 minutes: a ping, a tool call, and an SSE stream that stays open for minutes. */
-export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 const PROBE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const KNOWN_METHODS = new Set(['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS']);
 
@@ -282,7 +281,6 @@ function registerBridgeMetrics(registers: Registry[], readBridges: BridgeStatusR
 }
 
 /** Distinct call names counted per server; past it, a name is counted as `other`. */
-export const MCP_NAMES_PER_SERVER = 100;
 
 interface McpSeries {
   /** Counts by HTTP status and error type, keyed `status error_type`. */

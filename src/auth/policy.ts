@@ -16,7 +16,8 @@
  *   `matches()` is a JavaScript RegExp (backtracking, not RE2) run on a name the client chose:
  *   a pattern with nested repetition (`(a+)+`) can be made slow.
  */
-import { Environment, type ParseResult } from '@marcbachmann/cel-js';
+import type { ParseResult } from '@marcbachmann/cel-js';
+import { compileCondition } from '../config/cel.js';
 import type { PolicyConfig, PolicyRuleConfig } from '../config/policy-schema.js';
 import type { ConfigProblem } from '../errors.js';
 import { compileGlob, type Glob } from './glob.js';
@@ -65,18 +66,6 @@ interface Rule {
 const ALLOW: PolicyDecision = Object.freeze({ allow: true });
 const SECTIONS = { tool: 'tools', prompt: 'prompts', resource: 'resources' } as const satisfies Record<PolicyKind, keyof PolicyConfig>;
 
-let environment: Environment | undefined;
-
-/** One environment for every policy: building one is the costly part; parse() does not change it. */
-function celEnvironment(): Environment {
-  environment ??= new Environment({ enableOptionalTypes: true })
-    .registerVariable('claims', 'map')
-    .registerVariable('name', 'string')
-    .registerVariable('server', 'string')
-    .registerVariable('kind', 'string');
-  return environment;
-}
-
 /**
  * Compiles a server's policy: every `when` parsed and type-checked once. `at` is the policy's
  * config path (`servers.math.policy`); every problem is reported at once, at its `when`'s path.
@@ -99,26 +88,9 @@ function compileRule(key: string, rule: PolicyRuleConfig, where: string, problem
 }
 
 function compileWhen(source: string, path: string, problems: ConfigProblem[]): ParseResult | undefined {
-  let expression: ParseResult;
-  try {
-    expression = celEnvironment().parse(source);
-  } catch (error) {
-    problems.push({ path, message: describeCelError(error, source) });
-    return undefined;
-  }
-  const checked = expression.check();
-  if (!checked.valid) problems.push({ path, message: describeCelError(checked.error, source) });
-  else if (checked.type !== 'bool' && checked.type !== 'dyn') problems.push({ path, message: `must be a condition (a bool), got ${checked.type}` });
-  return expression;
-}
-
-/** The library's one-line summary and where in the expression, as `line:column`. */
-function describeCelError(error: unknown, source: string): string {
-  const { summary, message, range } = (error ?? {}) as { summary?: string; message?: string; range?: { start: number } };
-  const text = summary ?? message?.split('\n')[0] ?? String(error);
-  if (range === undefined) return text;
-  const before = source.slice(0, range.start).split('\n');
-  return `${text} (at ${before.length}:${(before.at(-1)?.length ?? 0) + 1})`;
+  const compiled = compileCondition(source);
+  if (compiled.problem !== undefined) problems.push({ path, message: compiled.problem });
+  return 'expression' in compiled ? compiled.expression : undefined;
 }
 
 function decide(routeScopes: readonly string[], rules: readonly Rule[], call: PolicyCall, caller: PolicyCaller): PolicyDecision {
@@ -189,19 +161,15 @@ function unique(values: readonly string[]): string[] {
   return [...new Set(values)];
 }
 
-/** Policies compiled from config objects (frozen at load): the loader's check and the route table share one compile. */
-const compiled = new WeakMap<PolicyConfig, CompiledPolicy>();
+/** Policies compiled from config objects (frozen at load): every route table built from one config shares its compile. */
+const compiled = new WeakMap<PolicyConfig, Policy>();
 
-/** compilePolicy, once per config object. */
-export function compilePolicyOnce(config: PolicyConfig, at: string): CompiledPolicy {
-  let result = compiled.get(config);
-  if (!result) compiled.set(config, (result = compilePolicy(config, at)));
-  return result;
-}
-
-/** The compiled policy of a config object the loader accepted. */
+/** The compiled policy of a config object the loader accepted (its conditions checked by config/cel.ts). */
 export function policyOfConfig(config: PolicyConfig): Policy {
-  const result = compilePolicyOnce(config, 'policy');
+  let policy = compiled.get(config);
+  if (policy) return policy;
+  const result = compilePolicy(config, 'policy');
   if (!result.policy) throw new TypeError('a policy the loader refused reached the route table');
-  return result.policy;
+  compiled.set(config, (policy = result.policy));
+  return policy;
 }

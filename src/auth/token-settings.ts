@@ -4,13 +4,10 @@
  * `path: message`. A shared-secret (HMAC) algorithm or `none` is refused here as well as at every
  * check: a token signed with the issuer's *public* key as an HMAC secret is the classic forgery.
  */
+import { ACCEPTED_ALGORITHMS, DEFAULT_ALGORITHMS } from '../config/schema.js';
 import { ConfigError, type ConfigProblem } from '../errors.js';
 
-/** Asymmetric only, as the issue asks: what an authorization server signs access tokens with. */
-export const DEFAULT_ALGORITHMS: readonly string[] = Object.freeze(['RS256', 'PS256', 'ES256', 'EdDSA']);
-
-/** Every algorithm that may be configured: jose's asymmetric signatures that Node 20 verifies. */
-export const ACCEPTED_ALGORITHMS: readonly string[] = Object.freeze(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
+export { ACCEPTED_ALGORITHMS, DEFAULT_ALGORITHMS };
 
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
 

@@ -11,7 +11,7 @@ import { ConfigError, type ConfigProblem } from '../errors.js';
 import { expandEnv, findUnknownPlaceholders, joinPath } from './expand.js';
 import { configSchema, probeSchema, STDIO_DEFAULTS, STDIO_READINESS_PROBE, type Config, type ClusterConfig, type ResolvedAuth, type ServerConfig } from './schema.js';
 import { isOwnerAddress } from '../cluster/seal.js';
-import { compilePolicyOnce } from '../auth/policy.js';
+import { checkPolicyConditions } from './cel.js';
 import { isIP } from 'node:net';
 
 /** The config `npm start` uses when none is given: the bundled example servers. */
@@ -205,10 +205,7 @@ function checkAuthFields(config: Config): ConfigProblem[] {
     if (server.policy && server.allowUpgrade) {
       problems.push({ path: `${at}.allowUpgrade`, message: 'cannot be true on a route with a policy: a policy reads each request\'s body, and the frames of an Upgrade are not' });
     }
-    if (server.policy) {
-      const compiled = compilePolicyOnce(server.policy, `${at}.policy`);
-      if (compiled.problems) problems.push(...compiled.problems);
-    }
+    if (server.policy) problems.push(...checkPolicyConditions(server.policy, `${at}.policy`));
     if (server.forwardIdentity && !server.auth?.oauth) {
       problems.push({ path: `${at}.forwardIdentity`, message: 'needs auth.oauth on the route: it copies claims of the caller\'s access token' });
     }

@@ -1,7 +1,7 @@
 /**
  * A server's `policy`: what a caller may do on its route. The shape only; the `when` expressions
- * are compiled (and their errors reported as `path: message`) by `compilePolicy` in auth/policy.ts,
- * once, at load. The main schema holds it as `policy: policySchema.optional()` on a server.
+ * are checked at load by config/cel.ts (their errors reported as `path: message`), and compiled
+ * for evaluation by auth/policy.ts. The main schema holds it as `policy: policySchema.optional()` on a server.
  *
  *   policy:
  *     scopes: [math:read]                          # needed on every request of the route

@@ -4,7 +4,6 @@
  */
 import { z } from 'zod';
 import { policySchema } from './policy-schema.js';
-import { ACCEPTED_ALGORITHMS, DEFAULT_ALGORITHMS } from '../auth/token-settings.js';
 
 const seconds = (fallback: number) => z.number().positive().default(fallback);
 const count = (fallback: number) => z.number().int().min(1).default(fallback);
@@ -69,6 +68,12 @@ export const secretSchema = z.union(
   { error: 'must be { env: NAME } or { file: PATH }' },
 );
 
+
+/** What an authorization server signs access tokens with, by default: asymmetric only. */
+export const DEFAULT_ALGORITHMS: readonly string[] = Object.freeze(['RS256', 'PS256', 'ES256', 'EdDSA']);
+
+/** Every algorithm that may be configured: jose's asymmetric signatures that Node 20 verifies (never `none`, never HMAC). */
+export const ACCEPTED_ALGORITHMS: readonly string[] = Object.freeze(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
 
 /** mcpmux as the OAuth 2.1 resource server of a route: JWT access tokens checked at the edge. */
 const oauthSchema = z.strictObject({
