@@ -11,15 +11,14 @@
  *
  * A mark is good for MARK_WINDOW_SECONDS either side of its time, and for that session only.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createMac, MAC_CHARS } from './mac.js';
 import { deriveKey } from './seal.js';
 
 export const PEER_HEADER = 'mcpmux-peer';
 export const MARK_WINDOW_SECONDS = 60;
-const MAC_BYTES = 16;
-const MAC_CHARS = 22;
 /** A mark is short; a longer header is refused unread. */
 const MAX_MARK_LENGTH = 40;
+const SECONDS = /^\d{1,12}$/;
 
 export interface PeerMark {
   /** The mark for a request of session `session` (the id as the client sent it), at `nowSeconds`. */
@@ -29,23 +28,24 @@ export interface PeerMark {
 }
 
 export function createPeerMark(keys: readonly string[]): PeerMark {
-  const macKeys = keys.map((key) => deriveKey(key, 'mcpmux peer mark v1'));
-  const macOf = (key: Buffer, time: string, session: string) => createHmac('sha256', key).update(`${time}\n${session}`).digest().subarray(0, MAC_BYTES);
+  const macs = keys.map((key) => createMac(deriveKey(key, 'mcpmux peer mark v1')));
   return {
     stamp(session, nowSeconds) {
       const time = String(Math.floor(nowSeconds));
-      return `${time}.${macOf(macKeys[0]!, time, session).toString('base64url')}`;
+      return `${time}.${macs[0]!.of(`${time}\n${session}`)}`;
     },
     check(mark, session, nowSeconds) {
       if (mark.length > MAX_MARK_LENGTH) return false;
       const dot = mark.indexOf('.');
       if (dot <= 0) return false;
       const time = mark.slice(0, dot);
-      if (!/^\d{1,12}$/.test(time) || Math.abs(Number(time) - nowSeconds) > MARK_WINDOW_SECONDS) return false;
-      // Compared as text, as seal.ts does: one spelling per mark.
-      const given = Buffer.from(mark.slice(dot + 1), 'latin1');
+      if (!SECONDS.test(time) || Math.abs(Number(time) - nowSeconds) > MARK_WINDOW_SECONDS) return false;
+      // Compared as text, as seal.ts does (mac.ts): one spelling per mark.
+      const given = mark.slice(dot + 1);
       if (given.length !== MAC_CHARS) return false;
-      return macKeys.some((key) => timingSafeEqual(given, Buffer.from(macOf(key, time, session).toString('base64url'), 'latin1')));
+      const signed = `${time}\n${session}`;
+      for (const mac of macs) if (mac.verifies(given, signed)) return true;
+      return false;
     },
   };
 }

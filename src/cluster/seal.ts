@@ -14,12 +14,11 @@
  * makes 90–110 characters. `openSession` reads nothing of the owner before the MAC checks out: an
  * address in an id is used only when the id is one a pod with the key made.
  */
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
 import { isIP } from 'node:net';
+import { createMac, MAC_CHARS } from './mac.js';
 
 export const SEAL_PREFIX = 'm1_';
-const MAC_BYTES = 16;
-const MAC_CHARS = 22;
 /** A sealed id longer than this is refused unread (an owner is at most 47 characters, an inner id 256). */
 export const MAX_SEALED_LENGTH = 3 + 47 + 1 + MAC_CHARS + 1 + 256;
 /** An inner id is what a child minted: visible ASCII, at most this long, or it is not sealed. */
@@ -48,13 +47,12 @@ export interface SessionSeal {
  */
 export function createSessionSeal(keys: readonly string[], owner: string): SessionSeal {
   if (!OWNER.test(owner)) throw new TypeError(`not an address and port: ${owner}`);
-  const macKeys = keys.map((key) => deriveKey(key, 'mcpmux session seal v1'));
-  const macOf = (key: Buffer, server: string, address: string, inner: string) =>
-    createHmac('sha256', key).update(`${server}\n${address}\n${inner}`).digest().subarray(0, MAC_BYTES);
+  const macs = keys.map((key) => createMac(deriveKey(key, 'mcpmux session seal v1')));
+  const message = (server: string, address: string, inner: string) => `${server}\n${address}\n${inner}`;
   return {
     owner,
     seal(server, inner) {
-      return `${SEAL_PREFIX}${owner}_${macOf(macKeys[0]!, server, owner, inner).toString('base64url')}_${inner}`;
+      return `${SEAL_PREFIX}${owner}_${macs[0]!.of(message(server, owner, inner))}_${inner}`;
     },
     open(server, sealed) {
       if (sealed.length > MAX_SEALED_LENGTH || !sealed.startsWith(SEAL_PREFIX)) return REFUSED;
@@ -65,12 +63,13 @@ export function createSessionSeal(keys: readonly string[], owner: string): Sessi
       const address = sealed.slice(SEAL_PREFIX.length, ownerEnd);
       const inner = sealed.slice(macEnd + 1);
       if (inner.length === 0 || inner.length > MAX_INNER_LENGTH || !VISIBLE_ASCII.test(inner)) return REFUSED;
-      // Compared as text: base64url's last character carries 4 bits that decoding drops, and an id
-      // must have one spelling only.
-      const given = Buffer.from(sealed.slice(ownerEnd + 1, macEnd), 'latin1');
-      for (const key of macKeys) {
+      // Compared as text (mac.ts): base64url's last character carries 4 bits that decoding drops,
+      // and an id must have one spelling only.
+      const given = sealed.slice(ownerEnd + 1, macEnd);
+      const signed = message(server, address, inner);
+      for (const mac of macs) {
         // The address is only text under the MAC until it checks out; then it must parse as one.
-        if (timingSafeEqual(given, Buffer.from(macOf(key, server, address, inner).toString('base64url'), 'latin1'))) return OWNER.test(address) ? { ok: true, owner: address, inner } : REFUSED;
+        if (mac.verifies(given, signed)) return OWNER.test(address) ? { ok: true, owner: address, inner } : REFUSED;
       }
       return REFUSED;
     },

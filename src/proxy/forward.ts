@@ -111,6 +111,8 @@ interface Exchange {
   retry: (() => void) | undefined;
   /** Runs from the end of the upload to the answer's headers, when upstreamTimeoutSeconds is set. */
   headTimer: NodeJS.Timeout | undefined;
+  /** The target's connectTimeoutMs (a peer pod). */
+  readonly connectTimeoutMs: number | undefined;
 }
 
 /**
@@ -161,13 +163,13 @@ export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTim
       // A pooled connection the child closed without saying so fails at once; an idempotent request
       // without a body then goes again once, as nginx's proxy_next_upstream does.
       const retry = retryable(req, options) ? () => this.forward(req, res, headers, { ...options, retried: true }) : undefined;
-      upstream[EXCHANGE] = { req, res, hooks, rewrite: options?.rewriteJson, rewriteEvents: options?.rewriteEvents, answer: undefined, timeoutMs, retry, headTimer: undefined };
+      upstream[EXCHANGE] = { req, res, hooks, rewrite: options?.rewriteJson, rewriteEvents: options?.rewriteEvents, answer: undefined, timeoutMs, retry, headTimer: undefined, connectTimeoutMs };
       (req as ForwardedRequest)[UPSTREAM] = upstream;
       upstream.on('response', onResponse);
       upstream.on('error', onUpstreamRequestError);
       // Without a listener, Node leaves a request that got a 101 hanging.
       upstream.on('upgrade', onUnexpectedUpgrade);
-      if (connectTimeoutMs !== undefined) upstream.on('socket', (socket) => limitConnect(upstream, socket, connectTimeoutMs));
+      if (connectTimeoutMs !== undefined) upstream.on('socket', limitConnect);
       if (timeoutMs !== undefined) {
         // Idle time between bytes from the child; lifted once the answer turns out to be a stream.
         upstream.on('timeout', onTimeout);
@@ -325,10 +327,11 @@ function onUnexpectedUpgrade(this: UpstreamRequest, _upgradeRes: http.IncomingMe
   hooks.onUpstreamError(new UpstreamError('other', { cause: new Error('the child answered 101 to a request that asked for no upgrade') }), req, res);
 }
 
-/** A connection to a peer not made within `ms` is destroyed as a connect failure (a pooled one is already made). */
-function limitConnect(upstream: http.ClientRequest, socket: Socket, ms: number): void {
+/** A connection to a peer not made within its connectTimeoutMs is destroyed as a connect failure (a pooled one is already made). */
+function limitConnect(this: UpstreamRequest, socket: Socket): void {
   if (!socket.connecting) return;
-  const timer = setTimeout(() => upstream.destroy(Object.assign(new Error(`no connection within ${ms} ms`), { code: 'ECONNTIMEOUT' })), ms);
+  const ms = this[EXCHANGE].connectTimeoutMs!;
+  const timer = setTimeout(() => this.destroy(Object.assign(new Error(`no connection within ${ms} ms`), { code: 'ECONNTIMEOUT' })), ms);
   socket.once('connect', () => clearTimeout(timer));
   socket.once('close', () => clearTimeout(timer));
 }
