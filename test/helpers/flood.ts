@@ -1,6 +1,8 @@
 /** Load that a hostile client makes, bounded in time, against a port on loopback. */
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { waitFor } from './wait.js';
 
 const STATUS_LINE = 'HTTP/1.1 ';
 
@@ -60,4 +62,41 @@ export function cpuSecondsOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * NODE_OPTIONS for a process whose live memory collectGarbage measures: a heap snapshot on
+ * SIGUSR2, written into `dir`.
+ */
+export function snapshotOptions(dir: string): string {
+  return `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${dir}`;
+}
+
+/**
+ * A full garbage collection in a process started with snapshotOptions(dir): V8 collects all it
+ * can before it writes a heap snapshot. Resolves once the snapshot is whole (its JSON closed),
+ * and removes it. What is still on the heap after it is what the process keeps; RSS and heap use
+ * before it also count garbage that V8 has not yet had a reason to collect.
+ */
+export async function collectGarbage(pid: number, dir: string): Promise<void> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  const file = await waitFor(() => {
+    const name = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    return name !== undefined && endsClosed(path.join(dir, name)) && path.join(dir, name);
+  }, `the heap snapshot of ${pid} in ${dir}`, 30_000);
+  rmSync(file, { force: true });
+}
+
+/** True when a JSON file's last non-space character closes it. */
+function endsClosed(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const tail = Buffer.alloc(Math.min(size, 16));
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+    return tail.toString('latin1').trimEnd().endsWith('}');
+  } finally {
+    closeSync(fd);
+  }
 }
