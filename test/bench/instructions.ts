@@ -12,19 +12,23 @@
  *             callgrind: a call of a session it owns (the proxy pass, seal checked), a call it
  *             relays to the owner (the relay pass), and a relayed call at the owner (its pass
  *             with the mark checked). A relayed call costs the relay pass plus the owner's pass.
+ *   --oauth   one mcpmux with an open route and an OAuth route (issuer: oidc-provider 9,
+ *             helpers/oidc.ts): a call on each, the OAuth one with the same token every time, so
+ *             in steady state a hit in the verified-token cache (the warm cost of a token).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { ensureDebianCommand } from '../helpers/debian.js';
 import { MAIN, makeTempDir } from '../helpers/paths.js';
+import { startOidcProvider } from '../helpers/oidc.js';
 import { freePort } from '../helpers/ports.js';
 import { CALL, CHILD, FLOOR, MCP_HEADERS } from './call.js';
 import { Session } from './sessions.js';
 
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, session: { type: 'boolean', default: false }, cluster: { type: 'boolean', default: false } } });
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, session: { type: 'boolean', default: false }, cluster: { type: 'boolean', default: false }, oauth: { type: 'boolean', default: false } } });
 // --session: every call carries an Mcp-Session-Id, so mcpmux looks up its owner (the affinity's cost).
 const HEADERS = flags.session ? { ...MCP_HEADERS, 'mcp-session-id': '5f0e7a52-8d6b-4c2e-9a51-3b7d2f1c9e04' } : MCP_HEADERS;
 // --quick: a handful of requests, to prove the script end to end; the count is then mostly warm-up.
@@ -47,8 +51,18 @@ interface Run {
   readonly headers?: () => Promise<Record<string, string>>;
 }
 
-/** Runs `run.argv` under callgrind, sends `count` requests once it answers, stops it, and returns its instruction count. */
-async function countInstructions(valgrind: string, run: Run, count: number): Promise<number> {
+/** Instructions counted: in all, and in the functions whose names match each of `parts`. */
+interface Count {
+  readonly total: number;
+  readonly parts: Readonly<Record<string, number>>;
+}
+
+/**
+ * Runs `run.argv` under callgrind, sends `count` requests once it answers, stops it, and returns its
+ * instruction count; with `parts`, also the instructions of the functions each one matches (their
+ * own instructions, as callgrind_annotate lists them).
+ */
+async function countInstructions(valgrind: string, run: Run, count: number, parts: Readonly<Record<string, RegExp>> = {}): Promise<Count> {
   const { argv, url } = run;
   const out = path.join(makeTempDir('mcpmux-callgrind-'), 'callgrind.out');
   const proc = spawn(valgrind, ['--tool=callgrind', `--callgrind-out-file=${out}`, '--smc-check=all-non-file', ...argv], { stdio: 'ignore' });
@@ -65,18 +79,33 @@ async function countInstructions(valgrind: string, run: Run, count: number): Pro
   await exited;
   const summary = /^summary: (\d+)$/m.exec(readFileSync(out, 'utf8'));
   if (!summary) throw new Error('callgrind wrote no summary');
-  return Number(summary[1]);
+  const byPart: Record<string, number> = Object.fromEntries(Object.keys(parts).map((name) => [name, 0]));
+  if (Object.keys(parts).length > 0) {
+    const listing = execFileSync(path.join(path.dirname(valgrind), 'callgrind_annotate'), ['--threshold=100', out], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+    for (const line of listing.split('\n')) {
+      const fn = /^\s*([\d,]+) \([\s\d.]+%\)\s+(.*)$/.exec(line);
+      if (!fn || fn[2]!.startsWith('PROGRAM TOTALS')) continue;
+      for (const [name, pattern] of Object.entries(parts)) if (pattern.test(fn[2]!)) byPart[name]! += Number(fn[1]!.replaceAll(',', ''));
+    }
+  }
+  return { total: Number(summary[1]), parts: byPart };
+}
+
+/** Per request in steady state: the difference between HIGH and LOW requests, over HIGH - LOW. */
+async function perRequestCount(valgrind: string, start: () => Promise<Run>, parts: Readonly<Record<string, RegExp>> = {}): Promise<Count> {
+  const [low, high] = [await countInstructions(valgrind, await start(), LOW, parts), await countInstructions(valgrind, await start(), HIGH, parts)];
+  const per = (a: number, b: number) => (b - a) / (HIGH - LOW);
+  return { total: per(low.total, high.total), parts: Object.fromEntries(Object.keys(parts).map((name) => [name, per(low.parts[name]!, high.parts[name]!)])) };
 }
 
 async function perRequest(valgrind: string, start: () => Promise<Run>): Promise<number> {
-  const counts: number[] = [];
-  for (const n of [LOW, HIGH]) counts.push(await countInstructions(valgrind, await start(), n));
-  return (counts[1]! - counts[0]!) / (HIGH - LOW);
+  return (await perRequestCount(valgrind, start)).total;
 }
 
 async function main() {
   const valgrind = ensureDebianCommand('valgrind', 'valgrind');
   if (flags.cluster) return measureCluster(valgrind);
+  if (flags.oauth) return measureOAuth(valgrind);
   const config = path.join(makeTempDir('mcpmux-callgrind-'), 'mcpmux.json');
   writeFileSync(config, JSON.stringify({ listen: { host: '127.0.0.1' }, servers: { json: { command: process.execPath, args: [CHILD], env: { JSON_RESPONSE: '1' } } } }));
   const mcpmux = await perRequest(valgrind, async () => {
@@ -94,6 +123,44 @@ async function main() {
   console.log(`  mcpmux      ${Math.round(mcpmux).toLocaleString('en')}`);
   console.log(`  node-floor  ${Math.round(floor).toLocaleString('en')}`);
   console.log(`  mcpmux / floor: ${(mcpmux / floor).toFixed(2)}x`);
+  process.exit(0);
+}
+
+/** Where the instructions of --oauth go, beside the total. */
+const OAUTH_PARTS: Readonly<Record<string, RegExp>> = { 'V8 compiler': /v8::internal::(compiler|maglev)::/, 'SHA-256': /sha256_block_data_order/ };
+
+/** A call on an open route against the same call on an OAuth route, its token cached after the first. */
+async function measureOAuth(valgrind: string) {
+  const provider = await startOidcProvider({ accessTokenTtlSeconds: 3600 });
+  const dir = makeTempDir('mcpmux-callgrind-');
+  const child = { command: process.execPath, args: [CHILD], env: { JSON_RESPONSE: '1' } };
+  // One config for both: the same process serves both routes, only the route called differs.
+  const start = (route: 'open' | 'oauth') => async (): Promise<Run> => {
+    const [port, admin] = [await freePort(), await freePort()];
+    const origin = `http://127.0.0.1:${port}`;
+    const config = path.join(dir, `mcpmux-${port}.json`);
+    writeFileSync(config, JSON.stringify({ listen: { host: '127.0.0.1', publicUrl: origin }, servers: { open: child, oauth: { ...child, auth: { oauth: { issuer: provider.issuer } } } } }));
+    return {
+      argv: [process.execPath, MAIN, '--config', config, '--port', String(port), '--admin-port', String(admin), '--log-level', 'warn'],
+      url: `${origin}/${route}/mcp`,
+      ready: `http://127.0.0.1:${admin}/readyz`,
+      ...(route === 'oauth' ? { headers: async () => ({ ...HEADERS, authorization: `Bearer ${await provider.tokenFor({ resource: `${origin}/oauth`, scopes: ['mcp:call'] })}` }) } : {}),
+    };
+  };
+  const open = await perRequestCount(valgrind, start('open'), OAUTH_PARTS);
+  const oauth = await perRequestCount(valgrind, start('oauth'), OAUTH_PARTS);
+  await provider.stop();
+  const n = (x: number) => Math.round(x).toLocaleString('en');
+  const compiler = (c: Count) => c.parts['V8 compiler']!;
+  console.log(`instructions per proxied tools/call, open route against OAuth route with a warm token cache (user space, steady state, ${HIGH - LOW} requests${flags.quick ? '; --quick: too few to mean much' : ''}):`);
+  console.log(`  open        ${n(open.total)}`);
+  console.log(`  oauth warm  ${n(oauth.total)}`);
+  console.log(`  oauth / open: ${(oauth.total / open.total).toFixed(3)}x`);
+  // What moves the ratio: V8's optimizing compilers still at work in the window (warm-up, not a
+  // request's cost, and different from run to run), and the token's SHA-256 (the cache key), which
+  // OpenSSL computes in software under valgrind (it hides the CPU's SHA instructions, used outside it).
+  console.log(`  of which V8's optimizing compilers: open ${n(compiler(open))}, oauth ${n(compiler(oauth))}; SHA-256 in software: oauth ${n(oauth.parts['SHA-256']!)}`);
+  console.log(`  without the compilers: open ${n(open.total - compiler(open))}, oauth ${n(oauth.total - compiler(oauth))}, ${((oauth.total - compiler(oauth)) / (open.total - compiler(open))).toFixed(3)}x`);
   process.exit(0);
 }
 

@@ -11,14 +11,14 @@ import { describe, it } from 'node:test';
 import { makeTempDir, ROOT } from '../helpers/paths.js';
 
 describe('the benchmark', () => {
-  it('runs in --quick mode and writes every result field as JSON', { timeout: 300_000 }, () => {
+  it('runs in --quick mode and writes every result field as JSON', { timeout: 360_000 }, () => {
     const out = path.join(makeTempDir('mcpmux-bench-test-'), 'results.json');
     const { NODE_TEST_CONTEXT: _, ...env } = process.env;
-    const run = spawnSync(process.execPath, [path.join(ROOT, 'dist/test/bench/run.js'), '--quick', '--out', out], { cwd: ROOT, env, encoding: 'utf8', timeout: 280_000 });
+    const run = spawnSync(process.execPath, [path.join(ROOT, 'dist/test/bench/run.js'), '--quick', '--out', out], { cwd: ROOT, env, encoding: 'utf8', timeout: 340_000 });
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
     assert.match(run.stdout, /^(PASS|MISS|SKIP) {2}CPU per request vs nginx/m);
     const results = JSON.parse(readFileSync(out, 'utf8'));
-    for (const key of ['date', 'node', 'cpus', 'quick', 'toolsCall', 'pinned50', 'sse', 'idleStreamBytes', 'recovery', 'coldStart20Ms', 'change', 'replicas', 'stdio', 'targets']) assert.ok(key in results, key);
+    for (const key of ['date', 'node', 'cpus', 'quick', 'toolsCall', 'pinned50', 'sse', 'idleStreamBytes', 'recovery', 'coldStart20Ms', 'change', 'replicas', 'stdio', 'oauth', 'targets']) assert.ok(key in results, key);
     for (const connections of ['1', '50']) {
       for (const target of ['direct', 'mcpmux']) {
         const s = results.toolsCall[connections][target];
@@ -44,7 +44,21 @@ describe('the benchmark', () => {
     assert.ok(results.change.rollout.calls > 0);
     assert.equal(results.replicas.errors, 0, 'no failed call on 1 or 2 replicas');
     assert.ok(results.replicas.one.length > 0 && results.replicas.two.every((rps: number) => rps > 0));
-    assert.equal(results.targets.length, 8 + 12 + 1);
+    // The OAuth row: an open route, an OAuth route with the token cache warm, and one kept cold.
+    for (const connections of ['1', '50']) {
+      for (const route of ['open', 'oauth', 'oauth-cold']) {
+        const s = results.oauth.load[connections][route];
+        for (const field of ['rps', 'p50', 'p99', 'cpuUsPerRequest', 'requests']) assert.ok(Number.isFinite(s[field]), `oauth ${connections}/${route}/${field}`);
+        assert.equal(s.errors, 0, `no failed requests (oauth row, ${connections} conn, ${route})`);
+      }
+      for (const route of ['open', 'oauth']) assert.equal(results.oauth.wrk[connections][route].errors, 0, `no failed requests (oauth row, wrk, ${connections} conn, ${route})`);
+      for (const kind of ['warm', 'cold', 'wrkWarm']) assert.ok(Number.isFinite(results.oauth.cpuRatio[kind][connections]), `oauth cpuRatio ${kind} ${connections}`);
+    }
+    assert.equal(results.oauth.errors, 0);
+    assert.ok(results.oauth.keySet.fetches >= 1 && results.oauth.keySet.requests > 0 && results.oauth.keySet.coldRequests > 0, JSON.stringify(results.oauth.keySet));
+    assert.ok(results.oauth.coldTokens.used <= results.oauth.coldTokens.minted, 'with --quick, no cold token is used twice');
+    assert.match(run.stdout, /^key set: one key-set fetch served \d+ requests/m);
+    assert.equal(results.targets.length, 8 + 12 + 1 + 2);
     for (const t of results.targets) assert.deepEqual(Object.keys(t).sort(), ['name', 'pass', 'target', 'value']);
   });
 

@@ -1,0 +1,279 @@
+/**
+ * The OAuth row of `npm run bench`: what checking an access token costs a request. One mcpmux with
+ * the bench child behind three routes:
+ * - `open`: no auth;
+ * - `oauth`: auth.oauth, its issuer a real authorization server (helpers/oidc.ts: oidc-provider 9),
+ *   every request with the same token: after the first, a hit in the route's verified-token cache;
+ * - `oauth-cold`: the same settings, every request with another valid token, so every request has
+ *   its signature checked. The tokens are minted before measuring, through the provider's token
+ *   endpoint: more than the cache holds, taken in turn, so that a token comes round again only
+ *   after more others than the cache keeps (its oldest entry goes first): never a hit. With
+ *   --quick, fewer tokens than the cache holds, each used once.
+ * Interleaved over rounds, at 1 connection (a timed loop) and at 50 (autocannon): req/s, p50, and
+ * mcpmux's CPU per request from /proc. Then wrk, a third load generator, drives `open` and `oauth`
+ * in 1 s slices that alternate (20 pairs per connection count), its CPU per request pooled over
+ * them: the finest pairing of the two routes, for the warm ratio, on a machine whose load drifts.
+ * Over the whole row, the key-set fetches the provider served against the requests the OAuth
+ * routes admitted (mcpmux_auth_requests_total): how many requests one fetch served.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { Agent, request } from 'undici';
+import { DEFAULT_CACHE_ENTRIES } from '../../src/auth/token-cache.js';
+import { ensureDebianCommand } from '../helpers/debian.js';
+import { sampleValue, scrape } from '../helpers/metrics.js';
+import { startOidcProvider } from '../helpers/oidc.js';
+import { MAIN, makeTempDir } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
+import { CALL, CHILD, MCP_HEADERS } from './call.js';
+import { median } from './sessions.js';
+
+export const OAUTH_ROUTES = ['open', 'oauth', 'oauth-cold'] as const;
+export type OAuthRoute = (typeof OAUTH_ROUTES)[number];
+type Connections = '1' | '50';
+
+export interface OAuthLoad {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuUsPerRequest: number;
+  requests: number;
+  errors: number;
+}
+
+export interface OAuthResult {
+  /** Tokens minted for `oauth-cold`, against the entries the cache holds; `cycled`: used in turn, more than once each. */
+  coldTokens: { minted: number; used: number; cacheEntries: number; cycled: boolean };
+  /** Medians over the rounds, per connection count and route. */
+  load: Record<Connections, Record<OAuthRoute, OAuthLoad>>;
+  /** wrk on `open` and `oauth`, over alternating slices: CPU per request pooled, the rest medians. */
+  wrk: Record<Connections, Record<'open' | 'oauth', OAuthLoad>>;
+  /** Every round's figures, in order: the spread behind the medians. */
+  rounds: { load: Record<Connections, Record<OAuthRoute, OAuthLoad[]>>; wrk: Record<Connections, Record<'open' | 'oauth', OAuthLoad[]>> };
+  /** mcpmux CPU per request against `open`'s: the median of the rounds' ratios (wrk: of the pooled figures). */
+  cpuRatio: { warm: Record<Connections, number>; cold: Record<Connections, number>; wrkWarm: Record<Connections, number> };
+  /** JWKS fetches the provider served over the whole row, and the requests the OAuth routes admitted. */
+  keySet: { fetches: number; requests: number; coldRequests: number; requestsPerFetch: number };
+  errors: number;
+}
+
+/** A bounded token pool: `next()` hands out tokens in turn; `left` is how many more keep the route cold. */
+class TokenPool {
+  used = 0;
+  constructor(private readonly tokens: readonly string[]) {}
+  get cycled() {
+    return this.tokens.length > DEFAULT_CACHE_ENTRIES;
+  }
+  get left() {
+    return this.cycled ? Infinity : this.tokens.length - this.used;
+  }
+  next(): string {
+    return this.tokens[this.used++ % this.tokens.length]!;
+  }
+}
+
+const cpuSeconds = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
+export async function runOAuthBench(seconds: number, rounds: number, quick: boolean): Promise<OAuthResult> {
+  const wrk = wrkWith(ensureDebianCommand('wrk', 'wrk'));
+  const wrkPairs = quick ? 2 : 20;
+  const provider = await startOidcProvider({ accessTokenTtlSeconds: 3600 });
+  const dir = makeTempDir('mcpmux-bench-oauth-');
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const origin = `http://127.0.0.1:${port}`;
+  const child = { command: process.execPath, args: [CHILD], env: { JSON_RESPONSE: '1' } };
+  const oauth = { oauth: { issuer: provider.issuer } };
+  const file = path.join(dir, 'mcpmux.json');
+  writeFileSync(file, JSON.stringify({
+    listen: { host: '127.0.0.1', publicUrl: origin, limits: { maxConnections: 20_000 } },
+    servers: { open: child, oauth: { ...child, auth: oauth }, 'oauth-cold': { ...child, auth: oauth } },
+  }));
+  // warn: no access log, as in the rest of the bench.
+  const proc = spawn(process.execPath, [MAIN, '--config', file, '--port', String(port), '--admin-port', String(adminPort), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  try {
+    // Minted while mcpmux starts: far more than a run sends with --quick, past the cache's size otherwise.
+    const minted = await mint((resource) => provider.tokenFor({ resource, scopes: ['mcp:call'] }), `${origin}/oauth-cold`, quick ? 2000 : DEFAULT_CACHE_ENTRIES + 1000);
+    const pool = new TokenPool(minted);
+    const warmToken = await provider.tokenFor({ resource: `${origin}/oauth`, scopes: ['mcp:call'] });
+    const deadline = Date.now() + 30_000;
+    while ((await fetch(`${adminUrl}/readyz`).then((r) => r.status, () => 0)) !== 200) {
+      if (Date.now() > deadline) throw new Error('mcpmux did not turn ready');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const url = (route: OAuthRoute) => `${origin}/${route}/mcp`;
+    const headersOf = (route: OAuthRoute): (() => Record<string, string>) => {
+      if (route === 'open') return () => MCP_HEADERS;
+      if (route === 'oauth') return () => ({ ...MCP_HEADERS, authorization: `Bearer ${warmToken}` });
+      return () => ({ ...MCP_HEADERS, authorization: `Bearer ${pool.next()}` });
+    };
+    const cpu = () => cpuSeconds(proc.pid!);
+    const bound = (route: OAuthRoute) => (route === 'oauth-cold' ? () => pool.left : () => Infinity);
+
+    // Warm-up: the JIT, each route's first request (the key set fetched, the warm token cached).
+    for (const route of OAUTH_ROUTES) await timedLoop(url(route), headersOf(route), quick ? 0.2 : 1, bound(route), cpu);
+
+    const runs = { '1': {}, '50': {} } as Record<Connections, Record<OAuthRoute, OAuthLoad[]>>;
+    for (let round = 0; round < rounds; round++) {
+      for (const c of ['1', '50'] as const) {
+        for (const route of OAUTH_ROUTES) {
+          const run = c === '1' ? timedLoop(url(route), headersOf(route), seconds, bound(route), cpu) : cannon(url(route), 50, headersOf(route), route === 'oauth-cold', seconds, bound(route)(), cpu);
+          (runs[c][route] ??= []).push(await run);
+        }
+      }
+    }
+    const wrkRuns = { '1': { open: [], oauth: [] }, '50': { open: [], oauth: [] } } as Record<Connections, Record<'open' | 'oauth', OAuthLoad[]>>;
+    for (const c of ['1', '50'] as const) {
+      for (let pair = 0; pair < wrkPairs; pair++) {
+        for (const route of pair % 2 ? (['oauth', 'open'] as const) : (['open', 'oauth'] as const)) wrkRuns[c][route].push(wrk(url(route), Number(c), headersOf(route)(), 1, cpu));
+      }
+    }
+
+    const { jwks } = await provider.keyState();
+    const metrics = await scrape(adminUrl);
+    const admitted = (server: string) => sampleValue(metrics, 'mcpmux_auth_requests_total', { server, result: 'allowed' }) ?? 0;
+    const requests = admitted('oauth') + admitted('oauth-cold');
+    const summary = <K extends string>(byRoute: Record<K, OAuthLoad[]>) =>
+      Object.fromEntries(Object.entries<OAuthLoad[]>(byRoute).map(([route, list]) => [route, summarise(list)])) as Record<K, OAuthLoad>;
+    const ratio = <K extends string>(byRoute: Record<K, OAuthLoad[]>, route: K, base: K) =>
+      median(byRoute[route].map((r, i) => r.cpuUsPerRequest / byRoute[base][i]!.cpuUsPerRequest));
+    const all = [...Object.values(runs), ...Object.values(wrkRuns)].flatMap((byRoute) => Object.values<OAuthLoad[]>(byRoute).flat());
+    return {
+      coldTokens: { minted: minted.length, used: pool.used, cacheEntries: DEFAULT_CACHE_ENTRIES, cycled: pool.cycled },
+      load: { '1': summary(runs['1']), '50': summary(runs['50']) },
+      wrk: { '1': { open: pooled(wrkRuns['1'].open), oauth: pooled(wrkRuns['1'].oauth) }, '50': { open: pooled(wrkRuns['50'].open), oauth: pooled(wrkRuns['50'].oauth) } },
+      rounds: { load: runs, wrk: wrkRuns },
+      cpuRatio: {
+        warm: { '1': ratio(runs['1'], 'oauth', 'open'), '50': ratio(runs['50'], 'oauth', 'open') },
+        cold: { '1': ratio(runs['1'], 'oauth-cold', 'open'), '50': ratio(runs['50'], 'oauth-cold', 'open') },
+        wrkWarm: { '1': pooled(wrkRuns['1'].oauth).cpuUsPerRequest / pooled(wrkRuns['1'].open).cpuUsPerRequest, '50': pooled(wrkRuns['50'].oauth).cpuUsPerRequest / pooled(wrkRuns['50'].open).cpuUsPerRequest },
+      },
+      keySet: { fetches: jwks.served, requests, coldRequests: admitted('oauth-cold'), requestsPerFetch: jwks.served ? requests / jwks.served : 0 },
+      errors: all.reduce((sum, r) => sum + r.errors, 0),
+    };
+  } finally {
+    proc.kill('SIGTERM');
+    await new Promise((resolve) => proc.once('exit', resolve));
+    await provider.stop();
+  }
+}
+
+/** `count` tokens for `resource`, 8 requests to the token endpoint at a time. */
+async function mint(tokenFor: (resource: string) => Promise<string>, resource: string, count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (tokens.length < count) tokens.push(await tokenFor(resource));
+  }));
+  if (new Set(tokens).size !== tokens.length) throw new Error('the token endpoint minted the same token twice');
+  return tokens.slice(0, count);
+}
+
+/** Slices as one run: CPU per request over all their requests (a slice holds few /proc ticks), medians of the rest. */
+function pooled(slices: OAuthLoad[]): OAuthLoad {
+  const requests = slices.reduce((s, r) => s + r.requests, 0);
+  const cpuUs = slices.reduce((s, r) => s + r.cpuUsPerRequest * r.requests, 0);
+  return { ...summarise(slices), cpuUsPerRequest: requests ? cpuUs / requests : 0 };
+}
+
+function summarise(runs: OAuthLoad[]): OAuthLoad {
+  const m = (pick: (r: OAuthLoad) => number) => median(runs.map(pick));
+  return { rps: m((r) => r.rps), p50: m((r) => r.p50), p99: m((r) => r.p99), cpuUsPerRequest: m((r) => r.cpuUsPerRequest), requests: runs.reduce((s, r) => s + r.requests, 0), errors: runs.reduce((s, r) => s + r.errors, 0) };
+}
+
+const oneConnection = new Agent({ connections: 1, pipelining: 1 });
+
+/** One keep-alive connection, one request at a time, for `seconds` or until `left()` says no more. */
+async function timedLoop(url: string, headers: () => Record<string, string>, seconds: number, left: () => number, cpu: () => number): Promise<OAuthLoad> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const cpuBefore = cpu();
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  while (performance.now() < deadline && left() > 0) {
+    const t = performance.now();
+    const res = await request(url, { method: 'POST', headers: headers(), body: CALL, dispatcher: oneConnection });
+    await res.body.dump();
+    if (res.statusCode !== 200) errors += 1;
+    latencies.push(performance.now() - t);
+  }
+  const elapsed = (performance.now() - started) / 1000;
+  const used = cpu() - cpuBefore;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0;
+  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), cpuUsPerRequest: latencies.length ? (used / latencies.length) * 1e6 : 0, requests: latencies.length, errors };
+}
+
+/**
+ * autocannon at `connections`. `perRequest`: the headers are made anew for every request (another
+ * token each time), else once. `amount`: at most this many requests (then not timed).
+ */
+async function cannon(url: string, connections: number, headers: () => Record<string, string>, perRequest: boolean, seconds: number, amount: number, cpu: () => number): Promise<OAuthLoad> {
+  const cpuBefore = cpu();
+  const r = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    ...(Number.isFinite(amount) ? { amount: Math.max(connections, amount - connections) } : {}),
+    method: 'POST',
+    body: CALL,
+    ...(perRequest ? { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, headers: headers() }) }] } : { headers: headers() }),
+  });
+  const used = cpu() - cpuBefore;
+  const total = r.requests.total;
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, cpuUsPerRequest: total ? (used / total) * 1e6 : 0, requests: total, errors: r.errors + r.non2xx };
+}
+
+/** A wrk run at `connections` (1 thread for 1 connection, else 2): the same call with fixed headers, one script for every run. */
+function wrkWith(wrk: string) {
+  const script = path.join(makeTempDir('mcpmux-bench-wrk-'), 'call.lua');
+  writeFileSync(script, `
+wrk.method = "POST"
+wrk.body = '${CALL}'
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.duration, e.status + e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+`);
+  return (url: string, connections: number, headers: Record<string, string>, seconds: number, cpu: () => number): OAuthLoad => {
+    const cpuBefore = cpu();
+    const args = [`-t${connections === 1 ? 1 : 2}`, `-c${connections}`, `-d${seconds}s`, '-s', script, ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+    let out: string;
+    try {
+      out = execFileSync(wrk, args, { encoding: 'utf8', timeout: (seconds + 30) * 1000, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException & { status?: number | null; signal?: string | null; stderr?: string };
+      throw new Error(`wrk ${connections === 1 ? 'at 1 connection' : `at ${connections} connections`} failed (${e.code ?? `status ${e.status}, signal ${e.signal}`}): ${e.stderr ?? ''}`.trim(), { cause: error });
+    }
+    const used = cpu() - cpuBefore;
+    const match = /^RESULT (\d+) (\d+) (\d+) (\d+) (\d+)$/m.exec(out);
+    if (!match) throw new Error(`wrk printed no result:\n${out}`);
+    const [requests, durationUs, errors, p50, p99] = match.slice(1).map(Number) as [number, number, number, number, number];
+    return { rps: requests / (durationUs / 1e6), p50: p50 / 1000, p99: p99 / 1000, cpuUsPerRequest: requests ? (used / requests) * 1e6 : 0, requests, errors };
+  };
+}
+
+export function printOAuthReport(r: OAuthResult): void {
+  const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+  console.log(`\nOAuth routes (issuer: oidc-provider 9, RS256 access tokens); mcpmux CPU per request from /proc, ratios against open (median of the rounds'; wrk: pooled over alternating 1 s slices)`);
+  console.log('conn  route        load gen     req/s  p50 ms  p99 ms  CPU µs/req  vs open CPU');
+  for (const c of ['1', '50'] as const) {
+    const gen = c === '1' ? 'timed loop' : 'autocannon';
+    for (const route of OAUTH_ROUTES) {
+      const s = r.load[c][route];
+      const vs = route === 'oauth' ? r.cpuRatio.warm[c] : route === 'oauth-cold' ? r.cpuRatio.cold[c] : 1;
+      console.log(`${c.padEnd(4)}  ${route.padEnd(11)}  ${gen.padEnd(10)} ${f(s.rps).padStart(7)}  ${f(s.p50, 2).padStart(6)}  ${f(s.p99, 2).padStart(6)}  ${f(s.cpuUsPerRequest).padStart(10)}  ${f(vs, 3).padStart(10)}x`);
+    }
+    for (const route of ['open', 'oauth'] as const) {
+      const s = r.wrk[c][route];
+      console.log(`${c.padEnd(4)}  ${route.padEnd(11)}  ${'wrk, 1 s'.padEnd(10)} ${f(s.rps).padStart(7)}  ${f(s.p50, 2).padStart(6)}  ${f(s.p99, 2).padStart(6)}  ${f(s.cpuUsPerRequest).padStart(10)}  ${f(route === 'oauth' ? r.cpuRatio.wrkWarm[c] : 1, 3).padStart(10)}x`);
+    }
+  }
+  const t = r.coldTokens;
+  console.log(`oauth-cold: ${t.used} requests over ${t.minted} tokens (the cache holds ${t.cacheEntries}${t.cycled ? ': taken in turn, never a hit' : ': each used once'})`);
+  console.log(`key set: one key-set fetch served ${f(r.keySet.requestsPerFetch)} requests (${r.keySet.fetches} JWKS fetch${r.keySet.fetches === 1 ? '' : 'es'}, ${r.keySet.requests} requests admitted, ${r.keySet.coldRequests} with their signature checked); ${r.errors} errors`);
+}
