@@ -6,9 +6,11 @@
 import { Counter, type Registry } from 'prom-client';
 import type { Events } from '../events.js';
 import { MCP_NAMES_PER_SERVER } from './metric-bounds.js';
+import { createTally } from './tally.js';
 
 export function registerAuthMetrics(registers: Registry[], events: Events): void {
-  const requests = new Counter({
+  // Every request on a route with auth is counted: a tally (tally.ts), not prom-client's inc().
+  const requests = createTally({
     name: 'mcpmux_auth_requests_total',
     help: 'Requests on routes with auth, by result: allowed; missing (no token: 401), invalid, expired, wrong_audience (401 invalid_token); insufficient_scope (403); denied (403: a policy rule, an unreadable body, or a header that disagrees with it); unavailable (the key set cannot be reached: 503).',
     labelNames: ['server', 'result'],
@@ -36,7 +38,7 @@ export function registerAuthMetrics(registers: Registry[], events: Events): void
     return name;
   };
   events.on('auth-result', ({ server, result, denied }) => {
-    requests.inc({ server, result });
+    requests.count(server, result);
     if (denied) denials.inc({ server, kind: denied.kind, name: boundedName(server, denied.name.slice(0, 128)), reason: result });
   });
   events.on('key-set-fetch', ({ issuer, kind, result }) => fetches.inc({ issuer, kind, result }));

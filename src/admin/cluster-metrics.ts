@@ -4,32 +4,22 @@
  * request metrics of its owner pod only, where a process of the server answered it, so that
  * summing mcpmux_requests_total over pods counts each client request once.
  */
-import { Counter, type Registry } from 'prom-client';
-import type { Events, SessionRelayResult } from '../events.js';
+import type { Registry } from 'prom-client';
+import type { Events } from '../events.js';
 import { DURATION_BUCKETS } from './metric-bounds.js';
 import { SeriesHistogram, type HistogramSeries } from './histogram.js';
+import { createTally } from './tally.js';
 
 export function registerClusterMetrics(registers: Registry[], events: Events): void {
-  // Counted per request into a map made once per (server, result), and handed to prom-client at
-  // scrape time, as metrics.ts counts requests: its per-call label hashing is not for a hot path.
-  const counts = new Map<string, Map<SessionRelayResult, number>>();
-  new Counter({
+  const forwarded = createTally({
     name: 'mcpmux_sessions_forwarded_total',
     help: 'Requests for a session of another pod, by result: forwarded (relayed to its owner, which answered), owner_gone (the owner could not be reached: 404), bad_seal (an id no pod with the key made: 404, no connection), owner_refused (sealed, but its owner is outside cluster.peers: 404, no connection), loop (a relayed request reached a pod that does not own it: 508).',
     labelNames: ['server', 'result'],
     registers,
-    collect() {
-      this.reset();
-      for (const [server, results] of counts) for (const [result, count] of results) this.inc({ server, result }, count);
-    },
   });
   const duration = new SeriesHistogram('mcpmux_forward_duration_seconds', "Time from relaying a request to its session's owner pod to the owner's response headers (the hop, and the owner's own time to answer).", DURATION_BUCKETS, registers);
   const perServer = new Map<string, HistogramSeries>();
-  events.on('session-relay', ({ server, result }) => {
-    let results = counts.get(server);
-    if (!results) counts.set(server, (results = new Map()));
-    results.set(result, (results.get(result) ?? 0) + 1);
-  });
+  events.on('session-relay', ({ server, result }) => forwarded.count(server, result));
   events.on('request-finished', ({ server, owner, firstByteMs }) => {
     if (owner === undefined || firstByteMs === undefined) return;
     let series = perServer.get(server);
