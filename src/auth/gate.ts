@@ -15,7 +15,7 @@ import { bearerChallenge, bearerToken, createAuthCheck, type AuthCheck } from '.
 import { buildBearerChallenge } from './challenge.js';
 import { resourceMetadataUrl } from './resource-metadata.js';
 import type { KeySets } from './key-sets.js';
-import { createTokenVerifier, type TokenResult, type TokenVerifier } from './token.js';
+import { createTokenVerifier, type TokenAccepted, type TokenResult, type TokenVerifier } from './token.js';
 
 /** The label values of mcpmux_auth_requests_total. */
 export type AuthResult = 'allowed' | 'missing' | 'invalid' | 'expired' | 'wrong_audience' | 'insufficient_scope' | 'denied' | 'unavailable';
@@ -83,24 +83,32 @@ export function createAuthGate(keySets: KeySets): AuthGate {
 
 const ALLOWED_STATIC: AuthOutcome = Object.freeze({ ok: true, caller: undefined });
 
+/**
+ * The outcome of a verified token that passed, made once per token (its entry in the verifier's
+ * cache): a warm request reuses it, and builds nothing. A challenge's metadata URL is made only
+ * for a refusal.
+ */
+const allowedOutcomes = new WeakMap<TokenAccepted, AuthOutcome>();
+
 function decide(result: TokenResult, oauth: ResolvedOAuth, scopes: readonly string[]): AuthOutcome {
-  const metadata = resourceMetadataUrl(oauth);
   if (!result.ok) {
     if (result.reason === 'unavailable') {
       return { ok: false, result: 'unavailable', status: 503, challenge: undefined, retryAfterSeconds: result.retryAfterSeconds, description: result.description };
     }
-    return { ok: false, result: result.reason, status: 401, challenge: buildBearerChallenge({ resourceMetadata: metadata, scopes, error: 'invalid_token', description: result.description }), description: result.description };
+    return { ok: false, result: result.reason, status: 401, challenge: buildBearerChallenge({ resourceMetadata: resourceMetadataUrl(oauth), scopes, error: 'invalid_token', description: result.description }), description: result.description };
   }
   for (const scope of scopes) {
     if (!result.scopes.has(scope)) {
       const description = `this route needs the scope${scopes.length > 1 ? 's' : ''} ${scopes.join(' ')}`;
-      return { ok: false, result: 'insufficient_scope', status: 403, challenge: buildBearerChallenge({ resourceMetadata: metadata, scopes, error: 'insufficient_scope', description }), description };
+      return { ok: false, result: 'insufficient_scope', status: 403, challenge: buildBearerChallenge({ resourceMetadata: resourceMetadataUrl(oauth), scopes, error: 'insufficient_scope', description }), description };
     }
   }
-  return { ok: true, caller: callerOf(result.claims, result.scopes) };
+  let allowed = allowedOutcomes.get(result);
+  if (!allowed) allowedOutcomes.set(result, (allowed = Object.freeze({ ok: true, caller: callerOf(result.claims, result.scopes) })));
+  return allowed;
 }
 
 function callerOf(claims: Readonly<Record<string, unknown>>, scopes: ReadonlySet<string>): Caller {
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  return { claims, scopes, clientId: text(claims.client_id) ?? text(claims.azp), subject: text(claims.sub) };
+  return Object.freeze({ claims, scopes, clientId: text(claims.client_id) ?? text(claims.azp), subject: text(claims.sub) });
 }
