@@ -13,10 +13,11 @@
  * Then autocannon and wrk, two independent load generators, at 16 connections confirm the ratio.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { ensureDebianCommand } from '../helpers/debian.js';
+import { cpuSecondsOf } from '../helpers/flood.js';
 import { sampleValue, scrape } from '../helpers/metrics.js';
 import { startNginx, type Nginx } from '../helpers/nginx.js';
 import { makeTempDir } from '../helpers/paths.js';
@@ -58,10 +59,6 @@ const podConfig = (place: PodPlace) => ({
   servers: { bench: { command: process.execPath, args: [CHILD], env: { SESSIONS: '1', JSON_RESPONSE: '1' } } },
 });
 
-const cpuSeconds = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-};
 
 export async function runClusterBench(seconds: number, rounds: number): Promise<ClusterResult> {
   const wrk = ensureDebianCommand('wrk', 'wrk');
@@ -76,7 +73,7 @@ export async function runClusterBench(seconds: number, rounds: number): Promise<
     nginxes.push(one, three);
     const targets: Record<TargetName, string> = { 'one pod': `${one.url}/bench/mcp`, 'three pods': `${three.url}/bench/mcp` };
 
-    const muxCpu = () => pods.reduce((sum, pod) => sum + cpuSeconds(pod.pid), 0);
+    const muxCpu = () => pods.reduce((sum, pod) => sum + cpuSecondsOf(pod.pid), 0);
     const forwarded = async () => {
       let sum = 0;
       for (const pod of pods) sum += sampleValue(await scrape(pod.adminUrl), 'mcpmux_sessions_forwarded_total', { server: 'bench', result: 'forwarded' }) ?? 0;

@@ -17,12 +17,13 @@
  * routes admitted (mcpmux_auth_requests_total): how many requests one fetch served.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import { DEFAULT_CACHE_ENTRIES } from '../../src/auth/token-cache.js';
 import { ensureDebianCommand } from '../helpers/debian.js';
+import { cpuSecondsOf } from '../helpers/flood.js';
 import { sampleValue, scrape } from '../helpers/metrics.js';
 import { startOidcProvider } from '../helpers/oidc.js';
 import { MAIN, makeTempDir } from '../helpers/paths.js';
@@ -74,11 +75,6 @@ class TokenPool {
   }
 }
 
-const cpuSeconds = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-};
-
 export async function runOAuthBench(seconds: number, rounds: number, quick: boolean): Promise<OAuthResult> {
   const wrk = wrkWith(ensureDebianCommand('wrk', 'wrk'));
   const wrkPairs = quick ? 2 : 20;
@@ -112,7 +108,7 @@ export async function runOAuthBench(seconds: number, rounds: number, quick: bool
       if (route === 'oauth') return () => ({ ...MCP_HEADERS, authorization: `Bearer ${warmToken}` });
       return () => ({ ...MCP_HEADERS, authorization: `Bearer ${pool.next()}` });
     };
-    const cpu = () => cpuSeconds(proc.pid!);
+    const cpu = () => cpuSecondsOf(proc.pid!);
     const bound = (route: OAuthRoute) => (route === 'oauth-cold' ? () => pool.left : () => Infinity);
 
     // Warm-up: the JIT, each route's first request (the key set fetched, the warm token cached).

@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import { ensureDebianCommand } from '../helpers/debian.js';
+import { cpuSecondsOf } from '../helpers/flood.js';
 import { MAIN, makeTempDir, ROOT } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { CALL, CHILD, FLOOR, MCP_HEADERS } from './call.js';
@@ -38,10 +39,6 @@ const SSE_RUNS = quick ? 2 : 10;
 const IDLE_STREAMS = quick ? [100] : [1000, 9000];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const cpuSeconds = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-};
 const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 const until = async (check: () => Promise<boolean>, timeoutMs = 30_000) => {
   const deadline = Date.now() + timeoutMs;
@@ -110,7 +107,7 @@ interface LoadResult { rps: number; p50: number; p99: number; cpuUsPerRequest?: 
  * keep-alive connection, since autocannon reports latency in whole milliseconds.
  */
 async function load(url: string, connections: number, cpuPids: number[] = []): Promise<LoadResult> {
-  const before = cpuPids.reduce((s, p) => s + cpuSeconds(p), 0);
+  const before = cpuPids.reduce((s, p) => s + cpuSecondsOf(p), 0);
   let result: Omit<LoadResult, 'cpuUsPerRequest'> & { total: number };
   if (connections === 1) {
     const latencies: number[] = [];
@@ -131,7 +128,7 @@ async function load(url: string, connections: number, cpuPids: number[] = []): P
     const r = await autocannon({ url, connections, duration: SECONDS, method: 'POST', headers: MCP_HEADERS, body: CALL });
     result = { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, total: r.requests.total };
   }
-  const cpu = cpuPids.reduce((s, p) => s + cpuSeconds(p), 0) - before;
+  const cpu = cpuPids.reduce((s, p) => s + cpuSecondsOf(p), 0) - before;
   const { total, ...rest } = result;
   return { ...rest, ...(cpuPids.length ? { cpuUsPerRequest: total ? (cpu / total) * 1e6 : 0 } : {}) };
 }
