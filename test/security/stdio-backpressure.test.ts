@@ -125,8 +125,11 @@ describe('backpressure in the stdio bridge', () => {
     const neighbour = await connectClient(url, 'neighbour');
     const slow = await openRawSession(url);
     const stream = await slow.openStream(); // never read
-    await (await slow.post({ method: 'tools/call', params: { name: 'flood', arguments: { seconds: 3 } } })).text();
-    await mux.waitForLog((r) => r.msg === 'session ended' && r.reason === 'backlogged', 'the unread session to be ended', 15_000);
+    // A flood of a size, not a time: ~26,000 lines of 250 bytes fill the socket buffers on the way
+    // to the client, and 1 MiB more ends the session. A 3 s flood wrote 60,000 lines on a quiet
+    // machine, and too few to get there on a loaded one (CI, twice).
+    await (await slow.post({ method: 'tools/call', params: { name: 'flood', arguments: { seconds: 60, lines: 60_000 } } })).text();
+    await mux.waitForLog((r) => r.msg === 'session ended' && r.reason === 'backlogged', 'the unread session to be ended', 60_000);
     assert.equal((await slow.post({ method: 'tools/list' })).status, 404);
     assert.equal(textOf(await neighbour.client.callTool({ name: 'echo', arguments: { text: 'fine' } })), 'fine');
     await stream.body?.cancel().catch(() => undefined);
