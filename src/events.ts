@@ -123,6 +123,8 @@ export interface RequestRecord {
    * code outside JSON-RPC's reserved range and mcpmux's own; undefined when not seen (an SSE answer).
    */
   readonly mcpError: string | undefined;
+  /** With tracing on, the trace id of the request's SERVER span when it is sampled (an exemplar's). */
+  readonly traceId?: string;
 }
 
 export interface McpCall {

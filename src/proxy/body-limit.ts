@@ -33,3 +33,24 @@ export function discardBody(req: IncomingMessage): void {
   req.removeAllListeners('data');
   req.resume();
 }
+
+/**
+ * Reads a whole request body, up to `maxBytes`: `done` gets it, or past the limit `tooLarge` is
+ * called once and the rest is read and dropped. For the few who must see a body before it goes on
+ * (a route's policy, a trace's `_meta`); everything else streams.
+ */
+export function readWholeBody(req: IncomingMessage, maxBytes: number, done: (body: Buffer) => void, tooLarge: () => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= maxBytes) return void chunks.push(chunk);
+    req.off('data', onData);
+    req.off('end', onEnd);
+    tooLarge();
+    discardBody(req);
+  };
+  const onEnd = () => done(Buffer.concat(chunks, size));
+  req.on('data', onData);
+  req.once('end', onEnd);
+}

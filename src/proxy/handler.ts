@@ -16,7 +16,7 @@ import { holdSession, releaseSession, type SessionEntry } from '../routing/sessi
 import { pickEndpoint, type Route } from '../routing/table.js';
 import type { AuthGate, Caller } from '../auth/gate.js';
 import { buildResourceMetadata, METADATA_HEADERS } from '../auth/resource-metadata.js';
-import { discardBody, limitBody } from './body-limit.js';
+import { discardBody, limitBody, readWholeBody } from './body-limit.js';
 import { createConnectionGate, type ConnectionGate } from './connections.js';
 import {
   sendAuthRefusal, sendBadPath, sendBusy, sendDuplicateHost, sendForbiddenHost, sendHeadersTooLarge, sendNoRoute, sendNotReady, sendSessionGone, sendTooLarge, sendUpgradeRefused, sendUpstreamError,
@@ -37,6 +37,8 @@ import { createHostGuard, hasRepeatedHost, isValidHost } from './host-guard.js';
 import { matchMetadataPath, rewriteResource } from './oauth-metadata.js';
 import { RefusalResponse } from './refusal-response.js';
 import { checkRequestTarget, type PathCheck } from './request-target.js';
+import { endTrace, traceHop } from './trace-hop.js';
+import type { RequestTracing } from '../tracing/request-spans.js';
 
 export interface ProxyHandler {
   handle(req: IncomingMessage, res: ServerResponse): void;
@@ -59,8 +61,8 @@ type ProxyRoute = PrefixMatch<Route> & { metadata?: boolean };
  * The handler reads routes only from `routing.current`, the snapshot of the moment: a reload or a
  * rollout swaps it, and a request in flight keeps the endpoint it was admitted to.
  */
-export function createProxyHandler(deps: { listen: Config['listen']; routing: Routing; events: Events; gate: AuthGate; maxConnections?: number; cluster?: Cluster | undefined }): ProxyHandler {
-  const { routing, events, listen, cluster } = deps;
+export function createProxyHandler(deps: { listen: Config['listen']; routing: Routing; events: Events; gate: AuthGate; maxConnections?: number; cluster?: Cluster | undefined; tracing?: RequestTracing | undefined }): ProxyHandler {
+  const { routing, events, listen, cluster, tracing } = deps;
   const routeGuard = createRouteGuard({ gate: deps.gate, events, maxBodyBytes: listen.limits.maxBodyBytes });
   const { limits } = listen;
   const guard = createHostGuard(listen);
@@ -129,6 +131,7 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
    */
   function track(req: IncomingMessage, res: TimedResponse, path: string, state: RequestState): void {
     const started = performance.now();
+    if (tracing) state.startedAt = started;
     const socket = req.socket;
     const bytesBefore = socket.bytesWritten;
     inFlight += 1;
@@ -157,6 +160,8 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
         : state.first !== undefined ? readMcpOutcome(state.mcp.method, state.first, state.last!)
         : undefined;
       state.first = state.last = undefined;
+      const traceId = state.spans?.sampledTraceId;
+      if (state.spans) endTrace(state, { status: res.headersSent ? res.statusCode : 0, mcpError, aborted });
       events.emit('request-finished', {
         server: state.server,
         method: req.method ?? '',
@@ -173,6 +178,7 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
         aborted,
         mcp: state.mcp,
         mcpError,
+        ...(traceId !== undefined && { traceId }),
         ...state.logged,
       });
     };
@@ -368,6 +374,10 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
 
   /** Admission and forwarding, past auth: `pass` carries what the auth stage read (the body, a list's filter). */
   function proceed(req: IncomingMessage, res: ServerResponse, state: RequestState, match: ProxyRoute, pass: GuardPass): void {
+    // Traced, a POST is read whole first: its trace context may be in the body (`_meta`, SEP-414).
+    if (tracing && req.method === 'POST' && !pass.body) {
+      return readWholeBody(req, limits.maxBodyBytes, (body) => proceed(req, res, state, match, { ...pass, body }), () => sendTooLarge(res, limits.maxBodyBytes));
+    }
     const { route } = match;
     const endpoint = admit(req, match, res, state);
     if (!endpoint) return;
@@ -382,11 +392,14 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     // A list answer is filtered as text: the child answers it uncompressed.
     if (pass.rewriteJson || pass.rewriteEvents) removeHeader(headers, 'accept-encoding');
     req.url = match.childUrl;
+    if (post && !state.mcp && pass.body) state.mcp = peekMcpBody(pass.body, protocolOf(req.headers));
+    // A body read whole (by the policy, or to be traced), as it was parsed; traced, perhaps with the hop's `_meta`.
+    const whole = tracing ? traceHop(tracing, req, state, endpoint, headers, pass.body, trustOf(req)) : pass.body;
     let body: Readable | undefined;
-    if (pass.body) {
-      // The body the policy checked, as it was parsed: its length is its own.
-      setBodyLength(headers, pass.body.length);
-      body = Readable.from([pass.body]);
+    if (whole) {
+      // Its length is its own.
+      setBodyLength(headers, whole.length);
+      body = Readable.from([whole]);
     } else if (req.headers['transfer-encoding'] !== undefined) {
       body = limitBody(req, limits.maxBodyBytes, () => {
         abortUpstream(req);
@@ -397,11 +410,8 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     // What a JSON answer says of the call (an error code, isError) is read from its first and last chunk.
     if (post) (res as TimedResponse)[TAP] = tapAnswer;
     forwarder.forward(req, res, headers, body || rewriteJson || pass.rewriteEvents ? { body, rewriteJson, rewriteEvents: pass.rewriteEvents } : undefined);
-    if (post && !state.mcp) {
-      // An older client names its call only in the body: read here already, or its first chunk as it is relayed.
-      if (pass.body) state.mcp = peekMcpBody(pass.body, protocolOf(req.headers));
-      else req.once('data', peekCall);
-    }
+    // An older client names its call only in the body: read above when the body was read whole, else from its first chunk as it is relayed.
+    if (post && !state.mcp && !pass.body) req.once('data', peekCall);
   }
 
   /** RFC 9728 metadata of an OAuth route, which mcpmux answers itself (and its CORS preflight). */

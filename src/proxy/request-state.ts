@@ -8,6 +8,7 @@ import type { Caller } from '../auth/gate.js';
 import type { McpCall } from '../events.js';
 import type { Endpoint } from '../routing/endpoint.js';
 import type { SessionEntry } from '../routing/sessions.js';
+import type { RequestSpans } from '../tracing/request-spans.js';
 
 /** What the handler learns about a request as it goes: its server, and whether a child got it. */
 export interface RequestState {
@@ -34,6 +35,9 @@ export interface RequestState {
   /** On an OAuth route, who called; and what of it the access log names (clientId, and subject when asked). */
   caller?: Caller | undefined;
   logged?: { clientId?: string; subject?: string } | undefined;
+  /** When it arrived (performance.now()), and with tracing on, its spans (proxy/trace-hop.ts). */
+  startedAt?: number | undefined;
+  spans?: RequestSpans | undefined;
 }
 export const STATE = Symbol('mcpmux.request');
 export type ProxiedRequest = IncomingMessage & { [STATE]?: RequestState };

@@ -18,7 +18,7 @@ import { createSseListFilter, SseListFilter } from '../auth/sse-list-filter.js';
 import { resourceMetadataUrl } from '../auth/resource-metadata.js';
 import type { Events } from '../events.js';
 import type { Route } from '../routing/table.js';
-import { discardBody } from './body-limit.js';
+import { readWholeBody } from './body-limit.js';
 import { sendAuthRefusal, sendCallRefused, sendHeaderMismatch, sendTooLarge, sendUnreadableBody } from './errors.js';
 
 /** What a request that passed takes on to its child. */
@@ -52,23 +52,7 @@ export function createRouteGuard(deps: { gate: AuthGate; events: Events; maxBody
       events.emit('auth-result', { server, result: 'allowed' });
       return next({ caller: outcome.caller });
     }
-    readBody(req, res, (body) => checkCalls(req, res, route, rules, outcome.caller!, body, next));
-  }
-
-  function readBody(req: IncomingMessage, res: ServerResponse, done: (body: Buffer) => void): void {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxBodyBytes) return void chunks.push(chunk);
-      req.off('data', onData);
-      req.off('end', onEnd);
-      sendTooLarge(res, maxBodyBytes);
-      discardBody(req);
-    };
-    const onEnd = () => done(Buffer.concat(chunks, size));
-    req.on('data', onData);
-    req.once('end', onEnd);
+    readWholeBody(req, maxBodyBytes, (body) => checkCalls(req, res, route, rules, outcome.caller!, body, next), () => sendTooLarge(res, maxBodyBytes));
   }
 
   function checkCalls(req: IncomingMessage, res: ServerResponse, route: Route, rules: Policy, caller: Caller, body: Buffer, next: (pass: GuardPass) => void): void {

@@ -1,0 +1,47 @@
+/**
+ * The proxy's hook into tracing (tracing/), when it is on: at the hop, the request's spans are
+ * started and the process's request gets the hop's trace context (headers, and `_meta` when the
+ * client put one there); when the request is done, the spans end with what it came to.
+ */
+import type { IncomingMessage } from 'node:http';
+import { readBodyContext } from '../tracing/body-context.js';
+import { endRequestSpans, startRequestSpans, type RequestEnd, type RequestTracing } from '../tracing/request-spans.js';
+import { CHILD_HOST, type Endpoint } from '../routing/endpoint.js';
+import { identifyClient } from './client-identity.js';
+import { removeHeader } from './headers.js';
+import type { RequestState } from './request-state.js';
+
+/**
+ * Starts the spans of a request about to go to `endpoint`, and puts the hop's trace context in
+ * `headers` (the client's traceparent and tracestate replaced). Returns the body the process gets:
+ * `body` itself, or a copy whose `_meta` carries the hop's context.
+ */
+export function traceHop(tracing: RequestTracing, req: IncomingMessage, state: RequestState, endpoint: Endpoint, headers: string[], body: Buffer | undefined, isTrusted: (address: string | undefined) => boolean): Buffer | undefined {
+  const context = body === undefined ? undefined : readBodyContext(body);
+  const spans = startRequestSpans(tracing, {
+    server: state.server,
+    httpMethod: req.method ?? '',
+    httpVersion: req.httpVersion,
+    headers: req.headers,
+    message: context?.message,
+    call: state.mcp,
+    clientAddress: identifyClient(req, isTrusted),
+    clientPort: req.socket.remotePort,
+    childAddress: CHILD_HOST,
+    childPort: endpoint.port,
+    startTime: state.startedAt ?? performance.now(),
+  });
+  state.spans = spans;
+  removeHeader(headers, 'traceparent');
+  removeHeader(headers, 'tracestate');
+  for (const [name, value] of Object.entries(spans.childHeaders)) headers.push(name, value);
+  return context?.rewrite(spans.childHeaders) ?? body;
+}
+
+/** Ends a traced request's spans (once). */
+export function endTrace(state: RequestState, end: RequestEnd): void {
+  const spans = state.spans;
+  if (!spans) return;
+  state.spans = undefined;
+  endRequestSpans(spans, end);
+}

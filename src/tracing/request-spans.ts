@@ -1,0 +1,165 @@
+/**
+ * The spans of one proxied request, per OpenTelemetry's MCP conventions: a SERVER span for the
+ * request as mcpmux received it, and a CLIENT span, its child, for the hop to the process. The
+ * process gets the CLIENT span's `traceparent` (and `tracestate`), never the client's own, so
+ * that its spans are children of mcpmux's and not their siblings; `baggage` passes as it came.
+ *
+ * The SERVER span's parent is the client's `params._meta.traceparent` (SEP-414) when the body
+ * has one, else the HTTP `traceparent` header; with both, the header's span is a link. A client's
+ * `_meta.traceparent` is rewritten to the CLIENT span's too (the body is then serialised again;
+ * without one, the body passes byte for byte).
+ *
+ * Only @opentelemetry/api is used here: the SDK behind the tracer is loaded by start.ts, and only
+ * when tracing is on.
+ */
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span, type TextMapGetter, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
+import type { McpCall } from '../events.js';
+
+/** What the spans are made with: the tracer and the W3C propagator (start.ts's Tracing has both). */
+export interface RequestTracing {
+  readonly tracer: Tracer;
+  readonly propagator: TextMapPropagator;
+}
+
+/** What the proxy knows of a request when it is about to forward it. */
+export interface RequestFacts {
+  /** mcpmux's name for the server. */
+  readonly server: string;
+  readonly httpMethod: string;
+  readonly httpVersion: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The parsed JSON-RPC message of a POST (the first of a batch), if it parsed. */
+  readonly message: JsonRpcFacts | undefined;
+  readonly call: McpCall | undefined;
+  readonly clientAddress: string | undefined;
+  readonly clientPort: number | undefined;
+  /** The process's address. */
+  readonly childAddress: string;
+  readonly childPort: number;
+  /** When the request arrived (ms since the epoch). */
+  readonly startTime: number;
+}
+
+/** What a JSON-RPC request's body says that the spans use. */
+export interface JsonRpcFacts {
+  readonly id: string | number | undefined;
+  /** `params._meta` as an object of strings (the trace context keys), if it has any. */
+  readonly meta: Readonly<Record<string, unknown>> | undefined;
+}
+
+/** How the request ended, for both spans. */
+export interface RequestEnd {
+  /** The HTTP status answered (0: none). */
+  readonly status: number;
+  /** A JSON-RPC error code as text, `tool_error`, `_OTHER`, or '' / undefined when none. */
+  readonly mcpError: string | undefined;
+  /** The client left before its answer was complete. */
+  readonly aborted: boolean;
+}
+
+export interface RequestSpans {
+  /** The trace context headers the process gets: the CLIENT span's. */
+  readonly childHeaders: Readonly<Record<string, string>>;
+  /** The trace id of the SERVER span, when it is sampled (for exemplars). */
+  readonly sampledTraceId: string | undefined;
+  readonly server: Span;
+  readonly client: Span;
+}
+
+const headerGetter: TextMapGetter<Readonly<Record<string, string | string[] | undefined>>> = {
+  get: (carrier, key) => carrier[key],
+  keys: (carrier) => Object.keys(carrier),
+};
+/** `_meta` holds anything: only a string is a trace context value. */
+const metaGetter: TextMapGetter<Readonly<Record<string, unknown>>> = {
+  get: (carrier, key) => {
+    const value = carrier[key];
+    return typeof value === 'string' ? value : undefined;
+  },
+  keys: (carrier) => Object.keys(carrier),
+};
+
+/** Starts the SERVER span of a request and the CLIENT span of its hop to the process. */
+export function startRequestSpans(tracing: RequestTracing, facts: RequestFacts): RequestSpans {
+  const { tracer, propagator } = tracing;
+  const fromHeader = propagator.extract(ROOT_CONTEXT, facts.headers, headerGetter);
+  const meta = facts.message?.meta;
+  const fromMeta = meta === undefined ? undefined : propagator.extract(ROOT_CONTEXT, meta, metaGetter);
+  const metaSpan = fromMeta && trace.getSpanContext(fromMeta);
+  const headerSpan = trace.getSpanContext(fromHeader);
+  const parent: Context = metaSpan ? fromMeta! : fromHeader;
+  const links: Link[] = metaSpan && headerSpan ? [{ context: headerSpan }] : [];
+  const name = spanName(facts);
+  const attributes = mcpAttributes(facts);
+  const server = tracer.startSpan(name, {
+    kind: SpanKind.SERVER,
+    startTime: facts.startTime,
+    links,
+    attributes: {
+      ...attributes,
+      'network.transport': 'tcp',
+      'network.protocol.name': 'http',
+      'network.protocol.version': facts.httpVersion,
+      'http.request.method': facts.httpMethod,
+      ...(facts.clientAddress !== undefined && { 'client.address': facts.clientAddress }),
+      ...(facts.clientPort !== undefined && { 'client.port': facts.clientPort }),
+    },
+  }, parent);
+  const serverContext = trace.setSpan(parent, server);
+  const client = tracer.startSpan(name, {
+    kind: SpanKind.CLIENT,
+    attributes: { ...attributes, 'network.transport': 'tcp', 'server.address': facts.childAddress, 'server.port': facts.childPort },
+  }, serverContext);
+  const childHeaders: Record<string, string> = {};
+  propagator.inject(trace.setSpan(serverContext, client), childHeaders, { set: (carrier, key, value) => void (carrier[key] = value) });
+  const sampled = server.spanContext();
+  return { childHeaders, sampledTraceId: server.isRecording() ? sampled.traceId : undefined, server, client };
+}
+
+/** Ends both spans with what the request came to. */
+export function endRequestSpans(spans: RequestSpans, end: RequestEnd): void {
+  const { server, client } = spans;
+  // What the call came to, else a 5xx (mcpmux's own, or the process's); a client that left is not a failure of the server.
+  const failed = end.mcpError ? end.mcpError : end.status >= 500 ? String(end.status) : undefined;
+  for (const span of [client, server]) {
+    if (!span.isRecording()) {
+      span.end();
+      continue;
+    }
+    if (end.status !== 0) span.setAttribute('http.response.status_code', end.status);
+    if (failed !== undefined) {
+      span.setAttribute('error.type', failed);
+      if (end.mcpError && /^-?\d+$/.test(end.mcpError)) span.setAttribute('rpc.response.status_code', end.mcpError);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    span.end();
+  }
+}
+
+/** `{mcp.method.name} {tool or prompt}`, `{mcp.method.name}`, or the HTTP method for what is not an MCP call (a GET stream, a DELETE). */
+function spanName(facts: RequestFacts): string {
+  const call = facts.call;
+  if (!call) return facts.httpMethod;
+  const named = call.method === 'tools/call' || call.method === 'prompts/get';
+  return named && call.name !== undefined ? `${call.method} ${call.name}` : call.method;
+}
+
+/** The MCP conventions' attributes, the same on both spans. */
+function mcpAttributes(facts: RequestFacts): Attributes {
+  const { call, message, headers } = facts;
+  const attributes: Attributes = { 'mcp.server.name': facts.server };
+  if (call) {
+    attributes['mcp.method.name'] = call.method;
+    if (call.method === 'tools/call') {
+      attributes['gen_ai.operation.name'] = 'execute_tool';
+      if (call.name !== undefined) attributes['gen_ai.tool.name'] = call.name;
+    } else if (call.method === 'prompts/get' && call.name !== undefined) attributes['gen_ai.prompt.name'] = call.name;
+    else if (call.method === 'resources/read' && call.name !== undefined) attributes['mcp.resource.uri'] = call.name;
+    if (call.protocol !== undefined) attributes['mcp.protocol.version'] = call.protocol;
+  }
+  if (message?.id !== undefined) attributes['jsonrpc.request.id'] = String(message.id);
+  // Sessions are the 2025 wire's: a 2026-07-28 request carries none.
+  const session = headers['mcp-session-id'];
+  if (typeof session === 'string') attributes['mcp.session.id'] = session;
+  return attributes;
+}
