@@ -19,7 +19,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import type { JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { IsomorphicHeaders, JSONRPCMessage, JSONRPCRequest, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import type { MessageSpans } from '../tracing/message-spans.js';
 import { describeRefusal, type RefusalReason } from '../answers.js';
 
 /** Messages held for a stream that is not open yet: at this many the session is congested (its process waits)... */
@@ -48,6 +49,8 @@ export interface ClientSessionHooks {
   readonly onCongestion?: (congested: boolean) => void;
   /** More than MAX_QUEUED_BYTES went to the session while it was congested. */
   readonly onOverflow?: () => void;
+  /** With tracing on: a span per client request, its context put in the request's `_meta`. */
+  readonly spans?: MessageSpans | undefined;
 }
 
 export class ClientSession {
@@ -74,7 +77,7 @@ export class ClientSession {
     this.#hooks = hooks;
     this.#now = now;
     this.#lastActive = now();
-    transport.onmessage = (message) => this.#fromClient(message);
+    transport.onmessage = (message, extra) => this.#fromClient(message, extra?.requestInfo?.headers);
     transport.onclose = () => void this.end('deleted');
   }
 
@@ -145,6 +148,7 @@ export class ClientSession {
     const token = this.#inFlight.get(message.id);
     this.#inFlight.delete(message.id);
     if (token !== undefined) this.#progress.delete(token);
+    this.#hooks.spans?.end(message.id, message);
     void this.#send(message, undefined, bytes);
     return true;
   }
@@ -179,6 +183,7 @@ export class ClientSession {
     const ids = [...this.#inFlight.keys()];
     this.#inFlight.clear();
     this.#progress.clear();
+    this.#hooks.spans?.endAll(reason);
     await Promise.all(ids.map((id) => this.#send(describeRefusal(reason, message, undefined, id) as JSONRPCMessage)));
   }
 
@@ -187,6 +192,7 @@ export class ClientSession {
     if (this.#ended) return;
     this.#ended = true;
     this.#hooks.onEnded(reason, detail);
+    this.#hooks.spans?.endAll(reason);
     this.#inFlight.clear();
     this.#progress.clear();
     this.#held.length = 0;
@@ -198,15 +204,16 @@ export class ClientSession {
     this.#lastActive = this.#now();
   }
 
-  #fromClient(message: JSONRPCMessage): void {
+  #fromClient(message: JSONRPCMessage, headers: IsomorphicHeaders | undefined): void {
     this.#touch();
     if ('method' in message && 'id' in message) {
-      const token = progressTokenOf(message);
-      this.#inFlight.set(message.id, token);
-      if (token !== undefined) this.#progress.set(token, message.id);
-      this.#hooks.onClientMessage(message);
+      const request = this.#hooks.spans ? this.#hooks.spans.start(message, headers) : message;
+      const token = progressTokenOf(request);
+      this.#inFlight.set(request.id, token);
+      if (token !== undefined) this.#progress.set(token, request.id);
+      this.#hooks.onClientMessage(request);
       // Messages held for want of a stream go out on this request's.
-      this.#flushHeld(message.id);
+      this.#flushHeld(request.id);
       return;
     }
     this.#hooks.onClientMessage(message);

@@ -10,6 +10,7 @@
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { ClientSession, type SessionEnd } from './client-session.js';
+import type { MessageSpans } from '../tracing/message-spans.js';
 import type { StdioProcess, StdoutProblem } from './stdio-process.js';
 
 export interface IsolatedSessionHooks {
@@ -29,10 +30,11 @@ export class IsolatedSession {
   readonly #initializeTimer: NodeJS.Timeout;
   #answered = false;
 
-  constructor(transport: StreamableHTTPServerTransport, process: StdioProcess, hooks: IsolatedSessionHooks, options: { initializeTimeoutMs: number }) {
+  constructor(transport: StreamableHTTPServerTransport, process: StdioProcess, hooks: IsolatedSessionHooks, options: { initializeTimeoutMs: number; spans?: MessageSpans | undefined }) {
     this.process = process;
     this.#hooks = hooks;
     this.client = new ClientSession(transport, {
+      spans: options.spans,
       onClientMessage: (message) => process.send(message),
       onEnded: (reason, detail) => {
         clearTimeout(this.#initializeTimer);

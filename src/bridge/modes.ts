@@ -6,6 +6,7 @@
  */
 import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Logger } from 'pino';
+import type { MessageSpans } from '../tracing/message-spans.js';
 import { runCanary } from './canary.js';
 import { MAX_QUEUED_BYTES, type ClientSession, type SessionEnd } from './client-session.js';
 import { IsolatedSession } from './isolated-session.js';
@@ -46,6 +47,8 @@ export interface ModeContext {
   readonly initializeTimeoutMs: number;
   /** The bridge cannot go on (shared: its process ended). */
   readonly onFatal: (reason: string) => void;
+  /** With tracing on: a new session's spans. */
+  readonly spans?: (() => MessageSpans) | undefined;
 }
 
 export function createIsolatedMode(context: ModeContext): SessionMode {
@@ -87,7 +90,7 @@ export function createIsolatedMode(context: ModeContext): SessionMode {
         onCongestion: (s, congested) =>
           log.debug({ session: s.id, pid: s.process.pid, queuedBytes: s.client.queuedBytes }, congested ? "session congested: its client is not keeping up; its process's stdout waits" : 'session caught up: its stdout is read again'),
         onInitializeAnswered: (s, ok) => readiness.report(ok, ok ? 'a process answered initialize' : `a session's process did not answer initialize (pid ${s.process.pid})`),
-      }, { initializeTimeoutMs: context.initializeTimeoutMs });
+      }, { initializeTimeoutMs: context.initializeTimeoutMs, spans: context.spans?.() });
       live.add(session);
       const bridged: BridgedSession = {
         client: session.client,
@@ -148,6 +151,7 @@ export function createSharedMode(context: ModeContext): SessionMode {
       if (!relay || !ready) throw new Error(reason);
       const current = relay;
       const client = current.attach(transport, {
+        spans: context.spans?.(),
         onEnded: (why, detail) => onEnded(bridged, why, detail),
         onDropped: (why) => {
           current.process.wasted();
