@@ -17,7 +17,16 @@ interface MetricSnapshot {
 }
 
 export interface HistogramSeries {
-  observe(value: number): void;
+  /** `traceId`: the trace of what was observed, kept as its bucket's exemplar (OpenMetrics only prints it). */
+  observe(value: number, traceId?: string): void;
+}
+
+/** The latest observation of a bucket that came with a trace: an OpenMetrics exemplar. */
+interface Exemplar {
+  traceId: string;
+  value: number;
+  /** Seconds since the epoch. */
+  timestamp: number;
 }
 
 class Series implements HistogramSeries {
@@ -25,13 +34,15 @@ class Series implements HistogramSeries {
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
+  /** Per bucket (as `counts`), made at the first observation with a trace. */
+  exemplars: (Exemplar | undefined)[] | undefined;
   constructor(
     readonly labels: Readonly<Record<string, string>>,
     private readonly bounds: readonly number[],
   ) {
     this.counts = new Float64Array(bounds.length + 1);
   }
-  observe(value: number): void {
+  observe(value: number, traceId?: string): void {
     if (!Number.isFinite(value)) return;
     const bounds = this.bounds;
     let i = 0;
@@ -39,6 +50,7 @@ class Series implements HistogramSeries {
     this.counts[i]! += 1;
     this.sum += value;
     this.count += 1;
+    if (traceId !== undefined) (this.exemplars ??= new Array(bounds.length + 1))[i] = { traceId, value, timestamp: Date.now() / 1000 };
   }
 }
 
@@ -72,6 +84,7 @@ export class SeriesHistogram {
   reset(): void {
     for (const series of this.#series) {
       series.counts.fill(0);
+      series.exemplars = undefined;
       series.sum = 0;
       series.count = 0;
     }
@@ -82,11 +95,12 @@ export class SeriesHistogram {
     const bucket = `${this.name}_bucket`;
     for (const series of this.#series) {
       let cumulative = 0;
+      const exemplars = series.exemplars;
       for (let i = 0; i < this.bounds.length; i++) {
         cumulative += series.counts[i]!;
-        values.push({ metricName: bucket, labels: { le: this.bounds[i]!, ...series.labels }, value: cumulative });
+        values.push(withExemplar({ metricName: bucket, labels: { le: this.bounds[i]!, ...series.labels }, value: cumulative }, exemplars?.[i]));
       }
-      values.push({ metricName: bucket, labels: { le: '+Inf', ...series.labels }, value: series.count });
+      values.push(withExemplar({ metricName: bucket, labels: { le: '+Inf', ...series.labels }, value: series.count }, exemplars?.[this.bounds.length]));
       values.push({ metricName: `${this.name}_sum`, labels: series.labels, value: series.sum });
       values.push({ metricName: `${this.name}_count`, labels: series.labels, value: series.count });
     }
@@ -96,4 +110,10 @@ export class SeriesHistogram {
   getForPromString(): Promise<MetricSnapshot> {
     return this.get();
   }
+}
+
+/** A bucket's value with its exemplar, as prom-client's registry prints it in OpenMetrics (and ignores otherwise). */
+function withExemplar(value: MetricValueWithName<string>, exemplar: Exemplar | undefined): MetricValueWithName<string> {
+  if (!exemplar) return value;
+  return Object.assign(value, { exemplar: { labelSet: { trace_id: exemplar.traceId }, value: exemplar.value, timestamp: exemplar.timestamp } });
 }

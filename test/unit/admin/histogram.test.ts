@@ -51,4 +51,23 @@ describe('SeriesHistogram', () => {
     assert.doesNotMatch(text, /server="echo"/);
     assert.match(text, /h_seconds_count\{server="math"\} 1/);
   });
+
+  it('writes the latest traced observation of a bucket as its exemplar in OpenMetrics, and nothing of it in the Prometheus format', async () => {
+    const make = (openMetrics = false) => {
+      const registry = new Registry();
+      // prom-client types a registry by its format; the same registry switched to OpenMetrics.
+      if (openMetrics) (registry as unknown as Registry<typeof Registry.OPENMETRICS_CONTENT_TYPE>).setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+      const series = new SeriesHistogram('t_seconds', 'help', BOUNDS, [registry]).series({ server: 'echo' });
+      series.observe(0.05, '0af7651916cd43dd8448eb211c80319c');
+      series.observe(0.07, '4bf92f3577b34da6a3ce929d0e0e4736');
+      series.observe(0.0005);
+      series.observe(9, 'ffffffffffffffffffffffffffffffff');
+      return registry.metrics();
+    };
+    const open = await make(true);
+    assert.match(open, /^t_seconds_bucket\{le="0\.1",server="echo"\} 3 # \{trace_id="4bf92f3577b34da6a3ce929d0e0e4736"\} 0\.07 \d+(\.\d+)?$/m);
+    assert.match(open, /^t_seconds_bucket\{le="\+Inf",server="echo"\} 4 # \{trace_id="ffffffffffffffffffffffffffffffff"\} 9 /m);
+    assert.match(open, /^t_seconds_bucket\{le="0\.001",server="echo"\} 1$/m);
+    assert.doesNotMatch(await make(), /trace_id/);
+  });
 });
