@@ -15,8 +15,14 @@
  *   --oauth   one mcpmux with an open route and an OAuth route (issuer: oidc-provider 9,
  *             helpers/oidc.ts): a call on each, the OAuth one with the same token every time, so
  *             in steady state a hit in the verified-token cache (the warm cost of a token).
+ *   --tracing the same call with tracing off, on with every trace sampled (ratio 1), and on with
+ *             1 % sampled, exporting to a collector that takes every export (a sink of its own, so
+ *             that only mcpmux's work is counted): each call brings a sampled client traceparent
+ *             with ratio 1, none otherwise, so that the ratio decides.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,7 +34,7 @@ import { freePort } from '../helpers/ports.js';
 import { CALL, CHILD, FLOOR, MCP_HEADERS } from './call.js';
 import { Session } from './sessions.js';
 
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, session: { type: 'boolean', default: false }, cluster: { type: 'boolean', default: false }, oauth: { type: 'boolean', default: false } } });
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, session: { type: 'boolean', default: false }, cluster: { type: 'boolean', default: false }, oauth: { type: 'boolean', default: false }, tracing: { type: 'boolean', default: false } } });
 // --session: every call carries an Mcp-Session-Id, so mcpmux looks up its owner (the affinity's cost).
 const HEADERS = flags.session ? { ...MCP_HEADERS, 'mcp-session-id': '5f0e7a52-8d6b-4c2e-9a51-3b7d2f1c9e04' } : MCP_HEADERS;
 // --quick: a handful of requests, to prove the script end to end; the count is then mostly warm-up.
@@ -106,6 +112,7 @@ async function main() {
   const valgrind = ensureDebianCommand('valgrind', 'valgrind');
   if (flags.cluster) return measureCluster(valgrind);
   if (flags.oauth) return measureOAuth(valgrind);
+  if (flags.tracing) return measureTracing(valgrind);
   const config = path.join(makeTempDir('mcpmux-callgrind-'), 'mcpmux.json');
   writeFileSync(config, JSON.stringify({ listen: { host: '127.0.0.1' }, servers: { json: { command: process.execPath, args: [CHILD], env: { JSON_RESPONSE: '1' } } } }));
   const mcpmux = await perRequest(valgrind, async () => {
@@ -161,6 +168,46 @@ async function measureOAuth(valgrind: string) {
   // OpenSSL computes in software under valgrind (it hides the CPU's SHA instructions, used outside it).
   console.log(`  of which V8's optimizing compilers: open ${n(compiler(open))}, oauth ${n(compiler(oauth))}; SHA-256 in software: oauth ${n(oauth.parts['SHA-256']!)}`);
   console.log(`  without the compilers: open ${n(open.total - compiler(open))}, oauth ${n(oauth.total - compiler(oauth))}, ${((oauth.total - compiler(oauth)) / (open.total - compiler(open))).toFixed(3)}x`);
+  process.exit(0);
+}
+
+/** One call with tracing off, on (ratio 1), and on (ratio 0.01). */
+async function measureTracing(valgrind: string) {
+  // A collector that takes every export and says so: what it costs is not mcpmux's.
+  let exports = 0;
+  const sink = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      exports += 1;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+  const dir = makeTempDir('mcpmux-callgrind-');
+  const child = { command: process.execPath, args: [CHILD], env: { JSON_RESPONSE: '1' } };
+  const start = (tracing: Record<string, unknown> | undefined, headers: Record<string, string>) => async (): Promise<Run> => {
+    const [port, admin] = [await freePort(), await freePort()];
+    const config = path.join(dir, `mcpmux-${port}.json`);
+    writeFileSync(config, JSON.stringify({ listen: { host: '127.0.0.1' }, ...(tracing && { tracing }), servers: { json: child } }));
+    return {
+      argv: [process.execPath, MAIN, '--config', config, '--port', String(port), '--admin-port', String(admin), '--log-level', 'warn'],
+      url: `http://127.0.0.1:${port}/json/mcp`,
+      ready: `http://127.0.0.1:${admin}/readyz`,
+      headers: async () => headers,
+    };
+  };
+  const sampled = { ...HEADERS, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+  const off = await perRequest(valgrind, start(undefined, HEADERS));
+  const all = await perRequest(valgrind, start({ endpoint, sampler: { ratio: 1 } }, sampled));
+  const some = await perRequest(valgrind, start({ endpoint, sampler: { ratio: 0.01 } }, HEADERS));
+  sink.close();
+  const n = (x: number) => Math.round(x).toLocaleString('en');
+  console.log(`instructions per proxied tools/call with tracing (user space, steady state, ${HIGH - LOW} requests${flags.quick ? '; --quick: too few to mean much' : ''}):`);
+  console.log(`  off              ${n(off)}`);
+  console.log(`  on, ratio 1      ${n(all)} (${(all / off).toFixed(3)}x)`);
+  console.log(`  on, ratio 0.01   ${n(some)} (${(some / off).toFixed(3)}x)`);
+  console.log(`  exports the collector took: ${exports}`);
   process.exit(0);
 }
 
