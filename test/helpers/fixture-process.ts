@@ -1,6 +1,7 @@
 /**
  * A fixture from test/fixtures/ run as its own process by this very node, ready once it has
- * printed its JSON `{"msg":"listening",…}` line on stdout. Killed (SIGKILL) when the test process
+ * printed its JSON `{"msg":"listening",…}` line on stdout (startListeningProcess: any command that
+ * prints that line, such as a Python fixture). Killed (SIGKILL) when the test process
  * exits, whatever the test did.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
@@ -21,9 +22,14 @@ export interface FixtureProcess {
 const running = new Set<ChildProcessByStdio<null, Readable, Readable>>();
 let hooked = false;
 
-export async function startFixtureProcess(name: string, args: readonly string[] = [], env: Readonly<Record<string, string>> = {}, timeoutMs = 15_000): Promise<FixtureProcess> {
+export function startFixtureProcess(name: string, args: readonly string[] = [], env: Readonly<Record<string, string>> = {}, timeoutMs = 15_000): Promise<FixtureProcess> {
+  return startListeningProcess(process.execPath, [fixture(name), ...args], env, timeoutMs, name);
+}
+
+/** The same for any command that prints the `listening` line, e.g. a Python fixture run by the venv's python. */
+export async function startListeningProcess(command: string, args: readonly string[], env: Readonly<Record<string, string>> = {}, timeoutMs = 15_000, name = command): Promise<FixtureProcess> {
   hookExit();
-  const proc = spawn(process.execPath, [fixture(name), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(proc);
   let stdout = '';
   let stderr = '';

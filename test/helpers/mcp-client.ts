@@ -23,3 +23,12 @@ export const MCP_HEADERS = { 'content-type': 'application/json', accept: 'applic
 export function initializeBody(id: number | string = 1): string {
   return JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
 }
+
+/** A `fetch` that adds `headers` to every request (e.g. a client's `traceparent`), for connectClient. */
+export function fetchWithHeaders(headers: Readonly<Record<string, string>>): typeof fetch {
+  return (input, init) => {
+    const merged = new Headers(init?.headers);
+    for (const [name, value] of Object.entries(headers)) merged.set(name, value);
+    return fetch(input, { ...init, headers: merged });
+  };
+}
