@@ -291,6 +291,7 @@ describe('the Helm chart', () => {
     assert.equal(parse(byKind(renderChart({ servers }), 'ConfigMap').data['mcpmux.yaml']).tracing, undefined);
     const check = spawnSync(process.execPath, [MAIN, 'check', '--config', writeConfig(config, 'mcpmux.yaml')], { encoding: 'utf8', env: { ...withoutOtel(process.env), ...POD_ENV, OTLP_API_KEY: 'k1' } });
     assert.equal(check.status, 0, check.stderr);
+    assert.match(check.stdout, /^tracing: on, http:\/\/otel-collector\.observability:4318\/v1\/traces, service gateway, sampler parent-based ratio 0\.1, servers' env: on$/m);
   });
 
   it('runs as non-root with a read-only root, no privilege escalation, all capabilities dropped, and /tmp writable', () => {
