@@ -1,6 +1,7 @@
 /**
- * Composition root: supervisor + proxy + admin.
- * Stop order: readyz 503 -> delay -> (cluster: serve its sessions) -> stop accepting -> drain in-flight -> stop children -> close admin.
+ * Composition root: supervisor + proxy + admin (+ tracing, when on).
+ * Stop order: readyz 503 -> delay -> (cluster: serve its sessions) -> stop accepting -> drain in-flight
+ * -> stop children (and flush the last spans meanwhile) -> close admin.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -24,6 +25,8 @@ import type { RolloutResult } from './supervisor/managed-server.js';
 import { Supervisor } from './supervisor/supervisor.js';
 import { diffConfigs } from './config/diff.js';
 import { waitUntil } from './supervisor/wait.js';
+import { startAppTracing } from './tracing/app-tracing.js';
+import { addTracingEnv } from './tracing/child-env.js';
 
 export interface App {
   readonly events: Events;
@@ -53,6 +56,9 @@ export type ReloadResult = { readonly ok: true } | { readonly ok: false; readonl
 /** Under `cluster`, what a drain keeps after serving sessions, for the requests then in flight. */
 const DRAIN_TAIL_MS = 5000;
 
+/** What a stop keeps back from the flush of the last spans, for closing the admin listener after. */
+const FLUSH_MARGIN_MS = 500;
+
 /** Connections the admin listener takes at once: probes and scrapes need a few. */
 const ADMIN_MAX_CONNECTIONS = 128;
 
@@ -72,7 +78,11 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
   const { limits } = config.listen;
   const maxConnections = fitConnections(limits.maxConnections, config.servers.length, log);
   const routing = createRouting(config.servers, events, config.affinity);
-  const supervisor = new Supervisor(config.servers, events);
+  // Started before anything listens; with tracing off, no module of the SDK is loaded.
+  const traced = await startAppTracing(config.tracing, process.env, log);
+  // The proxy's spans: next (createProxyHandler takes no tracer yet).
+  const tracing = traced.tracing;
+  const supervisor = new Supervisor(config.servers, events, { addEnv: traced.settings && addTracingEnv(traced.settings) });
   const cluster = config.cluster && createCluster(config.cluster);
   // Issuers' key sets, fetched by mcpmux on the first token that needs one, kept across reloads.
   const keySets = createKeySets({ onFetch: (fetched) => events.emit('key-set-fetch', fetched) });
@@ -85,6 +95,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     droppedLogRecords: sources.droppedLogRecords,
     controlSocket: sources.controlSocket,
     cluster: cluster !== undefined,
+    tracing: tracing && (() => tracing.stats()),
   });
   let stopping = false;
   const publicServer = http.createServer(
@@ -109,6 +120,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
   const publicPort = await listen(publicServer, 'public', config.listen.host, config.listen.port, events);
   const adminPort = await listen(adminServer, 'admin', config.admin.host, config.admin.port, events).catch((error) => {
     publicServer.close();
+    void tracing?.shutdown(0);
     throw error;
   });
   await supervisor.startAll();
@@ -150,11 +162,22 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     proxy.close();
     keySets.close();
     await closed;
+    // The proxy has drained: its last spans are ended, and go out while the children stop.
+    const flushed = flushTraces(started);
     step('stop-children');
-    await supervisor.stopAll();
+    await Promise.all([supervisor.stopAll(), flushed]);
     adminServer.closeAllConnections();
     await new Promise((resolve) => adminServer.close(resolve));
     step('stopped', { seconds: (Date.now() - started) / 1000 });
+  }
+
+  /** The tracer's last export, within what the stop's budget has left (and never past its export timeout). */
+  function flushTraces(started: number): Promise<void> {
+    if (!tracing || !traced.settings) return Promise.resolve();
+    const leftMs = stopBudgetMs(running) - (Date.now() - started) - FLUSH_MARGIN_MS;
+    const budgetMs = Math.max(0, Math.min(traced.settings.queue.exportTimeoutMillis, leftMs));
+    step('flush-traces', { budgetSeconds: budgetMs / 1000 });
+    return tracing.shutdown(budgetMs);
   }
 
   async function forceStop(): Promise<void> {
@@ -215,7 +238,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     stop() {
       stopped ??= (async () => {
         // The whole stop is bounded: past delaySeconds + gracePeriodSeconds, everything left is killed.
-        const budgetMs = (running.shutdown.delaySeconds + running.shutdown.gracePeriodSeconds) * 1000;
+        const budgetMs = stopBudgetMs(running);
         let timer: NodeJS.Timeout | undefined;
         const overrun = new Promise<'overrun'>((resolve) => (timer = setTimeout(() => resolve('overrun'), budgetMs)));
         const outcome = await Promise.race([gracefulStop(), overrun]);
@@ -229,6 +252,11 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
     },
     forceStop,
   };
+}
+
+/** The whole graceful stop's budget: delaySeconds + gracePeriodSeconds. */
+function stopBudgetMs(config: Pick<Config, 'shutdown'>): number {
+  return (config.shutdown.delaySeconds + config.shutdown.gracePeriodSeconds) * 1000;
 }
 
 /**

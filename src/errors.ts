@@ -10,7 +10,8 @@ export type ErrorCode =
   | 'MCPMUX_ERR_PORT'
   | 'MCPMUX_ERR_LISTEN'
   | 'MCPMUX_ERR_UPSTREAM'
-  | 'MCPMUX_ERR_KEY_SET';
+  | 'MCPMUX_ERR_KEY_SET'
+  | 'MCPMUX_ERR_TRACING';
 
 export class McpmuxError extends Error {
   readonly code: ErrorCode;
@@ -91,6 +92,13 @@ export class KeySetError extends McpmuxError {
     this.issuer = issuer;
     this.kind = kind;
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The tracing SDK could not be loaded or made: mcpmux goes on without traces, and says so. */
+export class TracingError extends McpmuxError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MCPMUX_ERR_TRACING', message, options);
   }
 }
 

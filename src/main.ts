@@ -8,6 +8,8 @@ import type { Config } from './config/schema.js';
 import { ConfigError, McpmuxError, UsageError } from './errors.js';
 import { createLogger } from './log.js';
 import { createLogDestination, type LogDestination } from './log-destination.js';
+import { describeTracing } from './tracing/app-tracing.js';
+import { resolveTracing } from './tracing/settings.js';
 
 const EXIT_OK = 0;
 const EXIT_FATAL = 1;
@@ -30,7 +32,9 @@ async function main(): Promise<number> {
       logDestination = createLogDestination();
       // Loaded only here, as app.js is only for mcpmux itself: a bridge (one per stdio server) stays small.
       const { runBridge } = await import('./bridge/run.js');
-      return runBridge(command.bridge!.options, (await createLogger(command.logLevel, 'json', logDestination)).child({ component: 'bridge' }));
+      const log = (await createLogger(command.logLevel, 'json', logDestination)).child({ component: 'bridge' });
+      for (const warning of command.bridge!.tracing.warnings) log.warn(warning);
+      return runBridge(command.bridge!.options, log);
     }
     if (command.action === 'rollout' || command.action === 'reload') return await control(command);
     config = loadConfigFile(command.configFile, { overrides: { listenPort: command.listenPort, adminPort: command.adminPort } });
@@ -78,11 +82,14 @@ async function control(command: Command): Promise<number> {
   return body.ok ? EXIT_OK : EXIT_FATAL;
 }
 
-export function formatPlan(config: Config): string {
+export function formatPlan(config: Config, env: NodeJS.ProcessEnv = process.env): string {
+  const tracing = resolveTracing(config.tracing, env);
   const lines = [
     `config: ${config.source}`,
     `public: ${config.listen.host}:${config.listen.port}`,
     `admin:  ${config.admin.host}:${config.admin.port}`,
+    ...(tracing.settings ? [describeTracing(tracing.settings)] : []),
+    ...tracing.warnings.map((warning) => `tracing: warning: ${warning}`),
     'servers:',
   ];
   for (const s of config.servers) {

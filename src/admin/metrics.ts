@@ -13,6 +13,8 @@ import type { BridgeStatusReader } from './bridge-status.js';
 import { registerClusterMetrics } from './cluster-metrics.js';
 import { DURATION_BUCKETS, MCP_NAMES_PER_SERVER } from './metric-bounds.js';
 import { registerAuthMetrics } from './auth-metrics.js';
+import { registerTracingMetrics } from './tracing-metrics.js';
+import type { SpanStats } from '../tracing/start.js';
 
 const PROBE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const KNOWN_METHODS = new Set(['GET', 'POST', 'DELETE', 'PUT', 'PATCH', 'HEAD', 'OPTIONS']);
@@ -68,6 +70,8 @@ export interface MetricSources {
   readonly sessionTables?: () => readonly SessionTableCounts[];
   /** Sessions across pods are on (`cluster`): their relay metrics. */
   readonly cluster?: boolean;
+  /** Tracing is on: what became of its spans (exported, failed, dropped). */
+  readonly tracing?: (() => SpanStats) | undefined;
 }
 
 /** One server's session table, as routing/sessions.ts reports it. */
@@ -158,6 +162,7 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
   const { openConnections, droppedLogRecords, readBridges, sessionTables, controlSocket } = sources;
   if (sources.cluster) registerClusterMetrics(registers, events);
   registerAuthMetrics(registers, events);
+  if (sources.tracing) registerTracingMetrics(registers, sources.tracing);
   if (controlSocket) {
     new Gauge({ name: 'mcpmux_control_socket_listening', help: 'Whether the control socket (mcpmux rollout, mcpmux reload) listens (1), or mcpmux started without one (0: the log and /status say why).', registers, collect() {
       this.set(controlSocket().listening ? 1 : 0);

@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import type { BridgeOptions } from './server.js';
 import { BRIDGE_KEY_ENV } from '../supervisor/bridge-key.js';
+import { readBridgeTracing, TRACING_ENV } from '../tracing/bridge-env.js';
+import type { ResolvedTracing } from '../tracing/settings.js';
 
 /** The defaults, as the README gives them. A session holds a process, hence tighter than the Python SDK's in-process 30 min and 10,000. */
 export const BRIDGE_DEFAULTS = {
@@ -31,6 +33,8 @@ export const BRIDGE_USAGE = `  mcpmux bridge [--host H] [--port N] [--path /mcp]
 export interface BridgeCommand {
   readonly options: BridgeOptions;
   readonly logLevel: string | undefined;
+  /** mcpmux's tracing, handed down in MCPMUX_TRACING (tracing/bridge-env.ts): settings when on, and what could not be read. */
+  readonly tracing: ResolvedTracing;
 }
 
 export function parseBridgeCommand(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): BridgeCommand {
@@ -70,10 +74,11 @@ export function parseBridgeCommand(argv: readonly string[], env: NodeJS.ProcessE
   const path = values.path ?? BRIDGE_DEFAULTS.path;
   if (!path.startsWith('/')) throw new UsageError(`bridge: --path must start with "/", got "${path}"`);
   // The bridge's own environment is the stdio server's: under mcpmux, that is the server's env.
-  // The bridge's key (mcpmux's, for the bridge's own endpoints) is the bridge's alone.
-  const { PORT: _port, HOST: _host, [BRIDGE_KEY_ENV]: ownKey, ...childEnv } = env;
+  // The bridge's key (mcpmux's, for the bridge's own endpoints) and its tracing are the bridge's alone.
+  const { PORT: _port, HOST: _host, [BRIDGE_KEY_ENV]: ownKey, [TRACING_ENV]: _tracing, ...childEnv } = env;
   return {
     logLevel: values['log-level'],
+    tracing: readBridgeTracing(env),
     options: {
       host: values.host ?? env.HOST ?? BRIDGE_DEFAULTS.host,
       port: integer('--port', values.port ?? env.PORT, BRIDGE_DEFAULTS.port, 0, 65535),

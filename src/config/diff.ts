@@ -8,7 +8,8 @@
  * - a server with any other changed field (command, args, env, probes, …) rolls: a new process,
  *   the old one drained (`rollout`), one replica at a time, its replica count adjusted too;
  * - a change to a listener (listen.*, admin.*) cannot be applied to a bound socket: the whole
- *   reload is refused, and nothing changes.
+ *   reload is refused, and nothing changes; so is a change to tracing, whose tracer and children's
+ *   environment are made at start.
  */
 import type { ConfigProblem } from '../errors.js';
 import type { Config, ServerConfig } from './schema.js';
@@ -33,13 +34,14 @@ export interface ConfigDiff {
   readonly refused: readonly ConfigProblem[];
 }
 
-const RESTART_SECTIONS = ['listen', 'admin', 'affinity', 'cluster'] as const;
+const RESTART_SECTIONS = ['listen', 'admin', 'affinity', 'cluster', 'tracing'] as const;
 
 const RESTART_REASONS: Record<(typeof RESTART_SECTIONS)[number], string> = {
   listen: 'its listener is bound',
   admin: 'its listener is bound',
   affinity: 'the session table is sized at start',
   cluster: 'every session id sealed so far depends on it',
+  tracing: "the tracer, its exporter and the children's tracing environment are made at start",
 };
 
 export function diffConfigs(running: Config, next: Config): ConfigDiff {

@@ -18,6 +18,11 @@ export function authJsonSchema(): JsonSchema {
   return toDraft7(configSchema.shape.auth.unwrap());
 }
 
+/** The top-level `tracing` block. */
+export function tracingJsonSchema(): JsonSchema {
+  return toDraft7(configSchema.shape.tracing.unwrap());
+}
+
 /** The `shutdown` block. */
 export function shutdownJsonSchema(): JsonSchema {
   return toDraft7(configSchema.shape.shutdown);

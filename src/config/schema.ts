@@ -8,6 +8,9 @@ import { policySchema } from './policy-schema.js';
 const seconds = (fallback: number) => z.number().positive().default(fallback);
 const count = (fallback: number) => z.number().int().min(1).default(fallback);
 
+/** An HTTP header name (a token, RFC 9110). */
+const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'must be an HTTP header name' });
+
 const httpHeaderSchema = z.strictObject({ name: z.string().min(1), value: z.string() });
 
 /** Probe kinds, as in Kubernetes; `mcp` is ours: a real `initialize` then `ping`. */
@@ -181,7 +184,7 @@ export const serverSchema = z.strictObject({
    */
   /** What a caller may do on this route (auth/policy.ts): scopes for every request, and per tool, prompt and resource. Needs auth.oauth. */
   policy: policySchema.optional(),
-  forwardIdentity: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'must be an HTTP header name' }), z.string().min(1)).optional(),
+  forwardIdentity: z.record(headerName, z.string().min(1)).optional(),
   /** Requests this server may have in flight at once; past it, 503 with Retry-After. */
   maxInFlight: z.number().int().min(1).optional(),
   /** A non-streaming answer that takes longer than this (between bytes) gets 504. */
@@ -193,6 +196,26 @@ export const serverSchema = z.strictObject({
 });
 
 const hostList = z.array(z.string().min(1)).optional();
+
+/**
+ * Traces (tracing/), exported over OTLP/HTTP. Each field mirrors an OTEL_* variable of mcpmux's
+ * environment and wins over it; what a field leaves unset, the environment fills (tracing/settings.ts).
+ * Tracing is on once an endpoint is known, here or in the environment; OTEL_SDK_DISABLED=true turns it off.
+ */
+export const tracingSchema = z.strictObject({
+  /** The collector, as OTEL_EXPORTER_OTLP_ENDPOINT: `/v1/traces` is appended unless the path already ends in it. */
+  endpoint: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://otel-collector:4318' }).optional(),
+  /** Sent with every export (e.g. an API key, as `${VAR}`): merged over OTEL_EXPORTER_OTLP_[TRACES_]HEADERS, these winning. */
+  headers: z.record(headerName, z.string().regex(/^[^\r\n\0]*$/, { error: 'must not contain a line break' })).optional(),
+  /** Parent-based: a caller's sampled flag is followed; `ratio` decides for a trace that starts at mcpmux. Unset: OTEL_TRACES_SAMPLER, else always on. */
+  sampler: z.strictObject({ ratio: z.number().min(0).max(1) }).optional(),
+  /** service.name of mcpmux's spans. Unset: OTEL_SERVICE_NAME, else service.name in OTEL_RESOURCE_ATTRIBUTES, else `mcpmux`. */
+  serviceName: z.string().min(1).optional(),
+  /** Give every server's processes the OTEL_* environment to export to the same collector, as service <server name>; their own env still wins. */
+  serverEnv: z.boolean().default(false),
+});
+
+export type TracingConfig = z.infer<typeof tracingSchema>;
 
 export const configSchema = z.strictObject({
   listen: z
@@ -234,6 +257,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   auth: authSchema.optional(),
+  tracing: tracingSchema.optional(),
   /**
    * Which process made each MCP session, so its requests reach it (replicas, rollouts): bounded per
    * server and per client on a server (routing/session-table.ts). 10,000 sessions a server at ~150

@@ -11,7 +11,7 @@ import { probeKindOf, runProbe } from '../probe/run.js';
 import { ProbeWorker, type Verdict } from '../probe/worker.js';
 import { CHILD_HOST, Endpoint } from '../routing/endpoint.js';
 import { buildChildCommand } from './child-command.js';
-import { buildChildEnv } from './child-env.js';
+import { buildChildEnv, type AddedEnv } from './child-env.js';
 import { BRIDGE_KEY_ENV, bridgeKeyFor, bridgeKeyHeaders } from './bridge-key.js';
 import type { ServerOutput } from './output.js';
 import { findFreePort } from './ports.js';
@@ -83,12 +83,15 @@ export class ProcessRun implements Run {
     this.#hooks = hooks;
   }
 
-  /** Spawns the process on `port` (a free one for `port: auto`). Throws when it cannot be started. */
-  static async spawn(config: ServerConfig, events: Events, output: ServerOutput, hooks: ProcessHooks): Promise<ProcessRun> {
+  /**
+   * Spawns the process on `port` (a free one for `port: auto`), with what mcpmux adds to its
+   * environment (`added`: tracing's). Throws when it cannot be started.
+   */
+  static async spawn(config: ServerConfig, events: Events, output: ServerOutput, hooks: ProcessHooks, added: AddedEnv = {}): Promise<ProcessRun> {
     const port = config.port === 'auto' ? await findFreePort() : config.port;
-    const env = buildChildEnv(config, port);
+    const env = buildChildEnv(config, port, process.env, added.env);
     // A bridge's own endpoints answer mcpmux alone: its key, which the stdio server never sees.
-    if (config.transport === 'stdio') env[BRIDGE_KEY_ENV] = bridgeKeyFor(port);
+    if (config.transport === 'stdio') Object.assign(env, added.bridge, { [BRIDGE_KEY_ENV]: bridgeKeyFor(port) });
     const child = await spawnChild({
       server: config.name,
       ...buildChildCommand(config, port),

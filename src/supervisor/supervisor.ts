@@ -1,17 +1,28 @@
 /** The set of managed servers: startAll / stopAll / get(name), and the servers a reload adds or removes. */
 import type { ServerConfig } from '../config/schema.js';
 import type { Events } from '../events.js';
+import type { AddEnv } from './child-env.js';
 import { ManagedServer, type ServerStatus } from './managed-server.js';
+import { ProcessRun } from './process.js';
+import type { ServerSeams } from './replica.js';
+
+export interface SupervisorOptions {
+  /** What mcpmux adds to each server's processes' environment (tracing's), at each spawn. */
+  readonly addEnv?: AddEnv | undefined;
+}
 
 export class Supervisor {
   readonly #servers: Map<string, ManagedServer>;
   readonly #events: Events;
+  readonly #seams: Partial<ServerSeams>;
   /** Servers removed by a reload, still draining: a stop waits for them too. */
   readonly #retiring = new Map<ManagedServer, Promise<void>>();
 
-  constructor(configs: readonly ServerConfig[], events: Events) {
+  constructor(configs: readonly ServerConfig[], events: Events, options: SupervisorOptions = {}) {
     this.#events = events;
-    this.#servers = new Map(configs.map((config) => [config.name, new ManagedServer(config, events)]));
+    const { addEnv } = options;
+    this.#seams = addEnv ? { spawnRun: (config, ...rest) => ProcessRun.spawn(config, ...rest, addEnv(config)) } : {};
+    this.#servers = new Map(configs.map((config) => [config.name, new ManagedServer(config, events, this.#seams)]));
   }
 
   get(name: string): ManagedServer | undefined {
@@ -29,7 +40,7 @@ export class Supervisor {
 
   /** A server new in the config: started at once. */
   async add(config: ServerConfig): Promise<void> {
-    const server = new ManagedServer(config, this.#events);
+    const server = new ManagedServer(config, this.#events, this.#seams);
     this.#servers.set(config.name, server);
     await server.start();
   }

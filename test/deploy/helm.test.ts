@@ -13,7 +13,7 @@ import { writeConfig } from '../helpers/mcpmux.js';
 import { CHART, lintChart, mergedValues, renderChart, renderNotes, renderUpgrade, type Manifest } from '../helpers/helm.js';
 import { MAIN } from '../helpers/paths.js';
 import { parseConfigText } from '../../src/config/load.js';
-import { serverSchema, stdioSchema } from '../../src/config/schema.js';
+import { serverSchema, stdioSchema, tracingSchema } from '../../src/config/schema.js';
 import { CHART_SCHEMA, chartSchemaText } from '../helm/schema.js';
 
 /** Every optional piece switched on. */
@@ -53,6 +53,9 @@ async function validateManifest(manifest: Manifest): Promise<void> {
   assert.ok(Model, `no schema for ${manifest.apiVersion} ${manifest.kind}`);
   new Model(manifest).validate();
 }
+
+/** mcpmux's environment without the OTEL_* variables a developer's shell may hold. */
+const withoutOtel = (env: NodeJS.ProcessEnv) => Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('OTEL_')));
 
 const byKind = (manifests: Manifest[], kind: string) => {
   const found = manifests.find((m) => m.kind === kind);
@@ -273,6 +276,22 @@ describe('the Helm chart', () => {
     const refused = check(bad);
     assert.equal(refused.status, 2);
     assert.match(refused.stderr, /servers\.math\.policy\.tools\.admin_\*\.when: /);
+  });
+
+  it('carries a tracing block into the config, validated by the chart schema and by mcpmux check, and renders none by default', () => {
+    const tracing = { endpoint: 'http://otel-collector.observability:4318', headers: { 'x-api-key': '${OTLP_API_KEY}' }, sampler: { ratio: 0.1 }, serviceName: 'gateway', serverEnv: true };
+    assert.deepEqual(Object.keys(tracing).sort(), Object.keys(tracingSchema.shape).sort(), 'every tracing field is set');
+    const servers = { math: { command: 'node', args: ['dist/servers/math/main.js'], cwd: '/app' } };
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(CHART_SCHEMA, 'utf8')));
+    assert.equal(validate(mergedValues({ tracing, servers })), true, JSON.stringify(validate.errors));
+    assert.equal(validate(mergedValues({ tracing: { sampler: { ratio: 2 } } })), false, 'a ratio over 1 refused by the chart schema');
+    assert.equal(validate(mergedValues({ tracing: { exporter: 'otlp' } })), false, 'an unknown key refused by the chart schema');
+    const config = parse(byKind(renderChart({ tracing, servers }), 'ConfigMap').data['mcpmux.yaml']);
+    assert.deepEqual(config.tracing, tracing);
+    assert.equal(parse(byKind(renderChart({ servers }), 'ConfigMap').data['mcpmux.yaml']).tracing, undefined);
+    const check = spawnSync(process.execPath, [MAIN, 'check', '--config', writeConfig(config, 'mcpmux.yaml')], { encoding: 'utf8', env: { ...withoutOtel(process.env), ...POD_ENV, OTLP_API_KEY: 'k1' } });
+    assert.equal(check.status, 0, check.stderr);
+    assert.match(check.stdout, /^tracing: on, http:\/\/otel-collector\.observability:4318\/v1\/traces, service gateway, sampler parent-based ratio 0\.1, servers' env: on$/m);
   });
 
   it('runs as non-root with a read-only root, no privilege escalation, all capabilities dropped, and /tmp writable', () => {

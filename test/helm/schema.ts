@@ -1,19 +1,19 @@
 /**
  * `npm run chart:schema`: writes the chart's values.schema.json with its `servers` entries,
- * `auth` and `shutdown` generated from mcpmux's own config schema (src/config/json-schema.ts). The rest of the
+ * `auth`, `tracing` and `shutdown` generated from mcpmux's own config schema (src/config/json-schema.ts). The rest of the
  * file (image, ports, probes, …) is the chart's own. test/deploy/helm.test.ts fails when the file
  * on disk differs from what this would write.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { authJsonSchema, serverJsonSchema, shutdownJsonSchema } from '../../src/config/json-schema.js';
+import { authJsonSchema, serverJsonSchema, shutdownJsonSchema, tracingJsonSchema } from '../../src/config/json-schema.js';
 import { ROOT } from '../helpers/paths.js';
 
 export const CHART_SCHEMA = path.join(ROOT, 'deploy/helm/mcpmux/values.schema.json');
 
 interface ChartSchema {
-  properties: { servers: { additionalProperties: unknown }; shutdown: unknown; auth: unknown };
+  properties: { servers: { additionalProperties: unknown }; shutdown: unknown; auth: unknown; tracing: unknown };
 }
 
 /** The chart's schema with mcpmux's parts generated in. */
@@ -22,6 +22,7 @@ export function generateChartSchema(current: ChartSchema): ChartSchema {
   next.properties.servers.additionalProperties = serverJsonSchema();
   next.properties.shutdown = shutdownJsonSchema();
   next.properties.auth = authJsonSchema();
+  next.properties.tracing = tracingJsonSchema();
   return next;
 }
 

@@ -31,3 +31,21 @@ describe('metrics', () => {
     assert.match(text, /mcpmux_server_restarts_total\{server="b",reason="crashed"\} 1/);
   });
 });
+
+describe('the tracing metrics', () => {
+  it('are not there with tracing off', async () => {
+    const text = await createMetrics(createEvents(), () => []).registry.metrics();
+    assert.doesNotMatch(text, /mcpmux_trace_/);
+  });
+
+  it('read the tracer\'s span counts at each scrape', async () => {
+    let stats = { exported: 0, failed: 0, dropped: 0 };
+    const { registry } = createMetrics(createEvents(), () => [], { tracing: () => stats });
+    assert.match(await registry.metrics(), /^mcpmux_trace_spans_exported_total 0$/m);
+    stats = { exported: 12, failed: 3, dropped: 7 };
+    const text = await registry.metrics();
+    assert.match(text, /^mcpmux_trace_spans_exported_total 12$/m);
+    assert.match(text, /^mcpmux_trace_spans_failed_total 3$/m);
+    assert.match(text, /^mcpmux_trace_spans_dropped_total 7$/m);
+  });
+});

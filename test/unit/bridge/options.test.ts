@@ -25,6 +25,13 @@ describe('mcpmux bridge options', () => {
     assert.deepEqual(options.command.env, { PATH: '/bin' });
     assert.equal(parse(['--', 'srv']).options.ownKey, undefined);
   });
+  it('takes mcpmux\'s tracing from MCPMUX_TRACING and never gives it to the server; OTEL_* pass on as the server\'s own', () => {
+    const settings = { tracesUrl: 'http://collector:4318/v1/traces', headers: { 'x-api-key': 'k' }, serviceName: 'mcpmux', resourceAttributes: { 'mcp.server.name': 'memory' }, sampler: { parentBased: true, ratio: 1 }, serverEnv: false, queue: { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 1000, exportTimeoutMillis: 10_000 } };
+    const { options, tracing } = parse(['--', 'srv'], { MCPMUX_TRACING: JSON.stringify(settings), OTEL_SERVICE_NAME: 'memory', PATH: '/bin' });
+    assert.deepEqual(tracing, { settings, warnings: [] });
+    assert.deepEqual(options.command.env, { OTEL_SERVICE_NAME: 'memory', PATH: '/bin' });
+    assert.deepEqual(parse(['--', 'srv']).tracing, { settings: undefined, warnings: [] });
+  });
   it('takes every option', () => {
     const { options, logLevel } = parse(['--host', '0.0.0.0', '--port', '0', '--path', '/x', '--sessions', 'shared', '--warm', '0', '--max-sessions', '5', '--idle-timeout', '1.5', '--initialize-timeout', '2', '--max-message-bytes', '2048', '--grace', '0',
       '--max-sessions-per-client', '3', '--session-rate', '0.5', '--session-burst', '4', '--trust-client-header', '--log-level', 'debug', '--', 'srv']);

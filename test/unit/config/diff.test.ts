@@ -46,3 +46,15 @@ describe('what a reload does', () => {
     assert.deepEqual(diffConfigs(a, b).refused.map((p) => p.path), ['listen.host', 'listen.port', 'admin.port']);
   });
 });
+
+describe('a reload and tracing', () => {
+  it('refuses a change to tracing, which needs a restart, and changes nothing', () => {
+    const a = config({ echo: base });
+    const b = config({ echo: base, math: base }, { tracing: { endpoint: 'http://otel:4318' } });
+    const { refused } = diffConfigs(a, b);
+    assert.deepEqual(refused.map((p) => `${p.path}: ${p.message}`), ["tracing: changing it needs a restart of mcpmux (the tracer, its exporter and the children's tracing environment are made at start); the reload changed nothing"]);
+    const c = config({ echo: base }, { tracing: { endpoint: 'http://otel:4318', sampler: { ratio: 0.5 } } });
+    assert.deepEqual(diffConfigs(b, c).refused.map((p) => p.path), ['tracing.sampler']);
+    assert.deepEqual(diffConfigs(c, c).refused, []);
+  });
+});

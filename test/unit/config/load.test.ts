@@ -195,3 +195,29 @@ describe('a stdio server', () => {
     assert.equal(config.servers[0]!.stdio, undefined);
   });
 });
+
+describe('tracing', () => {
+  const traced = (tracing: unknown) => ({ servers: { a: server() }, tracing });
+
+  it('is left unset when the config has none, and keeps what it is given, ${VAR} expanded', () => {
+    assert.equal(validateConfig({ servers: { a: server() } }, FILE, { env: {} }).tracing, undefined);
+    const config = validateConfig(traced({ endpoint: 'http://otel:4318', headers: { 'x-api-key': '${KEY}' }, sampler: { ratio: 0.25 }, serviceName: 'gateway' }), FILE, { env: { KEY: 'k1' } });
+    assert.deepEqual(config.tracing, { endpoint: 'http://otel:4318', headers: { 'x-api-key': 'k1' }, sampler: { ratio: 0.25 }, serviceName: 'gateway', serverEnv: false });
+  });
+
+  const cases: [string, unknown, string[]][] = [
+    ['an endpoint that is not http(s)', { endpoint: 'grpc://otel:4317' }, ['tracing.endpoint: must be an http(s) URL, e.g. http://otel-collector:4318']],
+    ['an endpoint that is not a URL', { endpoint: 'otel:4318' }, ['tracing.endpoint: must be an http(s) URL, e.g. http://otel-collector:4318']],
+    ['a header name with a space', { headers: { 'x api': 'v' } }, ['tracing.headers.x api: must be an HTTP header name']],
+    ['a header value with a line break', { headers: { 'x-api': 'a\nb' } }, ['tracing.headers.x-api: must not contain a line break']],
+    ['a ratio over 1', { sampler: { ratio: 2 } }, ['tracing.sampler.ratio: must be at most 1, got number 2']],
+    ['a negative ratio', { sampler: { ratio: -0.5 } }, ['tracing.sampler.ratio: must be at least 0, got number -0.5']],
+    ['a sampler without a ratio', { sampler: {} }, ['tracing.sampler.ratio: is required']],
+    ['an empty service name', { serviceName: '' }, ['tracing.serviceName: must not be empty']],
+    ['serverEnv not a boolean', { serverEnv: 'yes' }, ['tracing.serverEnv: expected boolean, got string "yes"']],
+    ['an unknown tracing key', { exporter: 'otlp' }, ['tracing.exporter: unknown key']],
+  ];
+  for (const [name, tracing, expected] of cases) {
+    it(name, () => assert.deepEqual(problemsOf(traced(tracing)), expected));
+  }
+});

@@ -51,6 +51,7 @@ app.kubernetes.io/component: gateway
 {{- with .Values.publicUrl }}{{ $_ := set $listen "publicUrl" . }}{{ end }}
 {{- $config := dict "listen" $listen "admin" (dict "host" "0.0.0.0" "port" (int .Values.ports.metrics)) "shutdown" (dict "delaySeconds" .Values.shutdown.delaySeconds "gracePeriodSeconds" .Values.shutdown.gracePeriodSeconds) "servers" .Values.servers }}
 {{- with .Values.auth }}{{ $_ := set $config "auth" . }}{{ end }}
+{{- with .Values.tracing }}{{ $_ := set $config "tracing" . }}{{ end }}
 {{- if .Values.cluster.enabled }}
 {{- /* ${POD_IP} is left for mcpmux to expand at load (the pod's env, from the Downward API). */}}
 {{- $cluster := dict "sessionKey" (dict "env" "MCPMUX_SESSION_KEY") "advertiseAddress" (printf "${POD_IP}:%d" (int .Values.ports.http)) }}
