@@ -80,13 +80,12 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
   const routing = createRouting(config.servers, events, config.affinity);
   // Started before anything listens; with tracing off, no module of the SDK is loaded.
   const traced = await startAppTracing(config.tracing, process.env, log);
-  // The proxy's spans: next (createProxyHandler takes no tracer yet).
   const tracing = traced.tracing;
   const supervisor = new Supervisor(config.servers, events, { addEnv: traced.settings && addTracingEnv(traced.settings) });
   const cluster = config.cluster && createCluster(config.cluster);
   // Issuers' key sets, fetched by mcpmux on the first token that needs one, kept across reloads.
   const keySets = createKeySets({ onFetch: (fetched) => events.emit('key-set-fetch', fetched) });
-  const proxy = createProxyHandler({ listen: config.listen, routing, events, gate: createAuthGate(keySets), maxConnections, cluster });
+  const proxy = createProxyHandler({ listen: config.listen, routing, events, gate: createAuthGate(keySets), maxConnections, cluster, tracing });
   const readBridges = createBridgeStatusReader(() => supervisor.statuses());
   const metrics = createMetrics(events, () => supervisor.statuses(), {
     readBridges,

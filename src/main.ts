@@ -34,7 +34,7 @@ async function main(): Promise<number> {
       const { runBridge } = await import('./bridge/run.js');
       const log = (await createLogger(command.logLevel, 'json', logDestination)).child({ component: 'bridge' });
       for (const warning of command.bridge!.tracing.warnings) log.warn(warning);
-      return runBridge(command.bridge!.options, log);
+      return runBridge(command.bridge!.options, log, command.bridge!.tracing.settings);
     }
     if (command.action === 'rollout' || command.action === 'reload') return await control(command);
     config = loadConfigFile(command.configFile, { overrides: { listenPort: command.listenPort, adminPort: command.adminPort } });

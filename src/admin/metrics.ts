@@ -84,6 +84,8 @@ export interface SessionTableCounts {
 
 export function createMetrics(events: Events, processes: ProcessSource, sources: MetricSources = {}): Metrics {
   const registry = new Registry();
+  // With tracing on, /metrics is OpenMetrics, the format that carries exemplars (histogram.ts).
+  if (sources.tracing) (registry as unknown as Registry<typeof Registry.OPENMETRICS_CONTENT_TYPE>).setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
 
@@ -202,8 +204,9 @@ export function createMetrics(events: Events, processes: ProcessSource, sources:
     if (record.owner !== undefined) return;
     const series = methodSeries(server, normalizeMethod(method));
     series.codes.set(status, (series.codes.get(status) ?? 0) + 1);
-    series.duration.observe(durationMs / 1000);
-    if (firstByteMs !== undefined) (series.firstByte ??= firstByte.series(series.labels)).observe(firstByteMs / 1000);
+    // With tracing on, a sampled request's trace id is its bucket's exemplar.
+    series.duration.observe(durationMs / 1000, record.traceId);
+    if (firstByteMs !== undefined) (series.firstByte ??= firstByte.series(series.labels)).observe(firstByteMs / 1000, record.traceId);
     if (forwarded) seriesOf(server).inFlight -= 1;
     if (record.mcp) mcp.observe(server, record.mcp, status, record.mcpError ?? '', durationMs);
   });

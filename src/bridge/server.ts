@@ -24,6 +24,7 @@ import { BRIDGE_KEY_HEADER } from '../supervisor/bridge-key.js';
 import { startStdioProcess, type StdioCommand, type StdioProcess, type StdoutProblem } from './stdio-process.js';
 import { sendJson, sendRefusal } from '../answers.js';
 import { readJsonBody, sendLegacyServerError } from './replies.js';
+import type { MessageSpans } from '../tracing/message-spans.js';
 
 export interface BridgeOptions {
   readonly host: string;
@@ -76,7 +77,8 @@ export interface Bridge {
 /** How often idle sessions are looked for, at most. */
 const REAP_INTERVAL_MS = 5000;
 
-export async function startBridge(options: BridgeOptions, log: Logger, onFatal: (reason: string) => void = () => undefined): Promise<Bridge> {
+/** `spans`: with tracing on, a new session's spans (tracing/message-spans.ts). */
+export async function startBridge(options: BridgeOptions, log: Logger, onFatal: (reason: string) => void = () => undefined, spans?: () => MessageSpans): Promise<Bridge> {
   const sessions = new SessionTable({ maxSessions: options.maxSessions, maxSessionsPerClient: options.maxSessionsPerClient, sessionRate: options.sessionRate }, log);
   const budget = new LineBudget();
 
@@ -99,7 +101,7 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
     log.debug({ pid }, 'process started');
     return started;
   };
-  const context = { log, startProcess, logProblem, warmProcesses: options.warmProcesses, initializeTimeoutMs: options.initializeTimeoutSeconds * 1000, onFatal };
+  const context = { log, startProcess, logProblem, warmProcesses: options.warmProcesses, initializeTimeoutMs: options.initializeTimeoutSeconds * 1000, onFatal, spans };
   const mode: SessionMode = options.sessions === 'shared' ? createSharedMode(context) : createIsolatedMode(context);
 
   const openSession = async (req: IncomingMessage, res: ServerResponse, body: unknown) => {

@@ -32,9 +32,13 @@ export function traceHop(tracing: RequestTracing, req: IncomingMessage, state: R
     startTime: state.startedAt ?? performance.now(),
   });
   state.spans = spans;
+  // The client's own are replaced (the propagator writes baggage back as it read it).
   removeHeader(headers, 'traceparent');
   removeHeader(headers, 'tracestate');
-  for (const [name, value] of Object.entries(spans.childHeaders)) headers.push(name, value);
+  for (const [name, value] of Object.entries(spans.childHeaders)) {
+    if (name !== 'traceparent' && name !== 'tracestate') removeHeader(headers, name);
+    headers.push(name, value);
+  }
   return context?.rewrite(spans.childHeaders) ?? body;
 }
 
