@@ -124,7 +124,7 @@ export interface RequestRecord {
    */
   readonly mcpError: string | undefined;
   /** With tracing on, the trace id of the request's SERVER span when it is sampled (an exemplar's). */
-  readonly traceId?: string;
+  readonly traceId?: string | undefined;
 }
 
 export interface McpCall {

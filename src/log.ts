@@ -67,7 +67,7 @@ export function subscribeLogging(events: Events, log: Logger, bridgedServers: Re
     if (result === 'error') log.warn({ issuer, kind, error }, kind === 'jwks' ? "cannot fetch an issuer's key set: tokens it signed with keys not held get 503" : "cannot read an issuer's metadata to find its key set");
   });
   // The access log is built only when it is written: at warn and above it costs nothing per request.
-  if (log.isLevelEnabled('info')) events.on('request-finished', ({ server, method, path, status, durationMs, bytes, session, pid, owner, relayedBy, clientId, subject, aborted, mcp, mcpError }) => {
+  if (log.isLevelEnabled('info')) events.on('request-finished', ({ server, method, path, status, durationMs, bytes, session, pid, owner, relayedBy, clientId, subject, aborted, mcp, mcpError, traceId }) => {
     const logged = path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}…` : path;
     const record: Record<string, unknown> = { server, method, path: logged, status, durationMs: Math.round(durationMs * 100) / 100, bytes };
     if (session) record.session = session;
@@ -86,6 +86,8 @@ export function subscribeLogging(events: Events, log: Logger, bridgedServers: Re
       if (mcpError) record.mcpError = mcpError;
     }
     if (aborted) record.aborted = true;
+    // With tracing on, a sampled request's trace: from its log line to its trace.
+    if (traceId !== undefined) record.traceId = traceId;
     log.info(record, 'request');
   });
   events.on('endpoint-ready', ({ server, endpoint }) => log.debug({ server, pid: endpoint.pid, port: endpoint.port }, 'endpoint ready'));

@@ -178,7 +178,7 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
         aborted,
         mcp: state.mcp,
         mcpError,
-        ...(traceId !== undefined && { traceId }),
+        traceId,
         ...state.logged,
       });
     };

@@ -82,6 +82,8 @@ describe('traces', () => {
     assert.equal(got.traceparent, `00-${client.traceId}-${hop.spanId}-01`);
     assert.equal(got.tracestate, 'congo=t61');
     assert.equal(got.baggage, 'tenant=acme');
+    // The access log line names the trace.
+    await mux.waitForLog((r) => r.msg === 'request' && r.traceId === client.traceId, 'the access log to name the trace');
     assert.ok(spans.length > 0);
   });
 
