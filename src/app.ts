@@ -27,6 +27,7 @@ import { diffConfigs } from './config/diff.js';
 import { waitUntil } from './supervisor/wait.js';
 import { startAppTracing } from './tracing/app-tracing.js';
 import { addTracingEnv } from './tracing/child-env.js';
+import { traceLifecycle } from './tracing/lifecycle-spans.js';
 
 export interface App {
   readonly events: Events;
@@ -81,6 +82,7 @@ export async function startApp(config: Config, log: Logger, sources: AppSources 
   // Started before anything listens; with tracing off, no module of the SDK is loaded.
   const traced = await startAppTracing(config.tracing, process.env, log);
   const tracing = traced.tracing;
+  if (tracing) traceLifecycle(events, tracing.tracer);
   const supervisor = new Supervisor(config.servers, events, { addEnv: traced.settings && addTracingEnv(traced.settings) });
   const cluster = config.cluster && createCluster(config.cluster);
   // Issuers' key sets, fetched by mcpmux on the first token that needs one, kept across reloads.

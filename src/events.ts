@@ -77,7 +77,7 @@ export interface LifecycleEvents {
   /** A reload changed nothing: the new config is invalid, or changes what needs a restart. */
   'reload-failed': { trigger: string; problems: readonly ConfigProblem[] };
   /** A rollout ended: the new process took over (`pid`), or failed to and the old one kept serving. */
-  'rollout-finished': { server: string; trigger: string; ok: boolean; pid?: number; reason?: string };
+  'rollout-finished': { server: string; trigger: string; ok: boolean; pid?: number; reason?: string; /** When it began (ms since the epoch, by the supervisor's clock). */ startedAt?: number };
   /** A rollout asked for by hand while another of the server ran: refused, nothing changed. */
   'rollout-refused': { server: string; trigger: string; reason: string };
   /** A rollout a reload needs waits for the one under way (`replaced`: it took the place of one already waiting). */

@@ -1,6 +1,5 @@
 /** `mcpmux bridge` as a program: start, stop on the first SIGTERM or SIGINT, force on the second. */
 import type { Logger } from 'pino';
-import { createMessageSpans } from '../tracing/message-spans.js';
 import type { TracingSettings } from '../tracing/settings.js';
 import type { Tracing } from '../tracing/start.js';
 import { startBridge, type Bridge, type BridgeOptions } from './server.js';
@@ -26,7 +25,7 @@ export async function runBridge(options: BridgeOptions, log: Logger, tracing?: T
     bridge = await startBridge(options, log, (reason) => {
       log.error({ reason }, 'the bridge cannot go on: exiting');
       stopWith(1);
-    }, tracer && (() => createMessageSpans(tracer, server)));
+    }, tracer && { tracing: tracer, server });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     log.fatal({ err: error }, code === 'EADDRINUSE' ? `port ${options.port} is in use` : 'the bridge could not start');

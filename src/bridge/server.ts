@@ -24,7 +24,8 @@ import { BRIDGE_KEY_HEADER } from '../supervisor/bridge-key.js';
 import { startStdioProcess, type StdioCommand, type StdioProcess, type StdoutProblem } from './stdio-process.js';
 import { sendJson, sendRefusal } from '../answers.js';
 import { readJsonBody, sendLegacyServerError } from './replies.js';
-import type { MessageSpans } from '../tracing/message-spans.js';
+import { createMessageSpans, startSessionSpan } from '../tracing/message-spans.js';
+import type { RequestTracing } from '../tracing/request-spans.js';
 
 export interface BridgeOptions {
   readonly host: string;
@@ -77,8 +78,14 @@ export interface Bridge {
 /** How often idle sessions are looked for, at most. */
 const REAP_INTERVAL_MS = 5000;
 
-/** `spans`: with tracing on, a new session's spans (tracing/message-spans.ts). */
-export async function startBridge(options: BridgeOptions, log: Logger, onFatal: (reason: string) => void = () => undefined, spans?: () => MessageSpans): Promise<Bridge> {
+/** With tracing on: the tracer and the server's name, for the bridge's spans (tracing/message-spans.ts). */
+export interface BridgeTracing {
+  readonly tracing: RequestTracing;
+  readonly server: string;
+}
+
+export async function startBridge(options: BridgeOptions, log: Logger, onFatal: (reason: string) => void = () => undefined, traced?: BridgeTracing): Promise<Bridge> {
+  const spans = traced && (() => createMessageSpans(traced.tracing, traced.server));
   const sessions = new SessionTable({ maxSessions: options.maxSessions, maxSessionsPerClient: options.maxSessionsPerClient, sessionRate: options.sessionRate }, log);
   const budget = new LineBudget();
 
@@ -110,9 +117,12 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
     if (!admission.ok) return sendRefusal(res, admission.reason, admission.message, { retryAfterSeconds: admission.retryAfterSeconds });
     let session: BridgedSession | undefined;
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: randomUUID, onsessioninitialized: (id) => sessions.add(id, session!, client) });
+    const opened = traced && startSessionSpan(traced.tracing, traced.server, req.headers);
     try {
       session = await sessions.opening(client, () => mode.open(transport, sessions.onEnded));
+      opened?.();
     } catch (error) {
+      opened?.(error as Error);
       log.error({ err: error }, 'no process for a new session');
       return sendRefusal(res, 'not_ready', `no process of this server could be had: ${(error as Error).message}`);
     }

@@ -92,8 +92,9 @@ export class RolloutQueue {
       this.#events.emit('internal-error', { where: 'rollout', error });
       result = { ok: false, reason: `the rollout failed: ${(error as Error)?.message ?? String(error)}` };
     }
+    const startedAt = Date.parse(this.#running.since);
     this.#running = undefined;
-    this.#events.emit('rollout-finished', result.ok ? { server: this.#server, trigger, ok: true, pid: result.pid } : { server: this.#server, trigger, ok: false, reason: result.reason });
+    this.#events.emit('rollout-finished', result.ok ? { server: this.#server, trigger, ok: true, pid: result.pid, startedAt } : { server: this.#server, trigger, ok: false, reason: result.reason, startedAt });
     // The next one starts in this same turn: no rollout asked for meanwhile can slip in first.
     const next = this.#queued;
     this.#queued = undefined;

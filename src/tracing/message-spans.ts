@@ -26,7 +26,23 @@ const headerGetter: TextMapGetter<Headers> = {
   keys: (carrier) => Object.keys(carrier),
 };
 
-/** A factory of MessageSpans for a bridge serving `server`, or undefined when tracing is off. */
+/**
+ * The span of opening a stdio session, before its `initialize` goes down: a warm process taken, or
+ * one started when none is warm (what a new session's first answer waits on). Ended by `done`.
+ */
+export function startSessionSpan(tracing: RequestTracing, server: string, headers: Headers): (error?: Error) => void {
+  const parent = tracing.propagator.extract(ROOT_CONTEXT, headers, headerGetter);
+  const span = tracing.tracer.startSpan('session start', { kind: SpanKind.INTERNAL, attributes: { 'mcp.server.name': server } }, parent);
+  return (error) => {
+    if (error && span.isRecording()) {
+      span.setAttribute('error.type', 'no_process');
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+    }
+    span.end();
+  };
+}
+
+/** A session's MessageSpans, for a bridge serving `server`. */
 export function createMessageSpans(tracing: RequestTracing, server: string): MessageSpans {
   const { tracer, propagator } = tracing;
   const open = new Map<RequestId, Span>();

@@ -4,7 +4,9 @@
  * the SDK does not install from this machine's mirror), and a stdio server through the bridge.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { connectClient, fetchWithHeaders, MCP_HEADERS, textOf } from '../helpers/mcp-client.js';
 import { fixtureServer, startMcpmux, stopAll, type Mcpmux } from '../helpers/mcpmux.js';
@@ -13,6 +15,8 @@ import { makeTraceparent, otlpReceiver, startBrokenCollector, type OtlpReceiver,
 import { fixture, ROOT } from '../helpers/paths.js';
 import { ensurePythonVenv } from '../helpers/python.js';
 import { waitFor } from '../helpers/wait.js';
+
+const execFileAsync = promisify(execFile);
 
 /** mcpmux exports every 100 ms here, so that a test waits for its spans no longer than that. */
 const FAST_EXPORT = { OTEL_BSP_SCHEDULE_DELAY: '100' };
@@ -127,13 +131,37 @@ describe('traces', () => {
     const [, traceId, spanId, flags] = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(meta.traceparent) ?? [];
     assert.equal(traceId, client.traceId);
     assert.equal(flags, '01');
-    await receiver.waitForSpans(() => receiver.spansOf(client.traceId).some((s) => s.spanId === spanId), 'the bridge’s span');
+    // The bridge's spans (network.transport pipe) and mcpmux's hops (tcp) come in separate exports.
+    const isHop = (s: ReceivedSpan) => s.serviceName === 'mcpmux' && s.kind === 'CLIENT' && s.attributes['network.transport'] === 'tcp';
+    await receiver.waitForSpans(() => {
+      const spans = receiver.spansOf(client.traceId);
+      const bridged = spans.find((s) => s.spanId === spanId);
+      return bridged !== undefined && spans.some((s) => isHop(s) && s.spanId === bridged.parentSpanId) && spans.some((s) => s.name === 'session start') && spans.some((s) => isHop(s) && s.name === 'initialize');
+    }, 'the bridge’s spans and the hops above them');
     const inTrace = receiver.spansOf(client.traceId);
     const bridge = one(inTrace, 'bridge span', (s) => s.spanId === spanId);
     assert.equal(bridge.name, 'tools/call meta');
     assert.equal(bridge.attributes['network.transport'], 'pipe');
-    const hop = one(inTrace, 'the hop of that call', (s) => s.serviceName === 'mcpmux' && s.kind === 'CLIENT' && s.spanId === bridge.parentSpanId);
+    const hop = one(inTrace, 'the hop of that call', (s) => isHop(s) && s.spanId === bridge.parentSpanId);
     assert.equal(hop.name, 'tools/call meta');
+    // What the session's first answer waited on: a process for it, then initialize down stdio, both under the initialize's hop.
+    const spans = inTrace;
+    const initializeHop = one(spans, 'the hop of initialize', (s) => isHop(s) && s.name === 'initialize');
+    assert.equal(one(spans, 'session start', (s) => s.name === 'session start').parentSpanId, initializeHop.spanId);
+    assert.equal(one(spans, "the bridge's initialize", (s) => s.name === 'initialize' && s.attributes['network.transport'] === 'pipe').parentSpanId, initializeHop.spanId);
+  });
+
+  it('records a rollout as a span of its own, from its start to the new process taking over', async () => {
+    const before = new Set(receiver.spans().map((s) => s.spanId));
+    await execFileAsync(process.execPath, [path.join(ROOT, 'dist/src/main.js'), 'rollout', 'node', '--control-socket', mux.controlSocket], { timeout: 60_000 });
+    const [span] = await receiver.waitForSpans((all) => all.some((s) => !before.has(s.spanId) && s.name === 'rollout node'), 'the rollout span');
+    const rollout = receiver.spans().find((s) => !before.has(s.spanId) && s.name === 'rollout node')!;
+    assert.equal(rollout.serviceName, 'mcpmux');
+    assert.equal(rollout.parentSpanId, '');
+    assert.equal(rollout.attributes['mcpmux.rollout.trigger'], 'mcpmux rollout');
+    assert.equal(typeof rollout.attributes['process.pid'], 'number');
+    assert.ok(rollout.endNs - rollout.startNs > 10_000_000n, 'it lasts from the start of the new process to its taking over');
+    assert.ok(span);
   });
 
   it('sets error.type: tool_error for isError, and the JSON-RPC code of an error', async () => {
