@@ -12,11 +12,12 @@ import { ensureDebianCommand } from '../helpers/debian.js';
 import { connectClient, MCP_HEADERS } from '../helpers/mcp-client.js';
 import { startMcpmux, stopAll } from '../helpers/mcpmux.js';
 import { fixture, makeTempDir, ROOT } from '../helpers/paths.js';
+import { otlpReceiver } from '../helpers/otlp.js';
 import { freePort } from '../helpers/ports.js';
 import { waitFor } from '../helpers/wait.js';
 
 interface Dashboard {
-  panels: { title: string; targets: { expr: string }[] }[];
+  panels: { title: string; targets: { expr: string; exemplar?: boolean }[] }[];
   templating: { list: { name: string }[] };
 }
 
@@ -34,8 +35,11 @@ describe('the Grafana dashboard', () => {
     });
 
     const prometheus = ensureDebianCommand('prometheus', 'prometheus');
+    // Tracing on (every request sampled), so that the exemplar panel has exemplars to show.
+    const receiver = await otlpReceiver();
     const mux = await startMcpmux({
       listen: { host: '127.0.0.1' },
+      tracing: { endpoint: receiver.url },
       servers: {
         echo: { command: process.execPath, args: ['dist/servers/echo/main.js'], cwd: ROOT },
         tiny: { transport: 'stdio', command: process.execPath, args: [fixture('stdio-tiny')] },
@@ -45,7 +49,7 @@ describe('the Grafana dashboard', () => {
     const dir = makeTempDir('mcpmux-dashboard-');
     writeFileSync(path.join(dir, 'prometheus.yml'), `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: mcpmux\n    static_configs: [{ targets: ['${new URL(mux.adminUrl).host}'] }]\n`);
     const port = await freePort();
-    const prom = spawn(prometheus, [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+    const prom = spawn(prometheus, [`--config.file=${dir}/prometheus.yml`, `--storage.tsdb.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`, '--enable-feature=exemplar-storage'], { stdio: 'ignore' });
     let traffic = true;
     try {
       // Traffic through the whole window: tool calls on both servers, and calls that fail (400: no session).
@@ -79,9 +83,21 @@ describe('the Grafana dashboard', () => {
         assert.deepEqual(missing, [], 'queries that returned no data');
       }
       t.diagnostic(`${queries.length} queries on ${dashboard.panels.length} panels returned data`);
+      // The exemplar panel's query has exemplars in Prometheus: trace ids that the receiver got spans of.
+      const exemplarQueries = dashboard.panels.flatMap((panel) => panel.targets.filter((target) => target.exemplar).map((target) => target.expr.replaceAll('$server', '.*').replaceAll('$__rate_interval', '1m')));
+      assert.ok(exemplarQueries.length > 0, 'a panel shows exemplars');
+      for (const expr of exemplarQueries) {
+        const now = Date.now() / 1000;
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/query_exemplars?query=${encodeURIComponent(expr)}&start=${now - 600}&end=${now + 60}`);
+        const body = (await res.json()) as { status: string; data: { exemplars: { labels: { trace_id?: string } }[] }[] };
+        const traceIds = body.data.flatMap((series) => series.exemplars.map((e) => e.labels.trace_id));
+        assert.ok(traceIds.length > 0, `${expr} has exemplars`);
+        assert.ok(traceIds.some((id) => id !== undefined && receiver.spansOf(id).length > 0), 'an exemplar names a trace the collector has');
+      }
     } finally {
       traffic = false;
       prom.kill('SIGKILL');
+      await (await otlpReceiver()).stop();
     }
   });
 });
