@@ -8,6 +8,7 @@
  *   --replicas    only the replicas row: 1 against 2 replicas of one server at 50 connections
  *   --cluster     only the cluster row: 3 pods behind nginx round robin against 1, sessions relayed
  *   --oauth       only the OAuth row: an open route against OAuth routes, the token cache warm and cold
+ *   --tracing     only the tracing row: tracing off, on (every trace sampled) and 1 % sampled
  *   --out FILE    where the JSON goes (default test/bench/results/<date>.json)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -27,9 +28,10 @@ import { printClusterReport, runClusterBench, type ClusterResult } from './clust
 import { printChangeReport, runChangeBench, type ChangeResult } from './change.js';
 import { printOAuthReport, runOAuthBench, type OAuthResult } from './oauth.js';
 import { printReplicasReport, runReplicasBench, type ReplicasResult } from './replicas.js';
+import { printTracingReport, runTracingBench, type TracingResult } from './tracing.js';
 import { printStdioReport, runStdioBench } from './stdio.js';
 
-const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, stdio: { type: 'boolean', default: false }, change: { type: 'boolean', default: false }, replicas: { type: 'boolean', default: false }, cluster: { type: 'boolean', default: false }, oauth: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', default: false }, stdio: { type: 'boolean', default: false }, change: { type: 'boolean', default: false }, replicas: { type: 'boolean', default: false }, cluster: { type: 'boolean', default: false }, oauth: { type: 'boolean', default: false }, tracing: { type: 'boolean', default: false }, out: { type: 'string' } } });
 const quick = flags.quick!;
 const SECONDS = quick ? 1 : 5;
 const ROUNDS = quick ? 1 : 3;
@@ -197,6 +199,14 @@ async function main() {
     printChecks(checks);
     return writeResults(results);
   }
+  if (flags.tracing) {
+    results.tracing = await runTracingBench(SECONDS, ROUNDS);
+    const checks = tracingChecks(results.tracing as TracingResult);
+    results.targets = checks;
+    printTracingReport(results.tracing as TracingResult);
+    printChecks(checks);
+    return writeResults(results);
+  }
   if (flags.change) {
     results.change = await runChangeBench(quick);
     printChangeReport(results.change as ChangeResult);
@@ -299,6 +309,8 @@ async function main() {
   results.cluster = await runClusterBench(SECONDS, ROUNDS);
   // What an access token costs a request: an open route against OAuth routes, the token cache warm and cold.
   results.oauth = await runOAuthBench(SECONDS, OAUTH_ROUNDS, quick);
+  // What tracing costs a request: off, on, and 1 % sampled.
+  results.tracing = await runTracingBench(SECONDS, ROUNDS);
 
   const checks = targetChecks(results);
   results.targets = checks;
@@ -357,6 +369,7 @@ function targetChecks(r: Record<string, any>): Check[] {
     ratio('first tool result of a new session', a.firstResultMs, b.firstResultMs, false);
   }
   if (r.oauth) checks.push(...oauthChecks(r.oauth));
+  if (r.tracing) checks.push(...tracingChecks(r.tracing));
   return checks;
 }
 
@@ -374,6 +387,11 @@ function oauthChecks(o: OAuthResult): Check[] {
     { name: 'CPU per request, OAuth route with a warm token cache vs open', value: warm, target: '<= 1.10x', pass: warm <= 1.1 },
     { name: 'requests per key-set fetch', value: perFetch, target: '>= 10000', pass: quick ? null : perFetch >= 10_000 },
   ];
+}
+
+/** Tracing on, every trace sampled: at most +15 % CPU per request over off (autocannon's median ratio; wrk is printed beside it). */
+function tracingChecks(t: TracingResult): Check[] {
+  return [{ name: 'CPU per request, tracing on (every trace sampled) vs off', value: t.cpuRatio.on.autocannon, target: '<= 1.15x', pass: t.cpuRatio.on.autocannon <= 1.15 }];
 }
 
 function printChecks(checks: Check[]) {
@@ -401,6 +419,7 @@ function printReport(r: Record<string, any>, checks: Check[]) {
   if (r.stdio) printStdioReport(r.stdio);
   if (r.cluster) printClusterReport(r.cluster);
   if (r.oauth) printOAuthReport(r.oauth);
+  if (r.tracing) printTracingReport(r.tracing);
   console.log('');
   printChecks(checks);
   const floor1 = r.toolsCall['1']['node-floor'];

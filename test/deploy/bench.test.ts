@@ -18,7 +18,7 @@ describe('the benchmark', () => {
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
     assert.match(run.stdout, /^(PASS|MISS|SKIP) {2}CPU per request vs nginx/m);
     const results = JSON.parse(readFileSync(out, 'utf8'));
-    for (const key of ['date', 'node', 'cpus', 'quick', 'toolsCall', 'pinned50', 'sse', 'idleStreamBytes', 'recovery', 'coldStart20Ms', 'change', 'replicas', 'stdio', 'oauth', 'targets']) assert.ok(key in results, key);
+    for (const key of ['date', 'node', 'cpus', 'quick', 'toolsCall', 'pinned50', 'sse', 'idleStreamBytes', 'recovery', 'coldStart20Ms', 'change', 'replicas', 'stdio', 'oauth', 'tracing', 'targets']) assert.ok(key in results, key);
     for (const connections of ['1', '50']) {
       for (const target of ['direct', 'mcpmux']) {
         const s = results.toolsCall[connections][target];
@@ -58,7 +58,13 @@ describe('the benchmark', () => {
     assert.ok(results.oauth.keySet.fetches >= 1 && results.oauth.keySet.requests > 0 && results.oauth.keySet.coldRequests > 0, JSON.stringify(results.oauth.keySet));
     assert.ok(results.oauth.coldTokens.used <= results.oauth.coldTokens.minted, 'with --quick, no cold token is used twice');
     assert.match(run.stdout, /^key set: one key-set fetch served \d+ requests/m);
-    assert.equal(results.targets.length, 8 + 12 + 1 + 2);
+    // The tracing row: off, on and 1 % sampled, each driven with no failed request.
+    for (const target of ['off', 'on', 'sampled 1 %']) {
+      for (const field of ['rps', 'cpuUsPerRequest', 'requests']) assert.ok(Number.isFinite(results.tracing.load[target][field]), `tracing ${target} ${field}`);
+    }
+    assert.equal(results.tracing.errors, 0, 'no failed request in the tracing row');
+    assert.ok(results.tracing.exports > 0, 'the traced targets exported');
+    assert.equal(results.targets.length, 8 + 12 + 1 + 2 + 1);
     for (const t of results.targets) assert.deepEqual(Object.keys(t).sort(), ['name', 'pass', 'target', 'value']);
   });
 
