@@ -59,8 +59,8 @@ export interface ForwardTarget {
 export type AnswerVerdict = 'relay' | 'replaced';
 
 export interface ForwardOptions {
-  /** The body to send instead of the request itself (a byte-counting pass-through). */
-  readonly body?: Readable;
+  /** The body to send instead of the request itself: a byte-counting pass-through, or one read whole (written at once). */
+  readonly body?: Readable | Buffer;
   /** Buffer the child's JSON answer (OAuth metadata, a list to filter) and rewrite it before sending. */
   readonly rewriteJson?: (value: unknown) => unknown;
   /** Pass an SSE answer through this transform (a list filtered as its events pass). */
@@ -178,7 +178,8 @@ export function createForwarder(port: number, hooks: ForwarderHooks, upstreamTim
         upstream.on('close', clearHeadTimer);
       }
       const body = options?.body ?? (hasBody(req) ? req : undefined);
-      if (body) relay(body, upstream);
+      if (Buffer.isBuffer(body)) upstream.end(body);
+      else if (body) relay(body, upstream);
       else upstream.end();
     },
     upgrade(req, socket, head) {

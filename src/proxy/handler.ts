@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { Readable, type Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { Cluster } from '../cluster/cluster.js';
 import type { Config } from '../config/schema.js';
 import type { Events } from '../events.js';
@@ -395,11 +395,11 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     if (post && !state.mcp && pass.body) state.mcp = peekMcpBody(pass.body, protocolOf(req.headers));
     // A body read whole (by the policy, or to be traced), as it was parsed; traced, perhaps with the hop's `_meta`.
     const whole = tracing ? traceHop(tracing, req, state, endpoint, headers, pass.body, trustOf(req)) : pass.body;
-    let body: Readable | undefined;
+    let body: Readable | Buffer | undefined;
     if (whole) {
       // Its length is its own.
       setBodyLength(headers, whole.length);
-      body = Readable.from([whole]);
+      body = whole;
     } else if (req.headers['transfer-encoding'] !== undefined) {
       body = limitBody(req, limits.maxBodyBytes, () => {
         abortUpstream(req);

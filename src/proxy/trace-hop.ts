@@ -11,22 +11,28 @@ import { identifyClient } from './client-identity.js';
 import { removeHeader } from './headers.js';
 import type { RequestState } from './request-state.js';
 
+/** A body without this names no `_meta`: it is not parsed for a trace context. */
+const META = '"_meta"';
+
 /**
  * Starts the spans of a request about to go to `endpoint`, and puts the hop's trace context in
  * `headers` (the client's traceparent and tracestate replaced). Returns the body the process gets:
  * `body` itself, or a copy whose `_meta` carries the hop's context.
  */
 export function traceHop(tracing: RequestTracing, req: IncomingMessage, state: RequestState, endpoint: Endpoint, headers: string[], body: Buffer | undefined, isTrusted: (address: string | undefined) => boolean): Buffer | undefined {
-  const context = body === undefined ? undefined : readBodyContext(body);
+  // A body is parsed when it may carry a trace context, or when a recorded span wants its id.
+  let context = body !== undefined && body.includes(META) ? readBodyContext(body) : undefined;
   const spans = startRequestSpans(tracing, {
     server: state.server,
     httpMethod: req.method ?? '',
     httpVersion: req.httpVersion,
     headers: req.headers,
-    message: context?.message,
+    meta: context?.message?.meta,
     call: state.mcp,
-    clientAddress: identifyClient(req, isTrusted),
-    clientPort: req.socket.remotePort,
+    details: () => {
+      if (body !== undefined) context ??= readBodyContext(body);
+      return { id: context?.message?.id, clientAddress: identifyClient(req, isTrusted), clientPort: req.socket.remotePort };
+    },
     childAddress: CHILD_HOST,
     childPort: endpoint.port,
     startTime: state.startedAt ?? performance.now(),

@@ -28,16 +28,22 @@ export interface RequestFacts {
   readonly httpMethod: string;
   readonly httpVersion: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  /** The parsed JSON-RPC message of a POST (the first of a batch), if it parsed. */
-  readonly message: JsonRpcFacts | undefined;
+  /** The `_meta` of a POST's JSON-RPC message (the first of a batch), when it has one. */
+  readonly meta: Readonly<Record<string, unknown>> | undefined;
   readonly call: McpCall | undefined;
-  readonly clientAddress: string | undefined;
-  readonly clientPort: number | undefined;
+  /** What only a recorded span needs, asked for only then: the request id, and who the client is. */
+  readonly details: () => RequestDetails;
   /** The process's address. */
   readonly childAddress: string;
   readonly childPort: number;
   /** When the request arrived (ms since the epoch). */
   readonly startTime: number;
+}
+
+export interface RequestDetails {
+  readonly id: string | number | undefined;
+  readonly clientAddress: string | undefined;
+  readonly clientPort: number | undefined;
 }
 
 /** What a JSON-RPC request's body says that the spans use. */
@@ -79,41 +85,40 @@ const metaGetter: TextMapGetter<Readonly<Record<string, unknown>>> = {
   keys: (carrier) => Object.keys(carrier),
 };
 
-/** Starts the SERVER span of a request and the CLIENT span of its hop to the process. */
+/**
+ * Starts the SERVER span of a request and the CLIENT span of its hop to the process. An unsampled
+ * request (most, at a low ratio) pays for the context only: attributes are made for recorded spans.
+ */
 export function startRequestSpans(tracing: RequestTracing, facts: RequestFacts): RequestSpans {
   const { tracer, propagator } = tracing;
   const fromHeader = propagator.extract(ROOT_CONTEXT, facts.headers, headerGetter);
-  const meta = facts.message?.meta;
+  const meta = facts.meta;
   const fromMeta = meta === undefined ? undefined : propagator.extract(ROOT_CONTEXT, meta, metaGetter);
   const metaSpan = fromMeta && trace.getSpanContext(fromMeta);
-  const headerSpan = trace.getSpanContext(fromHeader);
   const parent: Context = metaSpan ? fromMeta! : fromHeader;
-  const links: Link[] = metaSpan && headerSpan ? [{ context: headerSpan }] : [];
+  const headerSpan = metaSpan && trace.getSpanContext(fromHeader);
   const name = spanName(facts);
-  const attributes = mcpAttributes(facts);
-  const server = tracer.startSpan(name, {
-    kind: SpanKind.SERVER,
-    startTime: facts.startTime,
-    links,
-    attributes: {
+  const server = tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: facts.startTime, ...(headerSpan && { links: [{ context: headerSpan }] as Link[] }) }, parent);
+  const serverContext = trace.setSpan(parent, server);
+  const client = tracer.startSpan(name, { kind: SpanKind.CLIENT }, serverContext);
+  const recording = server.isRecording();
+  if (recording) {
+    const details = facts.details();
+    const attributes = mcpAttributes(facts, details.id);
+    server.setAttributes({
       ...attributes,
       'network.transport': 'tcp',
       'network.protocol.name': 'http',
       'network.protocol.version': facts.httpVersion,
       'http.request.method': facts.httpMethod,
-      ...(facts.clientAddress !== undefined && { 'client.address': facts.clientAddress }),
-      ...(facts.clientPort !== undefined && { 'client.port': facts.clientPort }),
-    },
-  }, parent);
-  const serverContext = trace.setSpan(parent, server);
-  const client = tracer.startSpan(name, {
-    kind: SpanKind.CLIENT,
-    attributes: { ...attributes, 'network.transport': 'tcp', 'server.address': facts.childAddress, 'server.port': facts.childPort },
-  }, serverContext);
+      ...(details.clientAddress !== undefined && { 'client.address': details.clientAddress }),
+      ...(details.clientPort !== undefined && { 'client.port': details.clientPort }),
+    });
+    client.setAttributes({ ...attributes, 'network.transport': 'tcp', 'server.address': facts.childAddress, 'server.port': facts.childPort });
+  }
   const childHeaders: Record<string, string> = {};
   propagator.inject(trace.setSpan(serverContext, client), childHeaders, { set: (carrier, key, value) => void (carrier[key] = value) });
-  const sampled = server.spanContext();
-  return { childHeaders, sampledTraceId: server.isRecording() ? sampled.traceId : undefined, server, client };
+  return { childHeaders, sampledTraceId: recording ? server.spanContext().traceId : undefined, server, client };
 }
 
 /** Ends both spans with what the request came to. */
@@ -145,8 +150,8 @@ function spanName(facts: RequestFacts): string {
 }
 
 /** The MCP conventions' attributes, the same on both spans. */
-function mcpAttributes(facts: RequestFacts): Attributes {
-  const { call, message, headers } = facts;
+function mcpAttributes(facts: RequestFacts, id: string | number | undefined): Attributes {
+  const { call, headers } = facts;
   const attributes: Attributes = { 'mcp.server.name': facts.server };
   if (call) {
     attributes['mcp.method.name'] = call.method;
@@ -157,7 +162,7 @@ function mcpAttributes(facts: RequestFacts): Attributes {
     else if (call.method === 'resources/read' && call.name !== undefined) attributes['mcp.resource.uri'] = call.name;
     if (call.protocol !== undefined) attributes['mcp.protocol.version'] = call.protocol;
   }
-  if (message?.id !== undefined) attributes['jsonrpc.request.id'] = String(message.id);
+  if (id !== undefined) attributes['jsonrpc.request.id'] = String(id);
   // Sessions are the 2025 wire's: a 2026-07-28 request carries none.
   const session = headers['mcp-session-id'];
   if (typeof session === 'string') attributes['mcp.session.id'] = session;

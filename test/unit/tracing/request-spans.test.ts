@@ -17,8 +17,8 @@ function tracingWith(ratio = 1) {
 }
 
 const facts = (over: Partial<RequestFacts> = {}): RequestFacts => ({
-  server: 'math', httpMethod: 'POST', httpVersion: '1.1', headers: {}, message: { id: 7, meta: undefined },
-  call: { method: 'tools/call', name: 'add', protocol: '2025-06-18' }, clientAddress: '10.0.0.9', clientPort: 50123,
+  server: 'math', httpMethod: 'POST', httpVersion: '1.1', headers: {}, meta: undefined,
+  call: { method: 'tools/call', name: 'add', protocol: '2025-06-18' }, details: () => ({ id: 7, clientAddress: '10.0.0.9', clientPort: 50123 }),
   childAddress: '127.0.0.1', childPort: 41000, startTime: performance.now(), ...over,
 });
 
@@ -53,7 +53,7 @@ describe('startRequestSpans', () => {
     const { tracing, exporter } = tracingWith();
     const spans = startRequestSpans(tracing, facts({
       headers: { traceparent: `00-${CLIENT_TRACE}-${HEADER_SPAN}-01` },
-      message: { id: 'a', meta: { traceparent: `00-${META_TRACE}-${META_SPAN}-01`, 'io.example/other': 1 } },
+      meta: { traceparent: `00-${META_TRACE}-${META_SPAN}-01`, 'io.example/other': 1 },
     }));
     endRequestSpans(spans, { status: 200, mcpError: '', aborted: false });
     const server = byKind(exporter.getFinishedSpans(), SpanKind.SERVER);
@@ -65,7 +65,7 @@ describe('startRequestSpans', () => {
 
   it('starts a trace of its own without a parent, and names a request that is no MCP call by its HTTP method', () => {
     const { tracing, exporter } = tracingWith();
-    const spans = startRequestSpans(tracing, facts({ httpMethod: 'GET', call: undefined, message: undefined }));
+    const spans = startRequestSpans(tracing, facts({ httpMethod: 'GET', call: undefined, details: () => ({ id: undefined, clientAddress: undefined, clientPort: undefined }) }));
     endRequestSpans(spans, { status: 200, mcpError: undefined, aborted: false });
     const server = byKind(exporter.getFinishedSpans(), SpanKind.SERVER);
     assert.equal(server.parentSpanContext, undefined);
@@ -73,9 +73,9 @@ describe('startRequestSpans', () => {
     assert.equal(server.attributes['mcp.method.name'], undefined);
   });
 
-  it('with ratio 0 exports nothing, and still propagates the caller’s trace, flagged not sampled', () => {
+  it('with ratio 0 exports nothing, still propagates the caller’s trace, flagged not sampled, and asks nothing a recorded span needs', () => {
     const { tracing, exporter } = tracingWith(0);
-    const root = startRequestSpans(tracing, facts());
+    const root = startRequestSpans(tracing, facts({ details: () => assert.fail('an unsampled request reads no details') }));
     endRequestSpans(root, { status: 200, mcpError: '', aborted: false });
     assert.match(root.childHeaders.traceparent!, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
     assert.equal(root.sampledTraceId, undefined);
