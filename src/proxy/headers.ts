@@ -134,8 +134,7 @@ function claimText(value: unknown): string | undefined {
 
 /** A body of this length instead of the client's framing: its Content-Length and Transfer-Encoding replaced. */
 export function setBodyLength(headers: string[], length: number): void {
-  removeHeader(headers, 'content-length');
-  removeHeader(headers, 'transfer-encoding');
+  removeHeaders(headers, BODY_FRAMING);
   headers.push('Content-Length', String(length));
 }
 
@@ -143,6 +142,13 @@ export function setBodyLength(headers: string[], length: number): void {
 export function removeHeader(headers: string[], lower: string): void {
   for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === lower) headers.splice(i, 2);
 }
+
+/** Removes every header of these (lower-case) names from a flat raw list, in one pass. */
+export function removeHeaders(headers: string[], lower: ReadonlySet<string>): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) if (lower.has(headers[i]!.toLowerCase())) headers.splice(i, 2);
+}
+
+const BODY_FRAMING: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding']);
 
 /** Dropped from a request relayed to a session's owner pod: this hop's own, and the claims the relay sets. */
 const PEER_REPLACED = new Set([...HOP_BY_HOP, 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', CLIENT_HEADER, PEER_HEADER]);

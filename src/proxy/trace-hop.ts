@@ -8,8 +8,11 @@ import { readBodyContext } from '../tracing/body-context.js';
 import { endRequestSpans, startRequestSpans, type RequestEnd, type RequestTracing } from '../tracing/request-spans.js';
 import { CHILD_HOST, type Endpoint } from '../routing/endpoint.js';
 import { identifyClient } from './client-identity.js';
-import { removeHeader } from './headers.js';
+import { removeHeaders } from './headers.js';
 import type { RequestState } from './request-state.js';
+
+/** What the process gets of the hop's context, in place of the client's. */
+const CONTEXT_HEADERS: ReadonlySet<string> = new Set(['traceparent', 'tracestate', 'baggage']);
 
 /** A body without this names no `_meta`: it is not parsed for a trace context. */
 const META = '"_meta"';
@@ -39,12 +42,8 @@ export function traceHop(tracing: RequestTracing, req: IncomingMessage, state: R
   });
   state.spans = spans;
   // The client's own are replaced (the propagator writes baggage back as it read it).
-  removeHeader(headers, 'traceparent');
-  removeHeader(headers, 'tracestate');
-  for (const [name, value] of Object.entries(spans.childHeaders)) {
-    if (name !== 'traceparent' && name !== 'tracestate') removeHeader(headers, name);
-    headers.push(name, value);
-  }
+  removeHeaders(headers, CONTEXT_HEADERS);
+  for (const name in spans.childHeaders) headers.push(name, spans.childHeaders[name]!);
   return context?.rewrite(spans.childHeaders) ?? body;
 }
 
