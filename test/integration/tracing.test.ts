@@ -106,6 +106,9 @@ describe('traces', () => {
     assert.equal(meta['io.example/keep'], 'me');
     const childCall = one(inTrace, 'the server’s tools/call span', (s) => s.serviceName === 'node' && s.name === 'tools/call meta');
     assert.equal(childCall.parentSpanId, hop.spanId, "the server's MCP span is a child of the hop");
+    // The header's baggage still passes on when the parent came from _meta.
+    const headers = JSON.parse(textOf((await post(`${mux.publicUrl}/node/mcp`, call(46, 'trace_headers', {}, { traceparent: makeTraceparent().traceparent }), { baggage: 'tenant=acme' })).body.result));
+    assert.equal(headers.baggage, 'tenant=acme');
   });
 
   it('joins the Python server’s span to the trace as a child of the hop', async () => {
