@@ -21,14 +21,13 @@
  *             with ratio 1, none otherwise, so that the ratio decides.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { ensureDebianCommand } from '../helpers/debian.js';
 import { MAIN, makeTempDir } from '../helpers/paths.js';
+import { startStatusCollector } from '../helpers/otlp.js';
 import { startOidcProvider } from '../helpers/oidc.js';
 import { freePort } from '../helpers/ports.js';
 import { CALL, CHILD, FLOOR, MCP_HEADERS } from './call.js';
@@ -173,17 +172,9 @@ async function measureOAuth(valgrind: string) {
 
 /** One call with tracing off, on (ratio 1), and on (ratio 0.01). */
 async function measureTracing(valgrind: string) {
-  // A collector that takes every export and says so: what it costs is not mcpmux's.
-  let exports = 0;
-  const sink = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      exports += 1;
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-    });
-  });
-  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+  // A collector that takes every export and decodes nothing: what it costs is not mcpmux's.
+  const collector = await startStatusCollector(200);
+  const endpoint = collector.url;
   const dir = makeTempDir('mcpmux-callgrind-');
   const child = { command: process.execPath, args: [CHILD], env: { JSON_RESPONSE: '1' } };
   const start = (tracing: Record<string, unknown> | undefined, headers: Record<string, string>) => async (): Promise<Run> => {
@@ -201,13 +192,13 @@ async function measureTracing(valgrind: string) {
   const off = await perRequest(valgrind, start(undefined, HEADERS));
   const all = await perRequest(valgrind, start({ endpoint, sampler: { ratio: 1 } }, sampled));
   const some = await perRequest(valgrind, start({ endpoint, sampler: { ratio: 0.01 } }, HEADERS));
-  sink.close();
+  await collector.stop();
   const n = (x: number) => Math.round(x).toLocaleString('en');
   console.log(`instructions per proxied tools/call with tracing (user space, steady state, ${HIGH - LOW} requests${flags.quick ? '; --quick: too few to mean much' : ''}):`);
   console.log(`  off              ${n(off)}`);
   console.log(`  on, ratio 1      ${n(all)} (${(all / off).toFixed(3)}x)`);
   console.log(`  on, ratio 0.01   ${n(some)} (${(some / off).toFixed(3)}x)`);
-  console.log(`  exports the collector took: ${exports}`);
+  console.log(`  exports the collector took: ${collector.requests()}`);
   process.exit(0);
 }
 

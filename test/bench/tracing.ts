@@ -9,11 +9,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ensureDebianCommand } from '../helpers/debian.js';
 import { cpuSecondsOf } from '../helpers/flood.js';
+import { startStatusCollector } from '../helpers/otlp.js';
 import { MAIN, makeTempDir } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { CHILD, MCP_HEADERS } from './call.js';
@@ -39,16 +38,8 @@ const SAMPLED = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba9
 
 export async function runTracingBench(seconds: number, rounds: number): Promise<TracingResult> {
   const wrk = wrkWith(ensureDebianCommand('wrk', 'wrk'));
-  let exports = 0;
-  const collector = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      exports += 1;
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-    });
-  });
-  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
+  const collector = await startStatusCollector(200);
+  const endpoint = collector.url;
   const dir = makeTempDir('mcpmux-bench-tracing-');
   const started: { target: Target; proc: ChildProcess; url: string; headers: Record<string, string> }[] = [];
   try {
@@ -90,13 +81,13 @@ export async function runTracingBench(seconds: number, rounds: number): Promise<
       load: Object.fromEntries(TRACING_TARGETS.map((t) => [t, summarise(runs[t])])) as Record<Target, Load>,
       wrk: Object.fromEntries(TRACING_TARGETS.map((t) => [t, pooled(wrkRuns[t])])) as Record<Target, Load>,
       cpuRatio: { on: ratio('on'), 'sampled 1 %': ratio('sampled 1 %') },
-      exports,
+      exports: collector.requests(),
       errors: all.reduce((n, r) => n + r.errors, 0),
     };
   } finally {
     for (const s of started) s.proc.kill('SIGTERM');
     await Promise.all(started.map((s) => new Promise((resolve) => (s.proc.exitCode !== null ? resolve(undefined) : s.proc.once('exit', resolve)))));
-    collector.close();
+    await collector.stop();
   }
 }
 

@@ -175,7 +175,7 @@ export function makeTraceparent(sampled = true): { traceId: string; spanId: stri
   return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-${sampled ? '01' : '00'}` };
 }
 
-export interface BrokenCollector {
+export interface StatusCollector {
   /** The base, `http://127.0.0.1:PORT`. */
   readonly url: string;
   /** `…/v1/traces`. */
@@ -185,14 +185,17 @@ export interface BrokenCollector {
   stop(): Promise<void>;
 }
 
-/** A collector that is up but refuses: it answers every request with `status` (a 503 makes the exporter retry, a 400 not). */
-export async function startBrokenCollector(status: number): Promise<BrokenCollector> {
+/**
+ * A collector that reads every export and answers it with `status`, decoding nothing: one that
+ * refuses (a 503 makes the exporter retry, a 400 not), or with 200 a sink whose own cost is nil (the benches).
+ */
+export async function startStatusCollector(status: number): Promise<StatusCollector> {
   let posts = 0;
   const server = http.createServer((req, res) => {
     req.resume(); // read the whole export before answering, so the exporter sees the status, not a reset
     req.once('end', () => {
       if (req.method === 'POST') posts++;
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(`${status} from a broken collector\n`);
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(`${status} from a collector that reads nothing\n`);
     });
   });
   await new Promise<void>((resolve, reject) => {

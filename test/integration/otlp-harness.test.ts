@@ -12,7 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { startFixtureProcess, startListeningProcess, type FixtureProcess } from '../helpers/fixture-process.js';
 import { connectClient, fetchWithHeaders, textOf } from '../helpers/mcp-client.js';
-import { makeTraceparent, otlpReceiver, startBrokenCollector, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
+import { makeTraceparent, otlpReceiver, startStatusCollector, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
 import { fixture, ROOT } from '../helpers/paths.js';
 import { ensurePythonVenv } from '../helpers/python.js';
 import { waitFor } from '../helpers/wait.js';
@@ -70,7 +70,7 @@ describe('the OTLP test receiver', () => {
 
 describe('a broken collector', () => {
   it('answers every export with the status it was given, and counts them', async () => {
-    const collector = await startBrokenCollector(400);
+    const collector = await startStatusCollector(400);
     try {
       const res = await fetch(collector.tracesUrl, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: 'x' });
       assert.equal(res.status, 400);

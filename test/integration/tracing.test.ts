@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { connectClient, fetchWithHeaders, MCP_HEADERS, textOf } from '../helpers/mcp-client.js';
 import { fixtureServer, startMcpmux, stopAll, type Mcpmux } from '../helpers/mcpmux.js';
 import { sampleValue, scrape } from '../helpers/metrics.js';
-import { makeTraceparent, otlpReceiver, startBrokenCollector, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
+import { makeTraceparent, otlpReceiver, startStatusCollector, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp.js';
 import { fixture, ROOT } from '../helpers/paths.js';
 import { ensurePythonVenv } from '../helpers/python.js';
 import { waitFor } from '../helpers/wait.js';
@@ -221,7 +221,7 @@ describe('traces, sampled out or off', () => {
   });
 
   it('serves as usual with its collector refusing, and counts the spans it could not export', async () => {
-    const broken = await startBrokenCollector(400);
+    const broken = await startStatusCollector(400);
     const mux = await startMcpmux({ listen: { host: '127.0.0.1' }, tracing: { endpoint: broken.url }, servers: { node: fixtureServer('traced-server') } }, { env: FAST_EXPORT });
     await mux.waitReady(30_000);
     for (let i = 0; i < 5; i++) assert.equal((await post(`${mux.publicUrl}/node/mcp`, call(i, 'echo', { text: 'x' }))).status, 200);
