@@ -12,7 +12,7 @@
  * Only @opentelemetry/api is used here: the SDK behind the tracer is loaded by start.ts, and only
  * when tracing is on.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Link, type Span, type TextMapGetter, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span, type TextMapGetter, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
 import type { McpCall } from '../events.js';
 
 /** What the spans are made with: the tracer and the W3C propagator (start.ts's Tracing has both). */
@@ -103,18 +103,19 @@ export function startRequestSpans(tracing: RequestTracing, facts: RequestFacts):
   const client = tracer.startSpan(name, { kind: SpanKind.CLIENT }, serverContext);
   const recording = server.isRecording();
   if (recording) {
+    // Set one by one: no attribute object is built to be copied.
     const details = facts.details();
-    const attributes = mcpAttributes(facts, details.id);
-    server.setAttributes({
-      ...attributes,
-      'network.transport': 'tcp',
-      'network.protocol.name': 'http',
-      'network.protocol.version': facts.httpVersion,
-      'http.request.method': facts.httpMethod,
-      ...(details.clientAddress !== undefined && { 'client.address': details.clientAddress }),
-      ...(details.clientPort !== undefined && { 'client.port': details.clientPort }),
-    });
-    client.setAttributes({ ...attributes, 'network.transport': 'tcp', 'server.address': facts.childAddress, 'server.port': facts.childPort });
+    setMcpAttributes(server, facts, details.id);
+    server.setAttribute('network.transport', 'tcp');
+    server.setAttribute('network.protocol.name', 'http');
+    server.setAttribute('network.protocol.version', facts.httpVersion);
+    server.setAttribute('http.request.method', facts.httpMethod);
+    if (details.clientAddress !== undefined) server.setAttribute('client.address', details.clientAddress);
+    if (details.clientPort !== undefined) server.setAttribute('client.port', details.clientPort);
+    setMcpAttributes(client, facts, details.id);
+    client.setAttribute('network.transport', 'tcp');
+    client.setAttribute('server.address', facts.childAddress);
+    client.setAttribute('server.port', facts.childPort);
   }
   const childHeaders: Record<string, string> = {};
   propagator.inject(trace.setSpan(serverContext, client), childHeaders, { set: (carrier, key, value) => void (carrier[key] = value) });
@@ -150,21 +151,20 @@ function spanName(facts: RequestFacts): string {
 }
 
 /** The MCP conventions' attributes, the same on both spans. */
-function mcpAttributes(facts: RequestFacts, id: string | number | undefined): Attributes {
+function setMcpAttributes(span: Span, facts: RequestFacts, id: string | number | undefined): void {
   const { call, headers } = facts;
-  const attributes: Attributes = { 'mcp.server.name': facts.server };
+  span.setAttribute('mcp.server.name', facts.server);
   if (call) {
-    attributes['mcp.method.name'] = call.method;
+    span.setAttribute('mcp.method.name', call.method);
     if (call.method === 'tools/call') {
-      attributes['gen_ai.operation.name'] = 'execute_tool';
-      if (call.name !== undefined) attributes['gen_ai.tool.name'] = call.name;
-    } else if (call.method === 'prompts/get' && call.name !== undefined) attributes['gen_ai.prompt.name'] = call.name;
-    else if (call.method === 'resources/read' && call.name !== undefined) attributes['mcp.resource.uri'] = call.name;
-    if (call.protocol !== undefined) attributes['mcp.protocol.version'] = call.protocol;
+      span.setAttribute('gen_ai.operation.name', 'execute_tool');
+      if (call.name !== undefined) span.setAttribute('gen_ai.tool.name', call.name);
+    } else if (call.method === 'prompts/get' && call.name !== undefined) span.setAttribute('gen_ai.prompt.name', call.name);
+    else if (call.method === 'resources/read' && call.name !== undefined) span.setAttribute('mcp.resource.uri', call.name);
+    if (call.protocol !== undefined) span.setAttribute('mcp.protocol.version', call.protocol);
   }
-  if (id !== undefined) attributes['jsonrpc.request.id'] = String(id);
+  if (id !== undefined) span.setAttribute('jsonrpc.request.id', String(id));
   // Sessions are the 2025 wire's: a 2026-07-28 request carries none.
   const session = headers['mcp-session-id'];
-  if (typeof session === 'string') attributes['mcp.session.id'] = session;
-  return attributes;
+  if (typeof session === 'string') span.setAttribute('mcp.session.id', session);
 }
