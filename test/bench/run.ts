@@ -24,10 +24,10 @@ import { cpuSecondsOf } from '../helpers/flood.js';
 import { MAIN, makeTempDir, ROOT } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { CALL, CHILD, FLOOR, MCP_HEADERS } from './call.js';
-import { printClusterReport, runClusterBench, type ClusterResult } from './cluster.js';
-import { printChangeReport, runChangeBench, type ChangeResult } from './change.js';
+import { printClusterReport, runClusterBench } from './cluster.js';
+import { printChangeReport, runChangeBench } from './change.js';
 import { printOAuthReport, runOAuthBench, type OAuthResult } from './oauth.js';
-import { printReplicasReport, runReplicasBench, type ReplicasResult } from './replicas.js';
+import { printReplicasReport, runReplicasBench } from './replicas.js';
 import { printTracingReport, runTracingBench, type TracingResult } from './tracing.js';
 import { printStdioReport, runStdioBench } from './stdio.js';
 
@@ -176,42 +176,13 @@ async function idleStreams(mux: Mux, n: number): Promise<number> {
 
 async function main() {
   const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, cpus: cpus().length, quick };
-  if (flags.stdio) {
-    results.stdio = await runStdioBench(SECONDS, ROUNDS);
-    printStdioReport(results.stdio as Awaited<ReturnType<typeof runStdioBench>>);
-    return writeResults(results);
-  }
-  if (flags.replicas) {
-    results.replicas = await runReplicasBench(SECONDS, ROUNDS);
-    printReplicasReport(results.replicas as ReplicasResult);
-    return writeResults(results);
-  }
-  if (flags.cluster) {
-    results.cluster = await runClusterBench(SECONDS, ROUNDS);
-    printClusterReport(results.cluster as ClusterResult);
-    return writeResults(results);
-  }
-  if (flags.oauth) {
-    results.oauth = await runOAuthBench(SECONDS, OAUTH_ROUNDS, quick);
-    const checks = oauthChecks(results.oauth as OAuthResult);
-    results.targets = checks;
-    printOAuthReport(results.oauth as OAuthResult);
-    printChecks(checks);
-    return writeResults(results);
-  }
-  if (flags.tracing) {
-    results.tracing = await runTracingBench(SECONDS, ROUNDS);
-    const checks = tracingChecks(results.tracing as TracingResult);
-    results.targets = checks;
-    printTracingReport(results.tracing as TracingResult);
-    printChecks(checks);
-    return writeResults(results);
-  }
-  if (flags.change) {
-    results.change = await runChangeBench(quick);
-    printChangeReport(results.change as ChangeResult);
-    return writeResults(results);
-  }
+  // One row alone, with its targets when it has some.
+  if (flags.stdio) return writeRow(results, 'stdio', await runStdioBench(SECONDS, ROUNDS), printStdioReport);
+  if (flags.replicas) return writeRow(results, 'replicas', await runReplicasBench(SECONDS, ROUNDS), printReplicasReport);
+  if (flags.cluster) return writeRow(results, 'cluster', await runClusterBench(SECONDS, ROUNDS), printClusterReport);
+  if (flags.oauth) return writeRow(results, 'oauth', await runOAuthBench(SECONDS, OAUTH_ROUNDS, quick), printOAuthReport, oauthChecks);
+  if (flags.tracing) return writeRow(results, 'tracing', await runTracingBench(SECONDS, ROUNDS), printTracingReport, tracingChecks);
+  if (flags.change) return writeRow(results, 'change', await runChangeBench(quick), printChangeReport);
   const mux = await startMux({ json: childServer(true), sse: childServer(false) });
   await until(async () => (await fetch(`${mux.adminUrl}/readyz`)).status === 200);
   const status = (await (await fetch(`${mux.adminUrl}/status`)).json()) as { servers: { name: string; pid: number; port: number }[] };
@@ -315,6 +286,18 @@ async function main() {
   const checks = targetChecks(results);
   results.targets = checks;
   printReport(results, checks);
+  writeResults(results);
+}
+
+/** A row run alone (its --flag): its result under `key`, its report, and its targets' lines when it has targets. */
+function writeRow<T>(results: Record<string, unknown>, key: string, result: T, print: (result: T) => void, checks?: (result: T) => Check[]): void {
+  results[key] = result;
+  print(result);
+  if (checks) {
+    const targets = checks(result);
+    results.targets = targets;
+    printChecks(targets);
+  }
   writeResults(results);
 }
 
