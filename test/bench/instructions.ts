@@ -70,12 +70,20 @@ interface Count {
 async function countInstructions(valgrind: string, run: Run, count: number, parts: Readonly<Record<string, RegExp>> = {}): Promise<Count> {
   const { argv, url } = run;
   const out = path.join(makeTempDir('mcpmux-callgrind-'), 'callgrind.out');
-  const proc = spawn(valgrind, ['--tool=callgrind', `--callgrind-out-file=${out}`, '--smc-check=all-non-file', ...argv], { stdio: 'ignore' });
-  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  const proc = spawn(valgrind, ['--tool=callgrind', `--callgrind-out-file=${out}`, '--smc-check=all-non-file', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // What it said, the last 8 KiB of each stream: why it stopped, when it stops before answering.
+  let said = '';
+  for (const stream of [proc.stdout, proc.stderr]) stream.setEncoding('utf8').on('data', (chunk: string) => (said = (said + chunk).slice(-8192)));
+  let exitCode: number | string | null = null;
+  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve((exitCode = code ?? signal ?? -1))));
   const deadline = Date.now() + 180_000;
   const up = async () => (run.ready ? (await request(run.ready)).statusCode : await call(url));
   while ((await up().catch(() => 0)) !== 200) {
-    if (Date.now() > deadline) throw new Error(`${argv.join(' ')} did not answer under valgrind`);
+    if (exitCode !== null) throw new ExitedEarly(`${argv.join(' ')} exited with ${exitCode} under valgrind before it answered:\n${said}`, said);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`${argv.join(' ')} did not answer under valgrind in 180 s:\n${said}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const headers = (await run.headers?.()) ?? HEADERS;
@@ -96,9 +104,31 @@ async function countInstructions(valgrind: string, run: Run, count: number, part
   return { total: Number(summary[1]), parts: byPart };
 }
 
+/** The process under callgrind stopped before it answered: what it printed says why. */
+class ExitedEarly extends Error {
+  constructor(message: string, readonly said: string) {
+    super(message);
+  }
+}
+
+/**
+ * countInstructions on a fresh start(). Its ports are picked free before the process binds them,
+ * which under valgrind takes seconds: a test running beside it may take one first. Then it starts
+ * again on other ports, up to three times; any other early exit is an error at once.
+ */
+async function countStarted(valgrind: string, start: () => Promise<Run>, count: number, parts: Readonly<Record<string, RegExp>>): Promise<Count> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await countInstructions(valgrind, await start(), count, parts);
+    } catch (error) {
+      if (!(error instanceof ExitedEarly && /EADDRINUSE/.test(error.said) && attempt < 3)) throw error;
+    }
+  }
+}
+
 /** Per request in steady state: the difference between HIGH and LOW requests, over HIGH - LOW. */
 async function perRequestCount(valgrind: string, start: () => Promise<Run>, parts: Readonly<Record<string, RegExp>> = {}): Promise<Count> {
-  const [low, high] = [await countInstructions(valgrind, await start(), LOW, parts), await countInstructions(valgrind, await start(), HIGH, parts)];
+  const [low, high] = [await countStarted(valgrind, start, LOW, parts), await countStarted(valgrind, start, HIGH, parts)];
   const per = (a: number, b: number) => (b - a) / (HIGH - LOW);
   return { total: per(low.total, high.total), parts: Object.fromEntries(Object.keys(parts).map((name) => [name, per(low.parts[name]!, high.parts[name]!)])) };
 }
