@@ -1,6 +1,8 @@
 /**
- * With tracing off, mcpmux loads not one module of the OpenTelemetry SDK: a module hook
- * (fixtures/record-loads, through `node --import`) writes down every URL mcpmux resolves.
+ * With tracing off, mcpmux loads not one module of tracing's machinery (its tracer, its encoding,
+ * the OTLP exporter's transport, OTel core); with it on, those and never the OTel SDK's tracer or
+ * transformer, which it does without. A module hook (fixtures/record-loads, through
+ * `node --import`) writes down every URL mcpmux resolves.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -14,7 +16,9 @@ import { freePort } from '../helpers/ports.js';
 
 /** mcpmux's environment without the OTEL_* variables a developer's shell may hold (empty is unset). */
 const NO_OTEL = { OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '', OTEL_SDK_DISABLED: '' };
-const SDK = /\/node_modules\/@opentelemetry\/(sdk-trace|exporter-trace-otlp-proto|otlp-exporter-base|otlp-transformer|resources|core)\/|\/dist\/src\/tracing\/sdk\.js$/;
+const SDK = /\/node_modules\/@opentelemetry\/(sdk-trace|exporter-trace-otlp-proto|otlp-exporter-base|otlp-transformer|resources|core)\/|\/dist\/src\/tracing\/(sdk|tracer|recorded-span|span-batches|otlp-encoding)\.js$/;
+/** The OTel SDK's parts that mcpmux's own tracer replaces: never loaded. */
+const REPLACED = /\/node_modules\/@opentelemetry\/(sdk-trace|sdk-trace-base|exporter-trace-otlp-proto|otlp-transformer|resources)\//;
 const config = { listen: { host: '127.0.0.1' }, servers: { echo: { command: process.execPath, args: ['dist/servers/echo/main.js'], cwd: ROOT } } };
 
 /** Runs mcpmux through a call and its stop; returns every module URL it resolved. */
@@ -29,7 +33,7 @@ async function modulesOf(env: Record<string, string>): Promise<string[]> {
   return readFileSync(file, 'utf8').split('\n').filter(Boolean);
 }
 
-describe('the OpenTelemetry SDK is loaded only when tracing is on', () => {
+describe('tracing’s modules are loaded only when tracing is on', () => {
   after(stopAll);
 
   it('loads none of it with tracing off, through a call and a stop', async () => {
@@ -39,10 +43,11 @@ describe('the OpenTelemetry SDK is loaded only when tracing is on', () => {
     assert.deepEqual(modules.filter((url) => SDK.test(url)), []);
   });
 
-  it('loads the SDK and its exporter once OTEL_EXPORTER_OTLP_ENDPOINT is set', async () => {
+  it('loads its tracer and the OTLP transport once OTEL_EXPORTER_OTLP_ENDPOINT is set, and none of the SDK parts it replaces', async () => {
     const modules = await modulesOf({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}` });
-    for (const part of ['/@opentelemetry/sdk-trace/', '/@opentelemetry/exporter-trace-otlp-proto/', '/dist/src/tracing/sdk.js']) {
+    for (const part of ['/@opentelemetry/otlp-exporter-base/', '/@opentelemetry/core/', '/dist/src/tracing/sdk.js', '/dist/src/tracing/tracer.js', '/dist/src/tracing/otlp-encoding.js']) {
       assert.ok(modules.some((url) => url.includes(part)), `${part} is loaded`);
     }
+    assert.deepEqual(modules.filter((url) => REPLACED.test(url)), []);
   });
 });

@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { createMessageSpans } from '../../../src/tracing/message-spans.js';
+import { recordSpans } from '../../helpers/span-recorder.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const HOP = '00f067aa0ba902b7';
 
 function spansWith() {
-  const exporter = new InMemorySpanExporter();
-  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-  return { spans: createMessageSpans({ tracer: provider.getTracer('test'), propagator: new W3CTraceContextPropagator() }, 'files'), exporter };
+  const recorder = recordSpans();
+  return { spans: createMessageSpans(recorder, 'files'), exporter: { getFinishedSpans: () => recorder.finished() } };
 }
 
 describe('createMessageSpans', () => {

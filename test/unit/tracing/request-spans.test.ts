@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { InMemorySpanExporter, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { endRequestSpans, startRequestSpans, type RequestFacts } from '../../../src/tracing/request-spans.js';
+import { recordSpans, type FinishedSpan } from '../../helpers/span-recorder.js';
 
 const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const HEADER_SPAN = '00f067aa0ba902b7';
@@ -11,9 +10,8 @@ const META_TRACE = '0af7651916cd43dd8448eb211c80319c';
 const META_SPAN = 'b7ad6b7169203331';
 
 function tracingWith(ratio = 1) {
-  const exporter = new InMemorySpanExporter();
-  const provider = new TracerProvider({ sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
-  return { tracing: { tracer: provider.getTracer('test'), propagator: new W3CTraceContextPropagator() }, exporter };
+  const recorder = recordSpans({ parentBased: true, ratio });
+  return { tracing: recorder, exporter: { getFinishedSpans: () => recorder.finished() } };
 }
 
 const facts = (over: Partial<RequestFacts> = {}): RequestFacts => ({
@@ -22,7 +20,7 @@ const facts = (over: Partial<RequestFacts> = {}): RequestFacts => ({
   childAddress: '127.0.0.1', childPort: 41000, startTime: performance.now(), ...over,
 });
 
-const byKind = (spans: ReadableSpan[], kind: SpanKind) => spans.find((s) => s.kind === kind)!;
+const byKind = (spans: FinishedSpan[], kind: SpanKind) => spans.find((s) => s.kind === kind)!;
 
 describe('startRequestSpans', () => {
   it('parents the SERVER span on the header, the CLIENT span on it, and gives the child the CLIENT span’s context', () => {

@@ -1,5 +1,5 @@
 /**
- * startTracing with the real SDK, exporting to a real HTTP listener of the test's own: one that
+ * startTracing, exporting to a real HTTP listener of the test's own: one that
  * takes exports, one that refuses them, one that never answers, and a port where none listens.
  */
 import assert from 'node:assert/strict';
@@ -7,16 +7,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { diag, propagation, ROOT_CONTEXT, trace, TraceFlags, type TextMapGetter } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { DEFAULT_QUEUE, type TracingSettings } from '../../../src/tracing/settings.js';
 import { startTracing, type Tracing } from '../../../src/tracing/start.js';
 import type { TracingWarning } from '../../../src/tracing/warnings.js';
+import { decodeTraceRequest, valuesOf } from '../../helpers/otlp-decode.js';
 import { freePort } from '../../helpers/ports.js';
 import { waitFor } from '../../helpers/wait.js';
 
 interface Collector {
   readonly url: string;
-  readonly posts: { path: string; headers: http.IncomingHttpHeaders; bytes: number }[];
+  readonly posts: { path: string; headers: http.IncomingHttpHeaders; body: Buffer }[];
   close(): Promise<void>;
 }
 
@@ -24,10 +24,10 @@ interface Collector {
 async function startCollector(answer: number | 'hang'): Promise<Collector> {
   const posts: Collector['posts'] = [];
   const server = http.createServer((req, res) => {
-    let bytes = 0;
-    req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.once('end', () => {
-      posts.push({ path: req.url ?? '', headers: req.headers, bytes });
+      posts.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
       if (answer !== 'hang') res.writeHead(answer, { 'content-type': 'application/x-protobuf' }).end();
     });
   });
@@ -138,16 +138,18 @@ describe('startTracing', () => {
     assert.ok(warnings.some((w) => w.kind === 'stop'), JSON.stringify(warnings));
   });
 
-  it('describes the service in its resource: service.name and version, the resource attributes, the SDK', async () => {
-    const tracing = await start(settings('http://127.0.0.1:9/v1/traces', { resourceAttributes: { 'deployment.environment': 'test', 'mcp.server.name': 'math' } }));
-    const span = tracing.tracer.startSpan('s', {}, ROOT_CONTEXT) as unknown as ReadableSpan & { end(): void };
-    const attributes = span.resource.attributes;
-    span.end();
-    assert.equal(attributes['service.name'], 'mcpmux-test');
-    assert.equal(attributes['service.version'], '0.1.0');
-    assert.equal(attributes['deployment.environment'], 'test');
-    assert.equal(attributes['mcp.server.name'], 'math');
-    assert.equal(attributes['telemetry.sdk.language'], 'nodejs');
+  it('describes the service in its resource (service.name and version, the resource attributes, the SDK) and itself in the scope', async () => {
+    const c = await collector(200);
+    const tracing = await start(settings(c.url, { resourceAttributes: { 'deployment.environment': 'test', 'mcp.server.name': 'math' } }));
+    endSpans(tracing, 1);
+    await waitFor(() => tracing.stats().exported === 1, 'the span exported');
+    const [resourceSpans] = decodeTraceRequest(c.posts[0]!.body).resourceSpans;
+    assert.deepEqual(valuesOf(resourceSpans!.resource.attributes), {
+      'telemetry.sdk.language': 'nodejs', 'telemetry.sdk.name': 'mcpmux', 'telemetry.sdk.version': '0.1.0', 'service.version': '0.1.0',
+      'deployment.environment': 'test', 'mcp.server.name': 'math', 'service.name': 'mcpmux-test',
+    });
+    const [scopeSpans] = resourceSpans!.scopeSpans;
+    assert.deepEqual([scopeSpans!.scope.name, scopeSpans!.scope.version, scopeSpans!.spans.map((s) => s.name)], ['mcpmux', '0.1.0', ['span 0']]);
   });
 
   it('propagates W3C trace context and baggage, and registers nothing globally', async () => {

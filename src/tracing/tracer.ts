@@ -1,0 +1,36 @@
+/**
+ * mcpmux's tracer, as @opentelemetry/api's Tracer: a span's parent is the span in the context it
+ * is given (or none, with `root`); the sampler decides; an unsampled span is the api's
+ * non-recording span, with ids of its own and the trace flags 00, so that context still
+ * propagates; a sampled one is a RecordedSpan that goes to the sink when it ends. No global
+ * context manager is used: callers pass contexts.
+ */
+import { context as contexts, isSpanContextValid, SpanKind, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import { RecordedSpan, type SpanSink } from './recorded-span.js';
+import type { Sample } from './sampler.js';
+import { newSpanId, newTraceId } from './span-ids.js';
+import { toSpanTime } from './span-time.js';
+
+export function createTracer(sample: Sample, sink: SpanSink): Tracer {
+  const startSpan = (name: string, options: SpanOptions = {}, context: Context = contexts.active()): Span => {
+    const candidate = options.root ? undefined : trace.getSpanContext(context);
+    const parent = candidate && isSpanContextValid(candidate) ? candidate : undefined;
+    const traceId = parent ? parent.traceId : newTraceId();
+    const spanId = newSpanId();
+    const traceState = parent?.traceState;
+    if (!sample(parent, traceId)) return trace.wrapSpanContext({ traceId, spanId, traceFlags: TraceFlags.NONE, ...(traceState && { traceState }) });
+    const span = new RecordedSpan(name, options.kind ?? SpanKind.INTERNAL, { traceId, spanId, traceFlags: TraceFlags.SAMPLED, traceState, isRemote: false }, parent?.spanId, parent?.isRemote === true, toSpanTime(options.startTime), sink);
+    if (options.attributes) span.setAttributes(options.attributes);
+    if (options.links) span.addLinks(options.links);
+    return span;
+  };
+  return {
+    startSpan,
+    startActiveSpan<F extends (span: Span) => unknown>(name: string, ...rest: unknown[]): ReturnType<F> {
+      const fn = rest.pop() as F;
+      const [options, context = contexts.active()] = rest as [SpanOptions | undefined, Context | undefined];
+      const span = startSpan(name, options, context);
+      return contexts.with(trace.setSpan(context, span), fn as (span: Span) => ReturnType<F>, undefined, span);
+    },
+  };
+}
