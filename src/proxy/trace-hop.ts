@@ -4,7 +4,7 @@
  * client put one there); when the request is done, the spans end with what it came to.
  */
 import type { IncomingMessage } from 'node:http';
-import { readBodyContext } from '../tracing/body-context.js';
+import { readBodyContext, readRequestId } from '../tracing/body-context.js';
 import { endRequestSpans, startRequestSpans, type RequestEnd, type RequestTracing } from '../tracing/request-spans.js';
 import { CHILD_HOST, type Endpoint } from '../routing/endpoint.js';
 import { identifyClient } from './client-identity.js';
@@ -16,7 +16,7 @@ const TRACE_HEADERS: ReadonlySet<string> = new Set(['traceparent', 'tracestate']
 const CONTEXT_HEADERS: ReadonlySet<string> = new Set(['traceparent', 'tracestate', 'baggage']);
 
 /** A body without this names no `_meta`: it is not parsed for a trace context. */
-const META = '"_meta"';
+const META = Buffer.from('"_meta"');
 
 /**
  * Starts the spans of a request about to go to `endpoint`, and puts the hop's trace context in
@@ -24,8 +24,8 @@ const META = '"_meta"';
  * `body` itself, or a copy whose `_meta` carries the hop's context.
  */
 export function traceHop(tracing: RequestTracing, req: IncomingMessage, state: RequestState, endpoint: Endpoint, headers: string[], body: Buffer | undefined, isTrusted: (address: string | undefined) => boolean): Buffer | undefined {
-  // A body is parsed when it may carry a trace context, or when a recorded span wants its id.
-  let context = body !== undefined && body.includes(META) ? readBodyContext(body) : undefined;
+  // A body is parsed when it may carry a trace context; a recorded span's id is otherwise scanned for.
+  const context = body !== undefined && body.includes(META) ? readBodyContext(body) : undefined;
   const spans = startRequestSpans(tracing, {
     server: state.server,
     httpMethod: req.method ?? '',
@@ -34,8 +34,9 @@ export function traceHop(tracing: RequestTracing, req: IncomingMessage, state: R
     meta: context?.message?.meta,
     call: state.mcp,
     details: () => {
-      if (body !== undefined) context ??= readBodyContext(body);
-      return { id: context?.message?.id, clientAddress: identifyClient(req, isTrusted), clientPort: req.socket.remotePort };
+      // The id only, unless the body was parsed for its `_meta`.
+      const id = context ? context.message?.id : body === undefined ? undefined : readRequestId(body);
+      return { id, clientAddress: identifyClient(req, isTrusted), clientPort: req.socket.remotePort };
     },
     childAddress: CHILD_HOST,
     childPort: endpoint.port,

@@ -54,3 +54,72 @@ export function readBodyContext(body: Buffer): BodyContext {
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * The `id` of a JSON-RPC request body that is one object, read without parsing the rest: the
+ * bytes are scanned for the top-level key `id` (strings and nesting followed, so that an `id`
+ * inside `params` is not it). A batch, or an id that is not a plain string or number, goes to
+ * readBodyContext. A recorded span's `jsonrpc.request.id` costs this instead of a JSON.parse.
+ */
+export function readRequestId(body: Buffer): string | number | undefined {
+  let i = skipSpace(body, 0);
+  if (body[i] !== 0x7b) return readBodyContext(body).message?.id;
+  let depth = 0;
+  let keyNext = false;
+  for (; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === QUOTE) {
+      const end = endOfString(body, i);
+      if (end < 0) return undefined;
+      if (depth === 1 && keyNext) {
+        keyNext = false;
+        if (end === i + 3 && body[i + 1] === 0x69 && body[i + 2] === 0x64) {
+          const colon = skipSpace(body, end + 1);
+          if (body[colon] !== 0x3a) return undefined;
+          return readIdValue(body, skipSpace(body, colon + 1));
+        }
+      }
+      i = end;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      keyNext = c === 0x7b && depth === 1;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (depth === 0) return undefined;
+    } else if (c === 0x2c && depth === 1) keyNext = true;
+  }
+  return undefined;
+}
+
+/** A string or number id at `at`; anything else (an escape, null, an object) the slow way. */
+function readIdValue(body: Buffer, at: number): string | number | undefined {
+  if (body[at] === QUOTE) {
+    const end = endOfString(body, at);
+    if (end < 0) return undefined;
+    if (body.indexOf(BACKSLASH, at) !== -1 && body.indexOf(BACKSLASH, at) < end) return readBodyContext(body).message?.id;
+    return body.toString('utf8', at + 1, end);
+  }
+  let end = at;
+  while (end < body.length && ((body[end]! >= 0x30 && body[end]! <= 0x39) || body[end] === 0x2d || body[end] === 0x2e || body[end] === 0x65 || body[end] === 0x45 || body[end] === 0x2b)) end++;
+  if (end === at) return readBodyContext(body).message?.id;
+  const value = Number(body.toString('latin1', at, end));
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** The index of the quote that closes the string opening at `start`, or -1. */
+function endOfString(body: Buffer, start: number): number {
+  for (let i = start + 1; i < body.length; i++) {
+    const c = body[i];
+    if (c === BACKSLASH) i++;
+    else if (c === QUOTE) return i;
+  }
+  return -1;
+}
+
+function skipSpace(body: Buffer, at: number): number {
+  while (at < body.length && (body[at] === 0x20 || body[at] === 0x0a || body[at] === 0x0d || body[at] === 0x09)) at++;
+  return at;
+}

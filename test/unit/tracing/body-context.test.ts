@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readBodyContext } from '../../../src/tracing/body-context.js';
+import fc from 'fast-check';
+import { readBodyContext, readRequestId } from '../../../src/tracing/body-context.js';
 
 const HOP = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'mux=1' };
 const body = (value: unknown) => Buffer.from(JSON.stringify(value));
@@ -48,4 +49,28 @@ describe('readBodyContext', () => {
       assert.equal(context.rewrite(HOP), undefined);
     });
   }
+});
+
+describe('readRequestId', () => {
+  it('finds the top-level id, not one nested in params, wherever the key stands', () => {
+    assert.equal(readRequestId(body({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'add' } })), 7);
+    assert.equal(readRequestId(body({ method: 'tools/call', params: { id: 'inner', list: [{ id: 1 }], s: '"id":9' }, jsonrpc: '2.0', id: 'outer' })), 'outer');
+    assert.equal(readRequestId(Buffer.from(' {\n "params" : {"id" : 1} ,\t"id" :  -12.5e1 }')), -125);
+    assert.equal(readRequestId(body({ jsonrpc: '2.0', method: 'notifications/initialized' })), undefined);
+    assert.equal(readRequestId(body({ id: null })), undefined);
+    assert.equal(readRequestId(body({ id: 'quo\"ted' })), 'quo"ted');
+    assert.equal(readRequestId(body([{ jsonrpc: '2.0', id: 4, method: 'ping' }])), 4, 'a batch: its first');
+    assert.equal(readRequestId(Buffer.from('{"id": 1')), 1);
+    assert.equal(readRequestId(Buffer.from('{"id": "unterminated')), undefined);
+    assert.equal(readRequestId(Buffer.from('not json')), undefined);
+  });
+
+  it('agrees with JSON.parse on any JSON-RPC-like body', () => {
+    const id = fc.oneof(fc.integer(), fc.string(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constant(null), fc.boolean());
+    const message = fc.record({ jsonrpc: fc.constant('2.0'), id, method: fc.string(), params: fc.jsonValue() }, { requiredKeys: ['method'] });
+    fc.assert(fc.property(message, fc.boolean(), (m, spaced) => {
+      const bytes = Buffer.from(JSON.stringify(m, null, spaced ? 2 : undefined));
+      assert.deepEqual(readRequestId(bytes), readBodyContext(bytes).message?.id);
+    }), { numRuns: 2000 });
+  });
 });
