@@ -11,9 +11,8 @@ import { identifyClient } from './client-identity.js';
 import { removeHeaders } from './headers.js';
 import type { RequestState } from './request-state.js';
 
-/** What the process gets of the hop's context, in place of the client's; baggage too when the hop has some. */
+/** What the process gets of the hop's context, in place of the client's. */
 const TRACE_HEADERS: ReadonlySet<string> = new Set(['traceparent', 'tracestate']);
-const CONTEXT_HEADERS: ReadonlySet<string> = new Set(['traceparent', 'tracestate', 'baggage']);
 
 /** A body without this names no `_meta`: it is not parsed for a trace context. */
 const META = Buffer.from('"_meta"');
@@ -43,8 +42,8 @@ export function traceHop(tracing: RequestTracing, req: IncomingMessage, state: R
     startTime: state.startedAt ?? performance.now(),
   });
   state.spans = spans;
-  // The client's own are replaced; its baggage only when the propagator writes it back (as it read it).
-  removeHeaders(headers, spans.childHeaders.baggage === undefined ? TRACE_HEADERS : CONTEXT_HEADERS);
+  // The client's own are replaced; its baggage passes on.
+  removeHeaders(headers, TRACE_HEADERS);
   for (const name in spans.childHeaders) headers.push(name, spans.childHeaders[name]!);
   return context?.rewrite(spans.childHeaders) ?? body;
 }

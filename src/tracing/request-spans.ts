@@ -2,7 +2,8 @@
  * The spans of one proxied request, per OpenTelemetry's MCP conventions: a SERVER span for the
  * request as mcpmux received it, and a CLIENT span, its child, for the hop to the process. The
  * process gets the CLIENT span's `traceparent` (and `tracestate`), never the client's own, so
- * that its spans are children of mcpmux's and not their siblings; `baggage` passes as it came.
+ * that its spans are children of mcpmux's and not their siblings; `baggage` passes as it came
+ * (header and `_meta` alike).
  *
  * The SERVER span's parent is the client's `params._meta.traceparent` (SEP-414) when the body
  * has one, else the HTTP `traceparent` header; with both, the header's span is a link. A client's
@@ -12,7 +13,7 @@
  * Only @opentelemetry/api is used here: the SDK behind the tracer is loaded by start.ts, and only
  * when tracing is on.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span, type TextMapGetter, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span, type SpanContext, type TextMapGetter, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
 import type { McpCall } from '../events.js';
 
 /** What the spans are made with: the tracer and the W3C propagator (start.ts's Tracing has both). */
@@ -117,9 +118,19 @@ export function startRequestSpans(tracing: RequestTracing, facts: RequestFacts):
     client.setAttribute('server.address', facts.childAddress);
     client.setAttribute('server.port', facts.childPort);
   }
-  const childHeaders: Record<string, string> = {};
-  propagator.inject(trace.setSpan(serverContext, client), childHeaders, { set: (carrier, key, value) => void (carrier[key] = value) });
-  return { childHeaders, sampledTraceId: recording ? server.spanContext().traceId : undefined, server, client };
+  return { childHeaders: hopHeaders(client.spanContext()), sampledTraceId: recording ? server.spanContext().traceId : undefined, server, client };
+}
+
+/**
+ * The W3C Trace Context headers of the CLIENT span, as the W3C propagator writes them (version 00,
+ * the trace flags, the parent's tracestate), without a context made to carry it there. Baggage is
+ * not among them: the client's passes on as it came.
+ */
+function hopHeaders(context: SpanContext): Record<string, string> {
+  const flags = context.traceFlags & 0xff;
+  const traceparent = `00-${context.traceId}-${context.spanId}-${flags < 16 ? '0' : ''}${flags.toString(16)}`;
+  const tracestate = context.traceState?.serialize();
+  return tracestate ? { traceparent, tracestate } : { traceparent };
 }
 
 /** Ends both spans with what the request came to. */

@@ -18,7 +18,7 @@
  *   --tracing the same call with tracing off, on with every trace sampled (ratio 1), and on with
  *             1 % sampled, exporting to a collector that takes every export (a sink of its own, so
  *             that only mcpmux's work is counted): each call brings a sampled client traceparent
- *             with ratio 1, none otherwise, so that the ratio decides.
+ *             off and with ratio 1, none with 1 %, so that the ratio decides.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -222,7 +222,8 @@ async function measureTracing(valgrind: string) {
     };
   };
   const sampled = { ...HEADERS, traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
-  const off = await perRequestCount(valgrind, start(undefined, HEADERS), TRACING_PARTS);
+  // Off takes the same requests as on with ratio 1: what turning tracing on costs the same traffic.
+  const off = await perRequestCount(valgrind, start(undefined, sampled), TRACING_PARTS);
   const all = await perRequestCount(valgrind, start({ endpoint, sampler: { ratio: 1 } }, sampled), TRACING_PARTS);
   const some = await perRequestCount(valgrind, start({ endpoint, sampler: { ratio: 0.01 } }, HEADERS), TRACING_PARTS);
   await collector.stop();

@@ -2,8 +2,8 @@
  * The tracing row of `npm run bench`: what tracing costs a request, with autocannon (and wrk as a
  * second opinion) confirming the instruction counts of `bench:instructions -- --tracing`. Three
  * mcpmux, each with its own bench child, run side by side: tracing `off`, `on` with every trace
- * sampled (each call brings a sampled client traceparent; ratio 1), and `sampled 1 %` (no client
- * traceparent; ratio 0.01). The two that trace export to a collector of the bench's own that takes
+ * sampled (ratio 1), both taking the same calls, each with a sampled client traceparent, and
+ * `sampled 1 %` (no client traceparent; ratio 0.01). The two that trace export to a collector of the bench's own that takes
  * every export (what a collector costs is not mcpmux's). They are driven in turn, interleaved over
  * rounds, at 50 connections; mcpmux's CPU per request is read from /proc.
  */
@@ -49,7 +49,7 @@ export async function runTracingBench(seconds: number, rounds: number): Promise<
       const file = path.join(dir, `${port}.json`);
       writeFileSync(file, JSON.stringify({ listen: { host: '127.0.0.1', limits: { maxConnections: 20_000 } }, ...(tracing && { tracing }), servers: { bench: { command: process.execPath, args: [CHILD], env: { JSON_RESPONSE: '1' } } } }));
       const proc = spawn(process.execPath, [MAIN, '--config', file, '--port', String(port), '--admin-port', String(admin), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
-      started.push({ target, proc, url: `http://127.0.0.1:${port}/bench/mcp`, headers: target === 'on' ? { ...MCP_HEADERS, ...SAMPLED } : MCP_HEADERS });
+      started.push({ target, proc, url: `http://127.0.0.1:${port}/bench/mcp`, headers: target === 'sampled 1 %' ? MCP_HEADERS : { ...MCP_HEADERS, ...SAMPLED } });
       const deadline = Date.now() + 30_000;
       while ((await fetch(`http://127.0.0.1:${admin}/readyz`).then((r) => r.status, () => 0)) !== 200) {
         if (Date.now() > deadline) throw new Error(`mcpmux (${target}) did not turn ready`);
