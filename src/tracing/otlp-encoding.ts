@@ -95,13 +95,40 @@ export function encodeRequest(resource: Buffer, scope: Buffer, spans: Buffer): B
   return Buffer.concat([w.view(), spans]);
 }
 
+/**
+ * A span's attributes, each written once and then copied: most of them (the server, the method,
+ * the tool, the protocol) come back request after request. Bounded: so many keys, and so many
+ * values a key; past that, attributes are written each time.
+ */
+const KEY_VALUES = new Map<string, Map<string | number | boolean, Buffer>>();
+const MAX_KEYS = 256;
+const MAX_VALUES_PER_KEY = 256;
+/** Span.attributes. */
+const SPAN_ATTRIBUTES = 9;
+
 /** KeyValue fields from a flat key, value list. */
 function writeAttributes(w: ProtobufWriter, field: number, list: readonly unknown[]): void {
   for (let i = 0; i < list.length; i += 2) {
+    const key = list[i] as string;
+    const value = list[i + 1];
+    const plain = field === SPAN_ATTRIBUTES && (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean');
+    let values: Map<string | number | boolean, Buffer> | undefined;
+    if (plain) {
+      values = KEY_VALUES.get(key);
+      const written = values?.get(value);
+      if (written !== undefined) {
+        w.raw(written);
+        continue;
+      }
+    }
+    const start = w.pos;
     const kv = w.begin(field);
-    w.string(1, list[i] as string);
-    writeAnyValue(w, 2, list[i + 1]);
+    w.string(1, key);
+    writeAnyValue(w, 2, value);
     w.end(kv);
+    if (!plain) continue;
+    if (values === undefined && KEY_VALUES.size < MAX_KEYS) KEY_VALUES.set(key, (values = new Map()));
+    if (values !== undefined && values.size < MAX_VALUES_PER_KEY) values.set(value as string | number | boolean, Buffer.from(w.view(start)));
   }
 }
 

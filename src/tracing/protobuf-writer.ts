@@ -91,17 +91,33 @@ export class ProtobufWriter {
   fixed32(field: number, value: number): void {
     this.tag(field, FIXED32);
     this.reserve(4);
-    this.buffer.writeUInt32LE(value >>> 0, this.pos);
-    this.pos += 4;
+    this.word(value);
   }
 
   /** A fixed64 given as its two 32-bit halves. */
   fixed64(field: number, lo: number, hi: number): void {
     this.tag(field, FIXED64);
     this.reserve(8);
-    this.buffer.writeUInt32LE(lo >>> 0, this.pos);
-    this.buffer.writeUInt32LE(hi >>> 0, this.pos + 4);
-    this.pos += 8;
+    this.word(lo);
+    this.word(hi);
+  }
+
+  /** Bytes already encoded (a field written before, kept). */
+  raw(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buffer.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  /** Four bytes, little-endian, room reserved. */
+  private word(value: number): void {
+    const buf = this.buffer;
+    const pos = this.pos;
+    buf[pos] = value;
+    buf[pos + 1] = value >>> 8;
+    buf[pos + 2] = value >>> 16;
+    buf[pos + 3] = value >>> 24;
+    this.pos = pos + 4;
   }
 
   string(field: number, value: string): void {

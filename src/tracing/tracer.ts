@@ -5,7 +5,7 @@
  * propagates; a sampled one is a RecordedSpan that goes to the sink when it ends. No global
  * context manager is used: callers pass contexts.
  */
-import { context as contexts, isSpanContextValid, SpanKind, trace, TraceFlags, type Context, type Span, type SpanOptions, type Tracer } from '@opentelemetry/api';
+import { context as contexts, isSpanContextValid, SpanKind, trace, TraceFlags, type Context, type Span, type SpanContext, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { RecordedSpan, type SpanSink } from './recorded-span.js';
 import type { Sample } from './sampler.js';
 import { newSpanId, newTraceId } from './span-ids.js';
@@ -13,8 +13,9 @@ import { toSpanTime } from './span-time.js';
 
 export function createTracer(sample: Sample, sink: SpanSink): Tracer {
   const startSpan = (name: string, options: SpanOptions = {}, context: Context = contexts.active()): Span => {
-    const candidate = options.root ? undefined : trace.getSpanContext(context);
-    const parent = candidate && isSpanContextValid(candidate) ? candidate : undefined;
+    const parentSpan = options.root ? undefined : trace.getSpan(context);
+    // A span of this tracer has a valid context by construction; any other is checked.
+    const parent = parentSpan instanceof RecordedSpan ? parentSpan.context : validContext(parentSpan?.spanContext());
     const traceId = parent ? parent.traceId : newTraceId();
     const spanId = newSpanId();
     const traceState = parent?.traceState;
@@ -33,4 +34,8 @@ export function createTracer(sample: Sample, sink: SpanSink): Tracer {
       return contexts.with(trace.setSpan(context, span), fn as (span: Span) => ReturnType<F>, undefined, span);
     },
   };
+}
+
+function validContext(context: SpanContext | undefined): SpanContext | undefined {
+  return context && isSpanContextValid(context) ? context : undefined;
 }

@@ -101,4 +101,17 @@ describe('OTLP trace encoding', () => {
     assert.equal(spans[299]!.flags, 0x101, 'a local parent is not remote');
     assert.equal(spans[0]!.kind, 3, 'SPAN_KIND_CLIENT');
   });
+
+  it('writes a repeated attribute from its kept encoding, and a key past its bound of kept values anew', () => {
+    const { spans } = roundTrip((tracer) => {
+      for (let i = 0; i < 600; i++) {
+        const span = tracer.startSpan('s', {}, ROOT_CONTEXT);
+        span.setAttribute('route', i % 2 === 0 ? 'even' : 'odd');
+        span.setAttribute('n', i);
+        span.setAttribute('n as text', String(i));
+        span.end();
+      }
+    });
+    assert.deepEqual(spans.map((s) => valuesOf(s.attributes)), Array.from({ length: 600 }, (_, i) => ({ route: i % 2 === 0 ? 'even' : 'odd', n: i, 'n as text': String(i) })));
+  });
 });
