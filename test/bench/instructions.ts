@@ -3,8 +3,11 @@
  * valgrind's callgrind (installed from Debian when missing), for mcpmux and for the node:http
  * floor (floor.ts). Unlike CPU time, the count barely moves with what else the machine is doing,
  * so it tells apart two builds whose difference is lost in the noise of `npm run bench`.
- * Each target runs twice, with LOW and HIGH requests after start-up; the difference over
- * HIGH - LOW is the steady-state cost of one request, start-up and JIT warm-up cancelled out.
+ * Each target starts with callgrind's instrumentation off, takes WARM requests (V8 optimises the
+ * hot path meanwhile, at a fifth of native speed rather than a fiftieth), then COUNT requests with
+ * it on (callgrind_control -i on, then a dump): their count over COUNT is the steady-state cost of
+ * one request, start-up and most of the JIT warm-up left out. What the optimising compilers still
+ * do in the window is reported apart where it matters (--oauth, --tracing).
  * System calls are not counted: the kernel's share is the same for every Node proxy.
  *   --quick   a handful of requests per run (the test suite runs this; the count is then warm-up)
  *   --session every call with an Mcp-Session-Id: what the session-affinity lookup costs
@@ -37,7 +40,7 @@ const { values: flags } = parseArgs({ options: { quick: { type: 'boolean', defau
 // --session: every call carries an Mcp-Session-Id, so mcpmux looks up its owner (the affinity's cost).
 const HEADERS = flags.session ? { ...MCP_HEADERS, 'mcp-session-id': '5f0e7a52-8d6b-4c2e-9a51-3b7d2f1c9e04' } : MCP_HEADERS;
 // --quick: a handful of requests, to prove the script end to end; the count is then mostly warm-up.
-const [LOW, HIGH] = flags.quick ? [20, 60] : [1500, 3500];
+const [WARM, COUNT] = flags.quick ? [20, 40] : [6000, 2000];
 
 async function call(url: string, headers: Record<string, string> = HEADERS): Promise<number> {
   const res = await request(url, { method: 'POST', headers, body: CALL });
@@ -63,14 +66,14 @@ interface Count {
 }
 
 /**
- * Runs `run.argv` under callgrind, sends `count` requests once it answers, stops it, and returns its
- * instruction count; with `parts`, also the instructions of the functions each one matches (their
+ * Runs `run.argv` under callgrind, sends WARM requests once it answers, then `count` with the
+ * instrumentation on, stops it, and returns the count of those; with `parts`, also the instructions of the functions each one matches (their
  * own instructions, as callgrind_annotate lists them).
  */
 async function countInstructions(valgrind: string, run: Run, count: number, parts: Readonly<Record<string, RegExp>> = {}): Promise<Count> {
   const { argv, url } = run;
-  const out = path.join(makeTempDir('mcpmux-callgrind-'), 'callgrind.out');
-  const proc = spawn(valgrind, ['--tool=callgrind', `--callgrind-out-file=${out}`, '--smc-check=all-non-file', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = path.join(makeTempDir('mcpmux-callgrind-'), 'callgrind.out');
+  const proc = spawn(valgrind, ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`, '--smc-check=all-non-file', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   // What it said, the last 8 KiB of each stream: why it stopped, when it stops before answering.
   let said = '';
   for (const stream of [proc.stdout, proc.stderr]) stream.setEncoding('utf8').on('data', (chunk: string) => (said = (said + chunk).slice(-8192)));
@@ -87,9 +90,16 @@ async function countInstructions(valgrind: string, run: Run, count: number, part
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const headers = (await run.headers?.()) ?? HEADERS;
+  for (let i = 0; i < WARM; i++) if ((await call(url, headers)) !== 200) throw new Error('a request failed');
+  const control = (...args: string[]) => execFileSync(path.join(path.dirname(valgrind), 'callgrind_control'), [...args, String(proc.pid)], { encoding: 'utf8' });
+  control('-i', 'on');
   for (let i = 0; i < count; i++) if ((await call(url, headers)) !== 200) throw new Error('a request failed');
+  // The window's counts, dumped to `${out}.1`; what follows (the stop) is not counted.
+  control('-d');
+  control('-i', 'off');
   proc.kill('SIGTERM');
   await exited;
+  out = `${out}.1`;
   const summary = /^summary: (\d+)$/m.exec(readFileSync(out, 'utf8'));
   if (!summary) throw new Error('callgrind wrote no summary');
   const byPart: Record<string, number> = Object.fromEntries(Object.keys(parts).map((name) => [name, 0]));
@@ -126,11 +136,10 @@ async function countStarted(valgrind: string, start: () => Promise<Run>, count: 
   }
 }
 
-/** Per request in steady state: the difference between HIGH and LOW requests, over HIGH - LOW. */
+/** Per request in steady state: the count of COUNT requests after WARM ones, over COUNT. */
 async function perRequestCount(valgrind: string, start: () => Promise<Run>, parts: Readonly<Record<string, RegExp>> = {}): Promise<Count> {
-  const [low, high] = [await countStarted(valgrind, start, LOW, parts), await countStarted(valgrind, start, HIGH, parts)];
-  const per = (a: number, b: number) => (b - a) / (HIGH - LOW);
-  return { total: per(low.total, high.total), parts: Object.fromEntries(Object.keys(parts).map((name) => [name, per(low.parts[name]!, high.parts[name]!)])) };
+  const counted = await countStarted(valgrind, start, COUNT, parts);
+  return { total: counted.total / COUNT, parts: Object.fromEntries(Object.keys(parts).map((name) => [name, counted.parts[name]! / COUNT])) };
 }
 
 async function perRequest(valgrind: string, start: () => Promise<Run>): Promise<number> {
@@ -155,7 +164,7 @@ async function main() {
     return { argv: [process.execPath, FLOOR, String(port), String(childPort)], url: `http://127.0.0.1:${port}/json/mcp` };
   });
   child.kill('SIGTERM');
-  console.log(`instructions per proxied tools/call (user space, steady state, ${HIGH - LOW} requests${flags.quick ? '; --quick: too few to mean much' : ''}):`);
+  console.log(`instructions per proxied tools/call (user space, steady state, ${COUNT} requests after ${WARM}${flags.quick ? '; --quick: too few to mean much' : ''}):`);
   console.log(`  mcpmux      ${Math.round(mcpmux).toLocaleString('en')}`);
   console.log(`  node-floor  ${Math.round(floor).toLocaleString('en')}`);
   console.log(`  mcpmux / floor: ${(mcpmux / floor).toFixed(2)}x`);
@@ -188,7 +197,7 @@ async function measureOAuth(valgrind: string) {
   await provider.stop();
   const n = (x: number) => Math.round(x).toLocaleString('en');
   const compiler = (c: Count) => c.parts['V8 compiler']!;
-  console.log(`instructions per proxied tools/call, open route against OAuth route with a warm token cache (user space, steady state, ${HIGH - LOW} requests${flags.quick ? '; --quick: too few to mean much' : ''}):`);
+  console.log(`instructions per proxied tools/call, open route against OAuth route with a warm token cache (user space, steady state, ${COUNT} requests after ${WARM}${flags.quick ? '; --quick: too few to mean much' : ''}):`);
   console.log(`  open        ${n(open.total)}`);
   console.log(`  oauth warm  ${n(oauth.total)}`);
   console.log(`  oauth / open: ${(oauth.total / open.total).toFixed(3)}x`);
@@ -229,7 +238,7 @@ async function measureTracing(valgrind: string) {
   await collector.stop();
   const n = (x: number) => Math.round(x).toLocaleString('en');
   const compiler = (c: Count) => c.parts['V8 compiler']!;
-  console.log(`instructions per proxied tools/call with tracing (user space, steady state, ${HIGH - LOW} requests${flags.quick ? '; --quick: too few to mean much' : ''}):`);
+  console.log(`instructions per proxied tools/call with tracing (user space, steady state, ${COUNT} requests after ${WARM}${flags.quick ? '; --quick: too few to mean much' : ''}):`);
   console.log(`  off              ${n(off.total)}`);
   console.log(`  on, ratio 1      ${n(all.total)} (${(all.total / off.total).toFixed(3)}x)`);
   console.log(`  on, ratio 0.01   ${n(some.total)} (${(some.total / off.total).toFixed(3)}x)`);
@@ -295,7 +304,7 @@ async function measureCluster(valgrind: string) {
   });
   owner.proc.kill('SIGTERM');
   relayer.proc.kill('SIGTERM');
-  console.log(`instructions per tools/call of a session, sessions across pods (user space, steady state, ${HIGH - LOW} requests${flags.quick ? '; --quick: too few to mean much' : ''}):`);
+  console.log(`instructions per tools/call of a session, sessions across pods (user space, steady state, ${COUNT} requests after ${WARM}${flags.quick ? '; --quick: too few to mean much' : ''}):`);
   console.log(`  proxy pass, a session, without cluster   ${Math.round(plainSession).toLocaleString('en')}`);
   console.log(`  proxy pass, a session owned here         ${Math.round(local).toLocaleString('en')}`);
   console.log(`  relay pass, to the owner pod             ${Math.round(relay).toLocaleString('en')}`);
