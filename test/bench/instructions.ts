@@ -91,7 +91,7 @@ async function countInstructions(valgrind: string, run: Run, count: number, part
   }
   const headers = (await run.headers?.()) ?? HEADERS;
   for (let i = 0; i < WARM; i++) if ((await call(url, headers)) !== 200) throw new Error('a request failed');
-  const control = (...args: string[]) => execFileSync(path.join(path.dirname(valgrind), 'callgrind_control'), [...args, String(proc.pid)], { encoding: 'utf8' });
+  const control = (...args: string[]) => execFileSync(path.join(path.dirname(valgrind), 'callgrind_control'), [...args, String(proc.pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   control('-i', 'on');
   for (let i = 0; i < count; i++) if ((await call(url, headers)) !== 200) throw new Error('a request failed');
   // The window's counts, dumped to `${out}.1`; what follows (the stop) is not counted.
