@@ -22,7 +22,7 @@ import {
   sendAuthRefusal, sendBadPath, sendBusy, sendDuplicateHost, sendForbiddenHost, sendHeadersTooLarge, sendNoRoute, sendNotReady, sendSessionGone, sendTooLarge, sendUpgradeRefused, sendUpstreamError,
 } from './errors.js';
 import { abortUpstream, createForwarder, HEADERS_AT, type Forwarder, type ForwarderHooks } from './forward.js';
-import { buildRequestHeaders, removeHeader, setBodyLength, setIdentityHeaders, toHeaderObject } from './headers.js';
+import { buildRequestHeaders, pushBodyLength, removeHeader, setIdentityHeaders, toHeaderObject } from './headers.js';
 import { createRouteGuard, type GuardPass } from './route-guard.js';
 import { createAddressMatch } from '../address-match.js';
 import { identifyClient } from './client-identity.js';
@@ -37,7 +37,7 @@ import { createHostGuard, hasRepeatedHost, isValidHost } from './host-guard.js';
 import { matchMetadataPath, rewriteResource } from './oauth-metadata.js';
 import { RefusalResponse } from './refusal-response.js';
 import { checkRequestTarget, type PathCheck } from './request-target.js';
-import { endTrace, traceHop } from './trace-hop.js';
+import { endTrace, TRACE_HEADERS, traceHop } from './trace-hop.js';
 import type { RequestTracing } from '../tracing/request-spans.js';
 
 export interface ProxyHandler {
@@ -387,7 +387,8 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     const publicOrigin = match.metadata ? publicOriginOf(req, trusted) : undefined;
     const forwarder = forwarderFor(endpoint, route);
     const client = route.policy.identifyClient ? identifyClient(req, trustOf(req)) : undefined;
-    const headers = buildRequestHeaders(req, route.prefix, forwarder.host, { trusted, forwardAuthorization: route.policy.forwardAuthorization, client });
+    // Traced, the client's trace context is left out for the hop's; a body read whole gets its own length.
+    const headers = buildRequestHeaders(req, route.prefix, forwarder.host, { trusted, forwardAuthorization: route.policy.forwardAuthorization, client, omit: tracing ? TRACE_HEADERS : undefined, bodyRead: pass.body !== undefined });
     if (route.policy.identity) setIdentityHeaders(headers, route.policy.identity, pass.caller);
     // A list answer is filtered as text: the child answers it uncompressed.
     if (pass.rewriteJson || pass.rewriteEvents) removeHeader(headers, 'accept-encoding');
@@ -398,7 +399,7 @@ export function createProxyHandler(deps: { listen: Config['listen']; routing: Ro
     let body: Readable | Buffer | undefined;
     if (whole) {
       // Its length is its own.
-      setBodyLength(headers, whole.length);
+      pushBodyLength(headers, whole.length);
       body = whole;
     } else if (req.headers['transfer-encoding'] !== undefined) {
       body = limitBody(req, limits.maxBodyBytes, () => {

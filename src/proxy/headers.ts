@@ -37,6 +37,10 @@ export interface ForwardingPolicy {
   readonly forwardAuthorization: boolean;
   /** Who the request is from (client-identity.ts), sent as `Mcpmux-Client`: for a stdio server's bridge. */
   readonly client?: string | undefined;
+  /** More names (lower-case) left out: what the caller sets itself (a traced request's trace context). */
+  readonly omit?: ReadonlySet<string> | undefined;
+  /** The body was read whole: its framing is left out, for the caller's Content-Length (pushBodyLength). */
+  readonly bodyRead?: boolean;
 }
 
 /** Dropped from every forwarded request: mcpmux sets these itself, or they belong to this hop. */
@@ -74,7 +78,8 @@ export function buildRequestHeaders(req: IncomingMessage, prefix: string, host: 
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (REPLACED.has(lower) || named?.includes(lower)) continue;
+    if (REPLACED.has(lower) || named?.includes(lower) || policy.omit?.has(lower)) continue;
+    if (policy.bodyRead && BODY_FRAMING.has(lower)) continue;
     if (lower === 'authorization' && !policy.forwardAuthorization) continue;
     if (!policy.trusted && UNTRUSTED_CLAIMS.has(lower)) continue;
     const once = ONCE.get(lower);
@@ -86,7 +91,9 @@ export function buildRequestHeaders(req: IncomingMessage, prefix: string, host: 
   }
   // Node hands over the body de-chunked; a body without Content-Length is chunked again on the
   // way out, whatever the method, so it can never run unframed into the next pooled request.
-  if (headers['transfer-encoding'] !== undefined) out.push('Transfer-Encoding', 'chunked');
+  if (policy.bodyRead) {
+    // The caller says the length of the body it read.
+  } else if (headers['transfer-encoding'] !== undefined) out.push('Transfer-Encoding', 'chunked');
   // A request without a body says so, where Node would otherwise send an empty chunked one.
   else if (headers['content-length'] === undefined && !BODYLESS_METHODS.has(req.method ?? 'GET')) out.push('Content-Length', '0');
   const peer = req.socket.remoteAddress ?? '';
@@ -132,20 +139,14 @@ function claimText(value: unknown): string | undefined {
   return text !== undefined && text.length <= 4096 && /^[\x20-\x7e]*$/.test(text) ? text : undefined;
 }
 
-/** A body of this length instead of the client's framing: its Content-Length and Transfer-Encoding replaced. */
-export function setBodyLength(headers: string[], length: number): void {
-  removeHeaders(headers, BODY_FRAMING);
+/** The length of a body read whole, in headers built with `bodyRead` (the client's framing left out). */
+export function pushBodyLength(headers: string[], length: number): void {
   headers.push('Content-Length', String(length));
 }
 
 /** Removes every header of this (lower-case) name from a flat raw list. */
 export function removeHeader(headers: string[], lower: string): void {
   for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === lower) headers.splice(i, 2);
-}
-
-/** Removes every header of these (lower-case) names from a flat raw list, in one pass. */
-export function removeHeaders(headers: string[], lower: ReadonlySet<string>): void {
-  for (let i = headers.length - 2; i >= 0; i -= 2) if (lower.has(headers[i]!.toLowerCase())) headers.splice(i, 2);
 }
 
 const BODY_FRAMING: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding']);

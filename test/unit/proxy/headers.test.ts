@@ -110,6 +110,14 @@ describe('request headers', () => {
     assert.ok(!get.includes('Content-Length'));
   });
 
+  it('leaves out what the caller sets itself: names it omits, and the framing of a body it read whole', async () => {
+    const req = await inbound(['Host', 'localhost', 'traceparent', '00-x', 'TraceState', 'a=1', 'Baggage', 'k=v', 'Content-Length', '12'], '127.0.0.1', 'POST');
+    const built = buildRequestHeaders(req, '/', 'c', { trusted: false, forwardAuthorization: false, omit: new Set(['traceparent', 'tracestate']), bodyRead: true });
+    const names = built.filter((_, i) => i % 2 === 0).map((name) => name.toLowerCase());
+    assert.ok(names.includes('baggage'));
+    for (const gone of ['traceparent', 'tracestate', 'content-length', 'transfer-encoding']) assert.ok(!names.includes(gone), `${gone}: ${names}`);
+  });
+
   it("drops a client's Mcpmux-Client always, and sends mcpmux's own only when told who the client is", async () => {
     const req = await inbound(['Host', 'localhost', 'Mcpmux-Client', '6.6.6.6', 'mcpmux-client', 'spoof']);
     const plain = buildRequestHeaders(req, '/', 'c', { trusted: true, forwardAuthorization: false });
