@@ -50,7 +50,8 @@ export function readWholeBody(req: IncomingMessage, maxBytes: number, done: (bod
     tooLarge();
     discardBody(req);
   };
-  const onEnd = () => done(Buffer.concat(chunks, size));
+  // A body that came in one chunk (most) is that chunk, not a copy of it.
+  const onEnd = () => done(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
   req.on('data', onData);
   req.once('end', onEnd);
 }

@@ -55,6 +55,18 @@ const UNTRUSTED_CLAIMS = new Set(['forwarded', 'x-real-ip', 'x-forwarded-port'])
 const ONCE = new Map(
   ['authorization', 'content-type', 'content-length', 'user-agent', 'referer', 'if-modified-since', 'if-unmodified-since', 'from', 'max-forwards', 'cookie'].map((name, i) => [name, 1 << i]),
 );
+/** REPLACED, with the names a caller omits and, for a body read whole, its framing: made once per omitted set. */
+const DROPPED = new WeakMap<ReadonlySet<string>, { plain: ReadonlySet<string>; bodyRead: ReadonlySet<string> }>();
+const DROPPED_BODY_READ = new Set([...REPLACED, 'content-length', 'transfer-encoding']);
+
+function droppedNames(policy: ForwardingPolicy): ReadonlySet<string> {
+  const omit = policy.omit;
+  if (omit === undefined) return policy.bodyRead ? DROPPED_BODY_READ : REPLACED;
+  let sets = DROPPED.get(omit);
+  if (sets === undefined) DROPPED.set(omit, (sets = { plain: new Set([...REPLACED, ...omit]), bodyRead: new Set([...DROPPED_BODY_READ, ...omit]) }));
+  return policy.bodyRead ? sets.bodyRead : sets.plain;
+}
+
 /** Methods Node sends without a body by default; any other bodiless request says Content-Length: 0. */
 const BODYLESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
 
@@ -74,12 +86,12 @@ export function buildRequestHeaders(req: IncomingMessage, prefix: string, host: 
   const raw = req.rawHeaders;
   const named = headers.connection === undefined ? undefined : connectionTokens(headers.connection).filter((token) => !FRAMING.has(token));
   const out = headers.origin === undefined ? ['Host', host] : ['Host', host, 'Origin', `http://${host}`];
+  const dropped = droppedNames(policy);
   let sent = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
-    if (REPLACED.has(lower) || named?.includes(lower) || policy.omit?.has(lower)) continue;
-    if (policy.bodyRead && BODY_FRAMING.has(lower)) continue;
+    if (dropped.has(lower) || named?.includes(lower)) continue;
     if (lower === 'authorization' && !policy.forwardAuthorization) continue;
     if (!policy.trusted && UNTRUSTED_CLAIMS.has(lower)) continue;
     const once = ONCE.get(lower);
@@ -149,7 +161,6 @@ export function removeHeader(headers: string[], lower: string): void {
   for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === lower) headers.splice(i, 2);
 }
 
-const BODY_FRAMING: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding']);
 
 /** Dropped from a request relayed to a session's owner pod: this hop's own, and the claims the relay sets. */
 const PEER_REPLACED = new Set([...HOP_BY_HOP, 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', CLIENT_HEADER, PEER_HEADER]);

@@ -36,6 +36,11 @@ export function createTracer(sample: Sample, sink: SpanSink): Tracer {
   };
 }
 
+/**
+ * The parent's context if valid. A remote one came from the W3C propagator, whose parse of the
+ * traceparent has checked it already; any other is checked here.
+ */
 function validContext(context: SpanContext | undefined): SpanContext | undefined {
-  return context && isSpanContextValid(context) ? context : undefined;
+  if (context === undefined) return undefined;
+  return context.isRemote === true || isSpanContextValid(context) ? context : undefined;
 }
