@@ -101,13 +101,14 @@ export function buildRequestHeaders(req: IncomingMessage, prefix: string, host: 
       out.push(name, headers[lower] as string);
     }
   }
-  // Node hands over the body de-chunked; a body without Content-Length is chunked again on the
-  // way out, whatever the method, so it can never run unframed into the next pooled request.
-  if (policy.bodyRead) {
-    // The caller says the length of the body it read.
-  } else if (headers['transfer-encoding'] !== undefined) out.push('Transfer-Encoding', 'chunked');
-  // A request without a body says so, where Node would otherwise send an empty chunked one.
-  else if (headers['content-length'] === undefined && !BODYLESS_METHODS.has(req.method ?? 'GET')) out.push('Content-Length', '0');
+  // A body read whole: the caller says its length. Otherwise Node hands over the body de-chunked,
+  // and a body without Content-Length is chunked again on the way out, whatever the method, so it
+  // can never run unframed into the next pooled request.
+  if (!policy.bodyRead) {
+    if (headers['transfer-encoding'] !== undefined) out.push('Transfer-Encoding', 'chunked');
+    // A request without a body says so, where Node would otherwise send an empty chunked one.
+    else if (headers['content-length'] === undefined && !BODYLESS_METHODS.has(req.method ?? 'GET')) out.push('Content-Length', '0');
+  }
   const peer = req.socket.remoteAddress ?? '';
   const ownPrefix = prefix === '/' ? '' : prefix;
   let forwardedPrefix = ownPrefix;
@@ -160,7 +161,6 @@ export function pushBodyLength(headers: string[], length: number): void {
 export function removeHeader(headers: string[], lower: string): void {
   for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === lower) headers.splice(i, 2);
 }
-
 
 /** Dropped from a request relayed to a session's owner pod: this hop's own, and the claims the relay sets. */
 const PEER_REPLACED = new Set([...HOP_BY_HOP, 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', CLIENT_HEADER, PEER_HEADER]);

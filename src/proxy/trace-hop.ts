@@ -1,8 +1,8 @@
 /**
  * The proxy's hook into tracing (tracing/), when it is on: at the hop, the request's spans are
- * started and the process's request gets the hop's trace context (headers, built without the
- * client's, and `_meta` when the
- * client put one there); when the request is done, the spans end with what it came to.
+ * started and the process's request gets the hop's trace context (in headers built without the
+ * client's, and in `_meta` when the client put one there); when the request is done, the spans
+ * end with what it came to.
  */
 import type { IncomingMessage } from 'node:http';
 import { readBodyContext, readRequestId } from '../tracing/body-context.js';
@@ -19,8 +19,8 @@ const META = Buffer.from('"_meta"');
 
 /**
  * Starts the spans of a request about to go to `endpoint`, and puts the hop's trace context in
- * `headers` (built without the client's traceparent and tracestate: TRACE_HEADERS). Returns the body the process gets:
- * `body` itself, or a copy whose `_meta` carries the hop's context.
+ * `headers` (built without the client's traceparent and tracestate: TRACE_HEADERS). Returns the
+ * body the process gets: `body` itself, or a copy whose `_meta` carries the hop's context.
  */
 export function traceHop(tracing: RequestTracing, req: IncomingMessage, state: RequestState, endpoint: Endpoint, headers: string[], body: Buffer | undefined, isTrusted: (address: string | undefined) => boolean): Buffer | undefined {
   // A body is parsed when it may carry a trace context; a recorded span's id is otherwise scanned for.

@@ -34,7 +34,7 @@ export interface SpanBatches extends SpanSink {
 const BATCH_BYTES = 64 * 1024;
 
 export function createSpanBatches(settings: QueueSettings, exporter: BatchExporter, hooks: BatchHooks): SpanBatches {
-  let writer = new ProtobufWriter(BATCH_BYTES);
+  const writer = new ProtobufWriter(BATCH_BYTES);
   let open = 0;
   let waiting = 0;
   const sealed: SpanBatch[] = [];
@@ -46,8 +46,10 @@ export function createSpanBatches(settings: QueueSettings, exporter: BatchExport
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (open === 0) return;
-    sealed.push({ spans: writer.view(), count: open });
-    writer = new ProtobufWriter(BATCH_BYTES);
+    // Copied out at its size, the writer kept: a batch of one span, sealed by the timer while an
+    // export hangs, holds its few hundred bytes, not the writer's buffer.
+    sealed.push({ spans: Buffer.from(writer.view()), count: open });
+    writer.pos = 0;
     open = 0;
   };
   const pump = () => {
