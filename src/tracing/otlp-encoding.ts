@@ -20,11 +20,12 @@ const IS_REMOTE = 0x200;
 export function writeSpan(w: ProtobufWriter, span: RecordedSpan): void {
   const at = w.begin(SCOPE_SPANS_SPAN);
   const context = span.context;
-  w.hex(1, context.traceId);
-  w.hex(2, context.spanId);
+  const ids = span.ids;
+  w.words(1, ids.t0, ids.t1, ids.t2, ids.t3);
+  w.words(2, ids.s0, ids.s1);
   const traceState = context.traceState?.serialize();
   if (traceState) w.string(3, traceState);
-  if (span.parentSpanId !== undefined) w.hex(4, span.parentSpanId);
+  if (span.parentSpanId !== undefined) w.words(4, ids.p0, ids.p1);
   w.string(5, span.name);
   // The api's kinds start at INTERNAL = 0; OTLP's at UNSPECIFIED = 0.
   w.uint(6, span.kind + 1);

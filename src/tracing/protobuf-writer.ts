@@ -102,6 +102,29 @@ export class ProtobufWriter {
     this.word(hi);
   }
 
+  /** A bytes field of two 32-bit words, or four, big-endian (an id, as IdWords holds it). */
+  words(field: number, a: number, b: number, c?: number, d?: number): void {
+    this.tag(field, LENGTH_DELIMITED);
+    this.reserve(17);
+    this.buffer[this.pos++] = c === undefined ? 8 : 16;
+    this.wordBE(a);
+    this.wordBE(b);
+    if (c === undefined) return;
+    this.wordBE(c);
+    this.wordBE(d!);
+  }
+
+  /** Four bytes, big-endian, room reserved. */
+  private wordBE(value: number): void {
+    const buf = this.buffer;
+    const pos = this.pos;
+    buf[pos] = value >>> 24;
+    buf[pos + 1] = value >>> 16;
+    buf[pos + 2] = value >>> 8;
+    buf[pos + 3] = value;
+    this.pos = pos + 4;
+  }
+
   /** Bytes already encoded (a field written before, kept). */
   raw(bytes: Uint8Array): void {
     this.reserve(bytes.length);

@@ -6,6 +6,7 @@
  * with ERROR, and past 128 attributes, events or links, more are dropped and counted.
  */
 import { diag, SpanStatusCode, type Attributes, type AttributeValue, type Exception, type Link, type SpanAttributes, type SpanAttributeValue, type SpanContext, type SpanKind, type SpanStatus, type TimeInput, type Span } from '@opentelemetry/api';
+import type { IdWords } from './span-ids.js';
 import { latestSpanTime, toSpanTime, type SpanTime } from './span-time.js';
 
 /** The OTel SDK's default span limits. */
@@ -46,6 +47,8 @@ export class RecordedSpan implements Span {
     public name: string,
     readonly kind: SpanKind,
     readonly context: SpanContext,
+    /** The context's ids (and the parent's) as words, for the encoder. */
+    readonly ids: IdWords,
     /** The parent's span id, and whether it came from another process. */
     readonly parentSpanId: string | undefined,
     readonly parentIsRemote: boolean,

@@ -8,19 +8,23 @@
 import { context as contexts, isSpanContextValid, SpanKind, trace, TraceFlags, type Context, type Span, type SpanContext, type SpanOptions, type Tracer } from '@opentelemetry/api';
 import { RecordedSpan, type SpanSink } from './recorded-span.js';
 import type { Sample } from './sampler.js';
-import { newSpanId, newTraceId } from './span-ids.js';
+import { IdWords, newSpanId, newTraceId } from './span-ids.js';
 import { toSpanTime } from './span-time.js';
 
 export function createTracer(sample: Sample, sink: SpanSink): Tracer {
   const startSpan = (name: string, options: SpanOptions = {}, context: Context = contexts.active()): Span => {
     const parentSpan = options.root ? undefined : trace.getSpan(context);
     // A span of this tracer has a valid context by construction; any other is checked.
-    const parent = parentSpan instanceof RecordedSpan ? parentSpan.context : validContext(parentSpan?.spanContext());
-    const traceId = parent ? parent.traceId : newTraceId();
-    const spanId = newSpanId();
+    const local = parentSpan instanceof RecordedSpan ? parentSpan : undefined;
+    const parent = local ? local.context : validContext(parentSpan?.spanContext());
+    const ids = new IdWords();
+    const traceId = parent ? parent.traceId : newTraceId(ids);
     const traceState = parent?.traceState;
-    if (!sample(parent, traceId)) return trace.wrapSpanContext({ traceId, spanId, traceFlags: TraceFlags.NONE, ...(traceState && { traceState }) });
-    const span = new RecordedSpan(name, options.kind ?? SpanKind.INTERNAL, { traceId, spanId, traceFlags: TraceFlags.SAMPLED, traceState, isRemote: false }, parent?.spanId, parent?.isRemote === true, toSpanTime(options.startTime), sink);
+    if (!sample(parent, traceId)) return trace.wrapSpanContext({ traceId, spanId: newSpanId(ids), traceFlags: TraceFlags.NONE, ...(traceState && { traceState }) });
+    if (local) ids.takeParent(local.ids);
+    else if (parent) ids.readParent(parent.traceId, parent.spanId);
+    const spanId = newSpanId(ids);
+    const span = new RecordedSpan(name, options.kind ?? SpanKind.INTERNAL, { traceId, spanId, traceFlags: TraceFlags.SAMPLED, traceState, isRemote: false }, ids, parent?.spanId, parent?.isRemote === true, toSpanTime(options.startTime), sink);
     if (options.attributes) span.setAttributes(options.attributes);
     if (options.links) span.addLinks(options.links);
     return span;

@@ -70,8 +70,9 @@ describe('OTLP trace encoding', () => {
   it('writes a root span without parent, links with their context, events, and lengths past one byte', () => {
     const long = 'x'.repeat(20_000);
     const link = { traceId: TRACE, spanId: PARENT, traceFlags: TraceFlags.SAMPLED, isRemote: true };
+    let root: Span | undefined;
     const { spans } = roundTrip((tracer) => {
-      const span = tracer.startSpan('root', { links: [{ context: link, attributes: { why: 'header' } }] }, ROOT_CONTEXT);
+      const span = (root = tracer.startSpan('root', { links: [{ context: link, attributes: { why: 'header' } }] }, ROOT_CONTEXT));
       span.setAttribute('long', long);
       span.setAttribute('é', 'ünïcödé ✓');
       span.addEvent('started', { step: 1 });
@@ -79,6 +80,8 @@ describe('OTLP trace encoding', () => {
       span.end();
     });
     const [span] = spans;
+    // The ids as the api shows them (hex) and as they were encoded (words) are the same ids.
+    assert.deepEqual([span!.traceId, span!.spanId], [root!.spanContext().traceId, root!.spanContext().spanId]);
     assert.equal(span!.parentSpanId, undefined);
     assert.equal(span!.flags, 0x101);
     assert.equal(span!.kind, 1, 'SPAN_KIND_INTERNAL');

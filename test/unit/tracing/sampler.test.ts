@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TraceFlags } from '@opentelemetry/api';
 import { createSampler } from '../../../src/tracing/sampler.js';
-import { newTraceId } from '../../../src/tracing/span-ids.js';
+import { IdWords, newTraceId } from '../../../src/tracing/span-ids.js';
 
 const parent = (flags: TraceFlags) => ({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: flags });
 
@@ -10,7 +10,7 @@ describe('createSampler', () => {
   it('keeps that share of the traces that start here', () => {
     const sample = createSampler({ parentBased: true, ratio: 0.25 });
     let kept = 0;
-    for (let i = 0; i < 20_000; i++) if (sample(undefined, newTraceId())) kept++;
+    for (let i = 0; i < 20_000; i++) if (sample(undefined, newTraceId(new IdWords()))) kept++;
     assert.ok(kept > 4_500 && kept < 5_500, `${kept} of 20,000`);
   });
 
