@@ -15,7 +15,10 @@ import { isAlive, waitFor } from '../helpers/wait.js';
 
 const TOKEN_A = 'reload-token-a-0123456789';
 const TOKEN_B = 'reload-token-b-0123456789';
-const echo = { command: process.execPath, args: ['dist/servers/echo/main.js'], cwd: ROOT, readinessProbe: { mcp: {}, periodSeconds: 0.2 } };
+// Probed often, with room to answer on a loaded machine: three probes past a 1 s timeout in a row
+// (the suite and the Node 24 suite side by side) made an untouched server unready, which is not
+// what a reload does to it.
+const echo = { command: process.execPath, args: ['dist/servers/echo/main.js'], cwd: ROOT, readinessProbe: { mcp: {}, periodSeconds: 0.2, timeoutSeconds: 5 } };
 
 /** A loop of tool calls on one server until stopped: what each call came to. */
 function callLoop(call: () => Promise<unknown>) {
