@@ -99,7 +99,8 @@ function readIdValue(body: Buffer, at: number): string | number | undefined {
   if (body[at] === QUOTE) {
     const end = endOfString(body, at);
     if (end < 0) return undefined;
-    if (body.indexOf(BACKSLASH, at) !== -1 && body.indexOf(BACKSLASH, at) < end) return readBodyContext(body).message?.id;
+    const escape = body.indexOf(BACKSLASH, at);
+    if (escape !== -1 && escape < end) return readBodyContext(body).message?.id;
     return body.toString('utf8', at + 1, end);
   }
   let end = at;
