@@ -31,7 +31,8 @@ export function writeSpan(w: ProtobufWriter, span: RecordedSpan): void {
   w.uint(6, span.kind + 1);
   writeTime(w, 7, span.startTime);
   writeTime(w, 8, span.endTime!);
-  writeAttributes(w, 9, span.attributes);
+  if (span.group !== undefined) w.raw(encodedGroup(span.group));
+  writeAttributes(w, SPAN_ATTRIBUTES, span.attributes);
   if (span.droppedAttributes > 0) w.uint(10, span.droppedAttributes);
   if (span.events) for (const event of span.events) {
     const e = w.begin(11);
@@ -98,14 +99,29 @@ export function encodeRequest(resource: Buffer, scope: Buffer, spans: Buffer): B
 
 /**
  * A span's attributes, each written once and then copied: most of them (the server, the method,
- * the tool, the protocol) come back request after request. Bounded: so many keys, and so many
- * values a key; past that, attributes are written each time.
+ * the tool, the protocol) come back request after request. Bounded: so many keys, so many values
+ * a key, and so many bytes each; past that, attributes are written each time.
  */
 const KEY_VALUES = new Map<string, Map<string | number | boolean, Buffer>>();
 const MAX_KEYS = 256;
 const MAX_VALUES_PER_KEY = 256;
+/** A long value (a client's resource URI, say) is written each time, never kept. */
+const MAX_KEPT_BYTES = 256;
 /** Span.attributes. */
 const SPAN_ATTRIBUTES = 9;
+
+/** A group's Span.attributes fields, written the first time it is seen (recorded-span.ts checked it: frozen, plain values). */
+const GROUPS = new WeakMap<object, Buffer>();
+
+function encodedGroup(group: object): Buffer {
+  let bytes = GROUPS.get(group);
+  if (bytes === undefined) {
+    const w = new ProtobufWriter(256);
+    writeAttributes(w, SPAN_ATTRIBUTES, Object.entries(group).flat());
+    GROUPS.set(group, (bytes = Buffer.from(w.view())));
+  }
+  return bytes;
+}
 
 /** KeyValue fields from a flat key, value list. */
 function writeAttributes(w: ProtobufWriter, field: number, list: readonly unknown[]): void {
@@ -129,7 +145,7 @@ function writeAttributes(w: ProtobufWriter, field: number, list: readonly unknow
     w.end(kv);
     if (!plain) continue;
     if (values === undefined && KEY_VALUES.size < MAX_KEYS) KEY_VALUES.set(key, (values = new Map()));
-    if (values !== undefined && values.size < MAX_VALUES_PER_KEY) values.set(value as string | number | boolean, Buffer.from(w.view(start)));
+    if (values !== undefined && values.size < MAX_VALUES_PER_KEY && w.pos - start <= MAX_KEPT_BYTES) values.set(value as string | number | boolean, Buffer.from(w.view(start)));
   }
 }
 

@@ -4,6 +4,11 @@
  * which encodes it at once (span-batches.ts), so that it dies young. The OTel SDK's rules are
  * kept: a setter on an ended span is ignored, a status set to OK is final, a description only goes
  * with ERROR, and past 128 attributes, events or links, more are dropped and counted.
+ *
+ * Attributes given as one frozen object of strings, numbers and booleans, at the start or as the
+ * first set, are kept as that object, a group (the same object span after span, as
+ * request-spans.ts gives): checked once, and encoded once (otlp-encoding.ts). Setting a key of
+ * the group later spreads the group into the list first, so that the value is replaced in place.
  */
 import { diag, SpanStatusCode, type Attributes, type AttributeValue, type Exception, type Link, type SpanAttributes, type SpanAttributeValue, type SpanContext, type SpanKind, type SpanStatus, type TimeInput, type Span } from '@opentelemetry/api';
 import type { IdWords } from './span-ids.js';
@@ -32,8 +37,11 @@ export interface SpanSink {
 }
 
 export class RecordedSpan implements Span {
-  /** Flat: key, value, key, value, in the order first set. */
-  readonly attributes: unknown[] = [];
+  /** Flat: key, value, key, value, in the order first set (after the group's). */
+  attributes: unknown[] = [];
+  /** The frozen attributes given at the start, when they were taken whole (see above). */
+  group: Readonly<Attributes> | undefined;
+  groupSize = 0;
   droppedAttributes = 0;
   events: SpanEvent[] | undefined;
   droppedEvents = 0;
@@ -61,11 +69,35 @@ export class RecordedSpan implements Span {
   }
 
   setAttribute(key: string, value: SpanAttributeValue): this {
-    if (this.endTime === undefined && key.length > 0 && isAttributeValue(value)) putAttribute(this.attributes, key, value, this);
+    if (this.endTime !== undefined || key.length === 0 || !isAttributeValue(value)) return this;
+    if (this.group !== undefined && key in this.group) this.spreadGroup();
+    putAttribute(this.attributes, key, value, this, this.groupSize);
     return this;
   }
 
+  /** Every attribute, flat, the group's first. */
+  allAttributes(): unknown[] {
+    return this.group === undefined ? this.attributes : [...Object.entries(this.group).flat(), ...this.attributes];
+  }
+
+  /** The group's entries moved into the list, ahead of what was set since. */
+  private spreadGroup(): void {
+    this.attributes = this.allAttributes();
+    this.group = undefined;
+    this.groupSize = 0;
+  }
+
+  /** Attributes, one by one; or, as the first set on the span and when they can be, as its group. */
   setAttributes(attributes: SpanAttributes): this {
+    if (this.endTime !== undefined) return this;
+    if (this.group === undefined && this.attributes.length === 0) {
+      const size = groupSizeOf(attributes);
+      if (size >= 0) {
+        this.group = attributes;
+        this.groupSize = size;
+        return this;
+      }
+    }
     for (const key in attributes) this.setAttribute(key, attributes[key]!);
     return this;
   }
@@ -139,16 +171,41 @@ export class RecordedSpan implements Span {
   }
 }
 
-/** Sets `key` in a flat list (replacing its value when it has one), within the attribute limit. */
-function putAttribute(list: unknown[], key: string, value: AttributeValue, counts: { droppedAttributes: number }): void {
+/** Sets `key` in a flat list (replacing its value when it has one), within the attribute limit (`held` more are held elsewhere). */
+function putAttribute(list: unknown[], key: string, value: AttributeValue, counts: { droppedAttributes: number }, held = 0): void {
   for (let i = 0; i < list.length; i += 2) {
     if (list[i] === key) {
       list[i + 1] = value;
       return;
     }
   }
-  if (list.length >= SPAN_LIMITS.attributes * 2) counts.droppedAttributes++;
+  if (list.length + held * 2 >= SPAN_LIMITS.attributes * 2) counts.droppedAttributes++;
   else list.push(key, value);
+}
+
+/** Groups checked so far: their size. */
+const GROUP_SIZES = new WeakMap<object, number>();
+
+/**
+ * How many attributes `attributes` holds if it can be a group: frozen (so that what was checked
+ * and encoded stays true), within the limit, every key named and every value a string, a finite
+ * or other number, or a boolean (an array could change inside a frozen object). Else -1.
+ */
+function groupSizeOf(attributes: SpanAttributes): number {
+  // Only frozen objects are kept, and one never thaws.
+  const known = GROUP_SIZES.get(attributes);
+  if (known !== undefined) return known;
+  if (!Object.isFrozen(attributes)) return -1;
+  let size = 0;
+  for (const key in attributes) {
+    const type = typeof attributes[key];
+    if (key.length === 0 || (type !== 'string' && type !== 'number' && type !== 'boolean')) size = -1;
+    if (size < 0) break;
+    size++;
+  }
+  if (size > SPAN_LIMITS.attributes) size = -1;
+  GROUP_SIZES.set(attributes, size);
+  return size;
 }
 
 /** An event's or a link's attributes as a flat list, and how many went over the limit. */

@@ -15,11 +15,13 @@
  */
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span, type SpanContext, type TextMapGetter, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
 import type { McpCall } from '../events.js';
+import { readTraceContext, type MakeTraceState } from './trace-context.js';
 
-/** What the spans are made with: the tracer and the W3C propagator (start.ts's Tracing has both). */
+/** What the spans are made with: the tracer, the W3C propagator and tracestate (start.ts's Tracing has them). */
 export interface RequestTracing {
   readonly tracer: Tracer;
   readonly propagator: TextMapPropagator;
+  readonly makeTraceState: MakeTraceState;
 }
 
 /** What the proxy knows of a request when it is about to forward it. */
@@ -73,50 +75,38 @@ export interface RequestSpans {
   readonly client: Span;
 }
 
-const headerGetter: TextMapGetter<Readonly<Record<string, string | string[] | undefined>>> = {
-  get: (carrier, key) => carrier[key],
-  keys: (carrier) => Object.keys(carrier),
-};
 /** `_meta` holds anything: only a string is a trace context value. */
-const metaGetter: TextMapGetter<Readonly<Record<string, unknown>>> = {
-  get: (carrier, key) => {
-    const value = carrier[key];
-    return typeof value === 'string' ? value : undefined;
-  },
-  keys: (carrier) => Object.keys(carrier),
-};
+function textOf(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
 
 /**
  * Starts the SERVER span of a request and the CLIENT span of its hop to the process. An unsampled
  * request (most, at a low ratio) pays for the context only: attributes are made for recorded spans.
  */
 export function startRequestSpans(tracing: RequestTracing, facts: RequestFacts): RequestSpans {
-  const { tracer, propagator } = tracing;
-  const fromHeader = propagator.extract(ROOT_CONTEXT, facts.headers, headerGetter);
+  const { tracer, makeTraceState } = tracing;
+  const headerSpan = readTraceContext(facts.headers.traceparent, facts.headers.tracestate, makeTraceState);
   const meta = facts.meta;
-  const fromMeta = meta === undefined ? undefined : propagator.extract(ROOT_CONTEXT, meta, metaGetter);
-  const metaSpan = fromMeta && trace.getSpanContext(fromMeta);
-  const parent: Context = metaSpan ? fromMeta! : fromHeader;
-  const headerSpan = metaSpan && trace.getSpanContext(fromHeader);
+  const metaSpan = meta === undefined ? undefined : readTraceContext(textOf(meta.traceparent), textOf(meta.tracestate), makeTraceState);
+  const remote = metaSpan ?? headerSpan;
+  const parent: Context = remote ? trace.setSpanContext(ROOT_CONTEXT, remote) : ROOT_CONTEXT;
+  const link = metaSpan && headerSpan;
   const name = spanName(facts);
-  const server = tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: facts.startTime, ...(headerSpan && { links: [{ context: headerSpan }] as Link[] }) }, parent);
+  const server = tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: facts.startTime, ...(link && { links: [{ context: link }] as Link[] }) }, parent);
   const serverContext = trace.setSpan(parent, server);
   const client = tracer.startSpan(name, { kind: SpanKind.CLIENT }, serverContext);
   const recording = server.isRecording();
   if (recording) {
-    // Set one by one: no attribute object is built to be copied.
+    // What repeats request after request as a group, then what differs, one by one: no attribute object is built to be copied.
+    const groups = attributeGroups(facts);
+    server.setAttributes(groups.server);
+    client.setAttributes(groups.client);
     const details = facts.details();
-    setMcpAttributes(server, facts, details.id);
-    server.setAttribute('network.transport', 'tcp');
-    server.setAttribute('network.protocol.name', 'http');
-    server.setAttribute('network.protocol.version', facts.httpVersion);
-    server.setAttribute('http.request.method', facts.httpMethod);
+    setRequestAttributes(server, facts, details.id);
     if (details.clientAddress !== undefined) server.setAttribute('client.address', details.clientAddress);
     if (details.clientPort !== undefined) server.setAttribute('client.port', details.clientPort);
-    setMcpAttributes(client, facts, details.id);
-    client.setAttribute('network.transport', 'tcp');
-    client.setAttribute('server.address', facts.childAddress);
-    client.setAttribute('server.port', facts.childPort);
+    setRequestAttributes(client, facts, details.id);
   }
   return { childHeaders: hopHeaders(client.spanContext()), sampledTraceId: recording ? server.spanContext().traceId : undefined, server, client };
 }
@@ -161,21 +151,56 @@ function spanName(facts: RequestFacts): string {
   return named && call.name !== undefined ? `${call.method} ${call.name}` : call.method;
 }
 
-/** The MCP conventions' attributes, the same on both spans. */
-function setMcpAttributes(span: Span, facts: RequestFacts, id: string | number | undefined): void {
-  const { call, headers } = facts;
-  span.setAttribute('mcp.server.name', facts.server);
-  if (call) {
-    span.setAttribute('mcp.method.name', call.method);
-    if (call.method === 'tools/call') {
-      span.setAttribute('gen_ai.operation.name', 'execute_tool');
-      if (call.name !== undefined) span.setAttribute('gen_ai.tool.name', call.name);
-    } else if (call.method === 'prompts/get' && call.name !== undefined) span.setAttribute('gen_ai.prompt.name', call.name);
-    else if (call.method === 'resources/read' && call.name !== undefined) span.setAttribute('mcp.resource.uri', call.name);
-    if (call.protocol !== undefined) span.setAttribute('mcp.protocol.version', call.protocol);
-  }
+/** What a span's attributes repeat request after request: per server, call, tool, wire and process. */
+interface AttributeGroups {
+  readonly server: Readonly<Record<string, string | number>>;
+  readonly client: Readonly<Record<string, string | number>>;
+}
+
+/**
+ * The groups kept, frozen, so that the same objects come back (recorded-span.ts checks a group
+ * once and otlp-encoding.ts encodes it once). Bounded in number and size: past that, groups are
+ * made for the request.
+ */
+const GROUPS = new Map<string, AttributeGroups>();
+const MAX_GROUPS = 1024;
+/** A tool name or resource URI is the client's to choose: a long one is not kept. */
+const MAX_KEY_LENGTH = 512;
+
+function attributeGroups(facts: RequestFacts): AttributeGroups {
+  const call = facts.call;
+  const key = `${facts.server}\n${call?.method}\n${call?.name}\n${call?.protocol}\n${facts.httpMethod}\n${facts.httpVersion}\n${facts.childAddress}\n${facts.childPort}`;
+  const known = GROUPS.get(key);
+  if (known !== undefined) return known;
+  const mcp = mcpAttributes(facts);
+  const server = { ...mcp, 'network.transport': 'tcp', 'network.protocol.name': 'http', 'network.protocol.version': facts.httpVersion, 'http.request.method': facts.httpMethod };
+  const client = { ...mcp, 'network.transport': 'tcp', 'server.address': facts.childAddress, 'server.port': facts.childPort };
+  // Only a group that is kept is frozen: one made for a single request is set attribute by attribute.
+  if (GROUPS.size >= MAX_GROUPS || key.length > MAX_KEY_LENGTH) return { server, client };
+  const groups = { server: Object.freeze(server), client: Object.freeze(client) };
+  GROUPS.set(key, groups);
+  return groups;
+}
+
+/** The MCP conventions' attributes of the call, the same on both spans. */
+function mcpAttributes(facts: RequestFacts): Record<string, string> {
+  const call = facts.call;
+  const attributes: Record<string, string> = { 'mcp.server.name': facts.server };
+  if (!call) return attributes;
+  attributes['mcp.method.name'] = call.method;
+  if (call.method === 'tools/call') {
+    attributes['gen_ai.operation.name'] = 'execute_tool';
+    if (call.name !== undefined) attributes['gen_ai.tool.name'] = call.name;
+  } else if (call.method === 'prompts/get' && call.name !== undefined) attributes['gen_ai.prompt.name'] = call.name;
+  else if (call.method === 'resources/read' && call.name !== undefined) attributes['mcp.resource.uri'] = call.name;
+  if (call.protocol !== undefined) attributes['mcp.protocol.version'] = call.protocol;
+  return attributes;
+}
+
+/** The MCP conventions' attributes of this request, the same on both spans. */
+function setRequestAttributes(span: Span, facts: RequestFacts, id: string | number | undefined): void {
   if (id !== undefined) span.setAttribute('jsonrpc.request.id', String(id));
   // Sessions are the 2025 wire's: a 2026-07-28 request carries none.
-  const session = headers['mcp-session-id'];
+  const session = facts.headers['mcp-session-id'];
   if (typeof session === 'string') span.setAttribute('mcp.session.id', session);
 }

@@ -16,7 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { diag, DiagLogLevel, type DiagLogFunction, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
-import { CompositePropagator, setGlobalErrorHandler, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { CompositePropagator, setGlobalErrorHandler, TraceState, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import type { ISerializer } from '@opentelemetry/otlp-transformer';
 import { encodeRequest, encodeResource, encodeScope } from './otlp-encoding.js';
@@ -25,12 +25,14 @@ import { createSampler } from './sampler.js';
 import type { TracingSettings } from './settings.js';
 import { createSpanBatches, type SpanBatch } from './span-batches.js';
 import { createTracer } from './tracer.js';
+import type { MakeTraceState } from './trace-context.js';
 import type { WarnTracing } from './warnings.js';
 
 /** What start.ts gets: its shutdown may reject and may take as long as the exporter does. */
 export interface SdkTracing {
   readonly tracer: Tracer;
   readonly propagator: TextMapPropagator;
+  readonly makeTraceState: MakeTraceState;
   stats(): { exported: number; failed: number; dropped: number };
   shutdown(): Promise<void>;
 }
@@ -77,6 +79,7 @@ export function createSdkTracing(settings: TracingSettings, warn: WarnTracing): 
   return {
     tracer: createTracer(createSampler(settings.sampler), batches),
     propagator: new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }),
+    makeTraceState: (text: string | undefined) => new TraceState(text),
     stats: () => ({ ...counts }),
     shutdown: async () => {
       await batches.flush();

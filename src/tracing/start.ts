@@ -9,6 +9,7 @@
 import type { TextMapPropagator, Tracer } from '@opentelemetry/api';
 import { TracingError } from '../errors.js';
 import type { TracingSettings } from './settings.js';
+import type { MakeTraceState } from './trace-context.js';
 import { limitWarnings, type TracingWarning } from './warnings.js';
 
 /** Spans since the start, by what became of them. */
@@ -26,6 +27,8 @@ export interface Tracing {
   readonly tracer: Tracer;
   /** W3C Trace Context and Baggage (traceparent, tracestate, baggage), for headers and params._meta. */
   readonly propagator: TextMapPropagator;
+  /** A tracestate from its header's text (core's TraceState). */
+  readonly makeTraceState: MakeTraceState;
   stats(): SpanStats;
   /**
    * Exports what is queued and stops, within `timeoutMs`; what is not out by then is lost.
@@ -56,6 +59,7 @@ export async function startTracing(settings: TracingSettings, hooks: TracingHook
   return {
     tracer: made.tracer,
     propagator: made.propagator,
+    makeTraceState: made.makeTraceState,
     stats: () => made.stats(),
     shutdown(timeoutMs) {
       stopped ??= new Promise<void>((resolve) => {

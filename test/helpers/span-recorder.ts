@@ -4,7 +4,7 @@
  * in the OTel SDK's ReadableSpan terms (attributes as an object, the parent's context), so that
  * a test says what a trace backend would show.
  */
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { TraceState, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { SpanContext, SpanKind, SpanStatusCode, Tracer } from '@opentelemetry/api';
 import type { RecordedSpan } from '../../src/tracing/recorded-span.js';
 import { createSampler } from '../../src/tracing/sampler.js';
@@ -24,6 +24,7 @@ export interface FinishedSpan {
 export interface SpanRecorder {
   readonly tracer: Tracer;
   readonly propagator: W3CTraceContextPropagator;
+  readonly makeTraceState: (text: string | undefined) => TraceState;
   /** The spans ended so far, in the order they ended. */
   finished(): FinishedSpan[];
 }
@@ -33,6 +34,7 @@ export function recordSpans(sampler = { parentBased: true, ratio: 1 }): SpanReco
   return {
     tracer: createTracer(createSampler(sampler), { take: (span) => void ended.push(span) }),
     propagator: new W3CTraceContextPropagator(),
+    makeTraceState: (text) => new TraceState(text),
     finished: () => ended.map(readSpan),
   };
 }
@@ -43,7 +45,7 @@ function readSpan(span: RecordedSpan): FinishedSpan {
     kind: span.kind,
     spanContext: () => span.context,
     parentSpanContext: span.parentSpanId === undefined ? undefined : { spanId: span.parentSpanId, isRemote: span.parentIsRemote },
-    attributes: objectOf(span.attributes),
+    attributes: objectOf(span.allAttributes()),
     links: (span.links ?? []).map((link) => ({ context: link.context, attributes: objectOf(link.attributes) })),
     events: (span.events ?? []).map((event) => ({ name: event.name, attributes: objectOf(event.attributes) })),
     status: { code: span.statusCode, message: span.statusMessage },

@@ -117,4 +117,20 @@ describe('OTLP trace encoding', () => {
     });
     assert.deepEqual(spans.map((s) => valuesOf(s.attributes)), Array.from({ length: 600 }, (_, i) => ({ route: i % 2 === 0 ? 'even' : 'odd', n: i, 'n as text': String(i) })));
   });
+
+  it('writes a frozen group of start attributes from its one encoding, then what was set, and a group key set later in its place', () => {
+    const group = Object.freeze({ 'mcp.server.name': 'echo', 'mcp.method.name': 'tools/call', 'server.port': 4100, ok: true });
+    const { spans } = roundTrip((tracer) => {
+      for (let i = 0; i < 3; i++) {
+        const span = tracer.startSpan('s', { attributes: group }, ROOT_CONTEXT);
+        span.setAttribute('jsonrpc.request.id', String(i));
+        if (i === 2) span.setAttribute('mcp.method.name', 'tools/list');
+        span.end();
+      }
+    });
+    const lists = spans.map((s) => s.attributes!.map(({ key }) => key));
+    assert.deepEqual(lists[0], ['mcp.server.name', 'mcp.method.name', 'server.port', 'ok', 'jsonrpc.request.id']);
+    assert.deepEqual(lists[2], lists[0], 'a group key set later keeps its place');
+    assert.deepEqual(spans.map((s) => valuesOf(s.attributes)), [0, 1, 2].map((i) => ({ 'mcp.server.name': 'echo', 'mcp.method.name': i === 2 ? 'tools/list' : 'tools/call', 'server.port': 4100, ok: true, 'jsonrpc.request.id': String(i) })));
+  });
 });

@@ -43,6 +43,27 @@ describe('RecordedSpan', () => {
     assert.equal(done!.attributes.object, undefined);
   });
 
+  it('takes frozen start attributes as a group within the same limit, and anything else one by one', () => {
+    const recorder = recordSpans();
+    const group = Object.freeze(Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`g${i}`, i])));
+    const grouped = recorder.tracer.startSpan('grouped', { attributes: group }, ROOT_CONTEXT);
+    for (let i = 0; i < 50; i++) grouped.setAttribute(`k${i}`, i);
+    grouped.setAttribute('g0', 'replaced');
+    grouped.end();
+    // Unfrozen, or with an array (which could change inside a frozen object), or an invalid value: set one by one.
+    const loose = { a: 1, list: ['x'], bad: { no: 1 } as never };
+    recorder.tracer.startSpan('loose', { attributes: loose }, ROOT_CONTEXT).end();
+    recorder.tracer.startSpan('frozen with an array', { attributes: Object.freeze({ a: 1, list: ['x'] }) }, ROOT_CONTEXT).end();
+    const [g, l, f] = recorder.finished();
+    assert.equal(Object.keys(g!.attributes).length, 128);
+    assert.equal(g!.attributes.g0, 'replaced');
+    assert.equal(g!.attributes.g99, 99);
+    assert.equal(g!.attributes.k27, 27);
+    assert.equal(g!.attributes.k28, undefined, 'past 128 with the group counted');
+    assert.deepEqual(l!.attributes, { a: 1, list: ['x'] });
+    assert.deepEqual(f!.attributes, { a: 1, list: ['x'] });
+  });
+
   it('records an exception as the OTel SDK does', () => {
     const recorder = recordSpans();
     const span = recorder.tracer.startSpan('s', {}, ROOT_CONTEXT);
