@@ -41,6 +41,7 @@ export class RecordedSpan implements Span {
   attributes: unknown[] = [];
   /** The frozen attributes given at the start, when they were taken whole (see above). */
   group: Readonly<Attributes> | undefined;
+  groupKeys: ReadonlySet<string> | undefined;
   groupSize = 0;
   droppedAttributes = 0;
   events: SpanEvent[] | undefined;
@@ -70,7 +71,7 @@ export class RecordedSpan implements Span {
 
   setAttribute(key: string, value: SpanAttributeValue): this {
     if (this.endTime !== undefined || key.length === 0 || !isAttributeValue(value)) return this;
-    if (this.group !== undefined && key in this.group) this.spreadGroup();
+    if (this.groupKeys !== undefined && this.groupKeys.has(key)) this.spreadGroup();
     putAttribute(this.attributes, key, value, this, this.groupSize);
     return this;
   }
@@ -84,6 +85,7 @@ export class RecordedSpan implements Span {
   private spreadGroup(): void {
     this.attributes = this.allAttributes();
     this.group = undefined;
+    this.groupKeys = undefined;
     this.groupSize = 0;
   }
 
@@ -91,10 +93,11 @@ export class RecordedSpan implements Span {
   setAttributes(attributes: SpanAttributes): this {
     if (this.endTime !== undefined) return this;
     if (this.group === undefined && this.attributes.length === 0) {
-      const size = groupSizeOf(attributes);
-      if (size >= 0) {
+      const keys = groupKeysOf(attributes);
+      if (keys !== null) {
         this.group = attributes;
-        this.groupSize = size;
+        this.groupKeys = keys;
+        this.groupSize = keys.size;
         return this;
       }
     }
@@ -183,31 +186,6 @@ function putAttribute(list: unknown[], key: string, value: AttributeValue, count
   else list.push(key, value);
 }
 
-/** Groups checked so far: their size. */
-const GROUP_SIZES = new WeakMap<object, number>();
-
-/**
- * How many attributes `attributes` holds if it can be a group: frozen (so that what was checked
- * and encoded stays true), within the limit, every key named and every value a string, a finite
- * or other number, or a boolean (an array could change inside a frozen object). Else -1.
- */
-function groupSizeOf(attributes: SpanAttributes): number {
-  // Only frozen objects are kept, and one never thaws.
-  const known = GROUP_SIZES.get(attributes);
-  if (known !== undefined) return known;
-  if (!Object.isFrozen(attributes)) return -1;
-  let size = 0;
-  for (const key in attributes) {
-    const type = typeof attributes[key];
-    if (key.length === 0 || (type !== 'string' && type !== 'number' && type !== 'boolean')) size = -1;
-    if (size < 0) break;
-    size++;
-  }
-  if (size > SPAN_LIMITS.attributes) size = -1;
-  GROUP_SIZES.set(attributes, size);
-  return size;
-}
-
 /** An event's or a link's attributes as a flat list, and how many went over the limit. */
 function flattenAttributes(attributes: Attributes | undefined): [unknown[], number] {
   const list: unknown[] = [];
@@ -217,6 +195,31 @@ function flattenAttributes(attributes: Attributes | undefined): [unknown[], numb
     if (key.length > 0 && isAttributeValue(value)) putAttribute(list, key, value, counts);
   }
   return [list, counts.droppedAttributes];
+}
+
+/** Groups checked so far: their keys (none for an object that cannot be a group). */
+const GROUP_KEYS = new WeakMap<object, ReadonlySet<string> | null>();
+
+/**
+ * The keys of `attributes` if it can be a group: frozen (so that what was checked and encoded
+ * stays true), within the limit, every key named and every value a string, a number or a
+ * boolean (an array could change inside a frozen object). Else null.
+ */
+function groupKeysOf(attributes: SpanAttributes): ReadonlySet<string> | null {
+  // Only frozen objects are kept, and one never thaws.
+  const known = GROUP_KEYS.get(attributes);
+  if (known !== undefined) return known;
+  if (!Object.isFrozen(attributes)) return null;
+  let keys: Set<string> | null = new Set();
+  for (const key in attributes) {
+    const type = typeof attributes[key];
+    if (key.length === 0 || (type !== 'string' && type !== 'number' && type !== 'boolean')) keys = null;
+    if (keys === null) break;
+    keys.add(key);
+  }
+  if (keys !== null && keys.size > SPAN_LIMITS.attributes) keys = null;
+  GROUP_KEYS.set(attributes, keys);
+  return keys;
 }
 
 /** A string, number or boolean, or an array of one of them (nulls allowed), as the api allows. */

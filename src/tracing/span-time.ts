@@ -35,16 +35,22 @@ export function latestSpanTime(a: SpanTime, b: SpanTime): SpanTime {
 
 /**
  * The time's nanoseconds since the epoch as a fixed64's low and high 32-bit words, by exact
- * arithmetic: ms * 10^6 + ns, with ms split so that every product stays below 2^53.
+ * arithmetic: ms * 10^6 + ns = x * 2^16 + y, with ms split so that every product stays below
+ * 2^53. Remainders are taken as `a - floor(a / b) * b`: a double's `%` is a call into the runtime.
  */
 export function nanoWords(time: SpanTime): [lo: number, hi: number] {
   const [ms, ns] = time;
   const msHigh = Math.floor(ms / 65536);
   const x = msHigh * 1e6;
   const y = (ms - msHigh * 65536) * 1e6 + ns;
-  const low = (x % 65536) * 65536 + (y % 0x1_0000_0000);
-  return [low % 0x1_0000_0000, Math.floor(x / 65536) + Math.floor(y / 0x1_0000_0000) + Math.floor(low / 0x1_0000_0000)];
+  const xHigh = Math.floor(x / 65536);
+  const yHigh = Math.floor(y / TWO_32);
+  const low = (x - xHigh * 65536) * 65536 + (y - yHigh * TWO_32);
+  const lowHigh = Math.floor(low / TWO_32);
+  return [low - lowHigh * TWO_32, xHigh + yHigh + lowHigh];
 }
+
+const TWO_32 = 0x1_0000_0000;
 
 function fromPerformance(now: number): SpanTime {
   const past = ORIGIN_FRACTION + now;

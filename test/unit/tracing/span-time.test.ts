@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { latestSpanTime, nanoWords, toSpanTime } from '../../../src/tracing/span-time.js';
 
 const asBigInt = ([lo, hi]: [number, number]) => (BigInt(hi) << 32n) + BigInt(lo);
@@ -11,6 +12,12 @@ describe('span times', () => {
       assert.ok(lo >= 0 && lo < 2 ** 32 && hi >= 0 && hi < 2 ** 32 && Number.isInteger(lo) && Number.isInteger(hi), `${ms} ${ns}: ${lo} ${hi}`);
       assert.equal(asBigInt([lo, hi]), BigInt(ms) * 1_000_000n + BigInt(ns), `${ms} ms ${ns} ns`);
     }
+  });
+
+  it('gives them exactly for any time up to 2^47 ms (the year 6429), past the 2^53 ns a double holds exactly', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 47 - 1 }), fc.integer({ min: 0, max: 999_999 }), (ms, ns) => {
+      assert.equal(asBigInt(nanoWords([ms, ns])), BigInt(ms) * 1_000_000n + BigInt(ns));
+    }), { numRuns: 5_000 });
   });
 
   it('reads epoch milliseconds, a Date, an HrTime and a performance.now() reading', () => {
