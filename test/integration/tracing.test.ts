@@ -1,7 +1,8 @@
 /**
  * One call followed from the client through mcpmux into its servers (issue 24): a real OTLP
- * receiver (mockotlpserver), servers instrumented with the OTel SDK (Node) and by hand (Python:
- * the SDK does not install from this machine's mirror), and a stdio server through the bridge.
+ * receiver (mockotlpserver), servers instrumented with the OTel SDK (Node) and with the OTel API's
+ * propagator and a hand-written export (Python: the SDK does not install from this machine's
+ * mirror), and a stdio server through the bridge.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -113,15 +114,16 @@ describe('traces', () => {
 
   it('joins the Python server’s span to the trace as a child of the hop', async () => {
     const client = makeTraceparent();
-    const { client: sdk } = await connectClient(`${mux.publicUrl}/py/mcp`, 'traced', { fetch: fetchWithHeaders({ traceparent: client.traceparent }) });
+    const { client: sdk } = await connectClient(`${mux.publicUrl}/py/mcp`, 'traced', { fetch: fetchWithHeaders({ traceparent: client.traceparent, tracestate: 'congo=t61' }) });
     assert.equal(textOf(await sdk.callTool({ name: 'echo', arguments: { text: 'hi' } })), 'hi');
     await sdk.close();
-    // Each of the Python server's spans (initialize, the notification, the call, the session's end) a child of one of mcpmux's hops.
+    // Each of the Python server's spans (initialize, the notification, the call, the session's end) a child of one of mcpmux's hops,
+    // with the client's tracestate, as OpenTelemetry's Python API read them from mcpmux's headers.
     const parented = () => {
       const inTrace = receiver.spansOf(client.traceId);
       const hops = new Set(inTrace.filter((s) => s.serviceName === 'mcpmux' && s.kind === 'CLIENT').map((s) => s.spanId));
       const children = inTrace.filter((s) => s.serviceName === 'py');
-      return children.length >= 3 && children.every((child) => hops.has(child.parentSpanId));
+      return children.length >= 3 && children.every((child) => hops.has(child.parentSpanId) && child.traceState === 'congo=t61');
     };
     await receiver.waitForSpans(parented, 'every span of the Python server under a hop of mcpmux');
   });
