@@ -70,13 +70,18 @@ export function otlpReceiver(): Promise<OtlpReceiver> {
   return current;
 }
 
-async function startReceiver(): Promise<OtlpReceiver> {
+/** A receiver of its own on `hostname` (where pods in network namespaces reach it), stopped by its caller. */
+export function startOtlpReceiver(hostname: string): Promise<OtlpReceiver> {
+  return startReceiver(hostname, false);
+}
+
+async function startReceiver(hostname = '127.0.0.1', shared = true): Promise<OtlpReceiver> {
   const received: ReceivedSpan[] = [];
   const problems: string[] = [];
   let open = true;
   const server = new MockOtlpServer({
     services: ['http'],
-    httpHostname: '127.0.0.1',
+    httpHostname: hostname,
     httpPort: 0,
     logLevel: 'warn',
     onTrace: (request) => {
@@ -94,7 +99,7 @@ async function startReceiver(): Promise<OtlpReceiver> {
   const stop = async () => {
     if (!open) return;
     open = false;
-    current = undefined;
+    if (shared) current = undefined;
     await server.close();
   };
   return {

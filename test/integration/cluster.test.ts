@@ -24,6 +24,7 @@ import { initializeBody, MCP_HEADERS, textOf } from '../helpers/mcp-client.js';
 import { collectGarbage, snapshotOptions } from '../helpers/flood.js';
 import { fixtureServer } from '../helpers/mcpmux.js';
 import { sampleValue } from '../helpers/metrics.js';
+import { makeTraceparent, startOtlpReceiver } from '../helpers/otlp.js';
 import { startNginx, type Nginx } from '../helpers/nginx.js';
 import { ROOT } from '../helpers/paths.js';
 import { sendPipelined } from '../helpers/pipelined.js';
@@ -140,6 +141,45 @@ describe(`a pod that stops, and the requests its peers relay to it [${MODE}]`, (
     assert.match(answer.body, /slept/, `the call in flight at the owner when it stopped accepting is answered: ${answer.body}`);
     assert.equal(await exited, 0);
     await relay!.terminate();
+  });
+});
+
+describe(`traces across pods [${MODE}]`, () => {
+  it("traces a relayed call at the pod that owns its session, in the client's trace, and not at the pod that relayed it", async () => {
+    const receiver = await startOtlpReceiver(network.gateway);
+    try {
+      const config = (place: PodPlace) => ({
+        cluster: { sessionKey: { env: 'MCPMUX_SESSION_KEY' }, advertiseAddress: place.address, peers: place.peers, connectTimeoutSeconds: 2 },
+        shutdown: { delaySeconds: 0, gracePeriodSeconds: 5 },
+        servers: { counter: fixtureServer('counter', { terminationGracePeriodSeconds: 1 }) },
+      });
+      // Tracing from the environment, as the OTel operator sets it; one service name per pod.
+      const env = (name: string) => ({ MCPMUX_SESSION_KEY: KEY, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: name, OTEL_BSP_SCHEDULE_DELAY: '100' });
+      const [owner, relay] = await Promise.all(['owner', 'relay'].map(async (name) => {
+        const pod = await network.startPod(config, { env: env(name) });
+        await pod.waitReady();
+        return pod;
+      }));
+      const init = await fetch(`${owner!.url}/counter/mcp`, { method: 'POST', headers: MCP_HEADERS, body: initializeBody() });
+      await init.arrayBuffer();
+      const headers = { ...MCP_HEADERS, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-06-18' };
+      await (await fetch(`${owner!.url}/counter/mcp`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).arrayBuffer();
+      const client = makeTraceparent();
+      const res = await fetch(`${relay!.url}/counter/mcp`, { method: 'POST', headers: { ...headers, traceparent: client.traceparent }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'increment', arguments: {} } }) });
+      assert.equal(res.status, 200, await res.text());
+      await receiver.waitForSpans(() => receiver.spansOf(client.traceId).length >= 2, "the owner's two spans");
+      // A request the relay serves itself, afterwards: a span the relay made of the relayed call would have been exported before this one's.
+      const later = makeTraceparent();
+      await (await fetch(`${relay!.url}/counter/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, traceparent: later.traceparent }, body: initializeBody() })).arrayBuffer();
+      await receiver.waitForSpans(() => receiver.spansOf(later.traceId).some((s) => s.serviceName === 'relay'), "the relay's own later span");
+      const inTrace = receiver.spansOf(client.traceId);
+      assert.deepEqual(inTrace.map((s) => `${s.serviceName} ${s.kind} ${s.name}`).sort(), ['owner CLIENT tools/call increment', 'owner SERVER tools/call increment']);
+      const server = inTrace.find((s) => s.kind === 'SERVER')!;
+      assert.equal(server.parentSpanId, client.spanId, "the owner's SERVER span is the client's child: the relay passed its traceparent on");
+      await Promise.all([owner!, relay!].map((pod) => pod.terminate()));
+    } finally {
+      await receiver.stop();
+    }
   });
 });
 

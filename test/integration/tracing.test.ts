@@ -186,6 +186,18 @@ describe('traces', () => {
     assert.equal(rpc.status.code, 'ERROR');
   });
 
+  it('makes no span for what mcpmux refuses itself before the hop (an unknown route, a body over the limit)', async () => {
+    const refused = makeTraceparent();
+    assert.equal((await post(`${mux.publicUrl}/nowhere/mcp`, call(47, 'echo'), { traceparent: refused.traceparent })).status, 404);
+    const big = { ...call(48, 'echo', { text: 'x'.repeat(4 * 1024 * 1024 + 1) }) };
+    assert.equal((await post(`${mux.publicUrl}/node/mcp`, big, { traceparent: refused.traceparent })).status, 413);
+    // A span of those would have ended before this request began, and spans are exported in the order they end.
+    const later = makeTraceparent();
+    assert.equal((await post(`${mux.publicUrl}/node/mcp`, call(49, 'echo', { text: 'x' }), { traceparent: later.traceparent })).status, 200);
+    await receiver.waitForSpans(() => receiver.spansOf(later.traceId).some((s) => s.serviceName === 'mcpmux' && s.kind === 'SERVER'), 'the later request’s span');
+    assert.deepEqual(receiver.spansOf(refused.traceId).map((s) => `${s.serviceName}/${s.name}`), []);
+  });
+
   it('carries the trace id of a request as an exemplar on the request histogram', async () => {
     const client = makeTraceparent();
     await post(`${mux.publicUrl}/node/mcp`, call(45, 'echo', { text: 'x' }), { traceparent: client.traceparent });
