@@ -24,6 +24,7 @@ import { BRIDGE_KEY_HEADER } from '../supervisor/bridge-key.js';
 import { startStdioProcess, type StdioCommand, type StdioProcess, type StdoutProblem } from './stdio-process.js';
 import { sendJson, sendRefusal } from '../answers.js';
 import { readJsonBody, sendLegacyServerError } from './replies.js';
+import { holdWrites } from './held-writes.js';
 import { createMessageSpans, startSessionSpan } from '../tracing/message-spans.js';
 import type { RequestTracing } from '../tracing/request-spans.js';
 
@@ -127,6 +128,7 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
       return sendRefusal(res, 'not_ready', `no process of this server could be had: ${(error as Error).message}`);
     }
     session.client.watch(res);
+    holdWrites(res);
     await transport.handleRequest(req, res, body);
     // A request the transport refused (bad headers, say) opened no session.
     if (!sessions.has(session)) await session.end('stopped');
@@ -138,6 +140,7 @@ export async function startBridge(options: BridgeOptions, log: Logger, onFatal: 
       const session = sessions.get(id);
       if (!session) return sendLegacyServerError(res, 404, -32001, 'Session not found');
       if (req.method === 'GET') trackStream(res, session.client);
+      else if (req.method === 'POST') holdWrites(res);
       session.client.watch(res);
       return session.client.transport.handleRequest(req, res);
     }

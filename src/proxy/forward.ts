@@ -90,6 +90,12 @@ export interface Forwarder {
 
 /** Answers buffered for rewriting (a list page with its schemas) are at most this big; a larger one is a 502. */
 const MAX_REWRITE_BYTES = 8 * 1024 * 1024;
+/**
+ * An SSE answer's head is held until its first event, at most this long: a quick answer (a call's
+ * one event and its end, most often) then leaves with its head in one write, not two, and a
+ * stream slow to start still shows the client it is open.
+ */
+const STREAM_HEAD_HOLD_MS = 5;
 
 const CHILD: ForwardTarget = Object.freeze({ host: CHILD_HOST });
 
@@ -215,11 +221,16 @@ function onResponse(this: UpstreamRequest, upstreamRes: http.IncomingMessage): v
   exchange.hooks.onHead?.(exchange.req, headers);
   res[HELD] = { status: upstreamRes.statusCode ?? 502, headers, exchange, commit: commitHead };
   if (streaming) {
-    if (!commitHead(res)) return;
-    res.flushHeaders();
+    setTimeout(flushHeldHead, STREAM_HEAD_HOLD_MS, res);
     if (exchange.rewriteEvents) return relayThrough(upstreamRes, exchange.rewriteEvents(), exchange);
   }
   relay(upstreamRes, res);
+}
+
+/** A stream's head that no event has taken out yet (see STREAM_HEAD_HOLD_MS). */
+function flushHeldHead(res: Exchange['res']): void {
+  if (res[HELD] === undefined || res.destroyed) return;
+  if (res[HELD].commit(res)) res.flushHeaders();
 }
 
 /** An SSE answer through a transform: events as they come, the one it rewrites rewritten. A transform that fails cuts the stream. */

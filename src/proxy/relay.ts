@@ -7,6 +7,12 @@
  * A sink may carry something `HELD` back until the first byte (a response's status and headers):
  * it is committed before the first chunk or the end, and a commit that fails stops the relay.
  * A sink may carry a `TAP`, which sees each chunk as it passes.
+ *
+ * What one turn of the event loop brings is written in one system call: the sink is corked at
+ * its first chunk and uncorked once the turn's I/O is handled (setImmediate), or by its end. A
+ * short answer that arrives whole (its head, its one SSE event and its last chunk) so leaves in
+ * one write instead of two: Node's own cork is undone on the next tick, before the source's end,
+ * which Node emits a tick later. A stream's events still leave in the turn they came in.
  */
 import type { Readable, Writable } from 'node:stream';
 
@@ -37,7 +43,16 @@ function relayChunk(this: RelaySource, chunk: Buffer): void {
   const sink = this[SINK];
   if (sink[HELD] && !sink[HELD].commit(sink)) return;
   sink[TAP]?.(chunk);
+  if (!sink.writableCorked) {
+    sink.cork();
+    setImmediate(uncorkSink, sink);
+  }
   if (!sink.write(chunk)) this.pause();
+}
+
+function uncorkSink(sink: Writable): void {
+  // end() uncorks fully; a sink that ended or broke has nothing held.
+  if (sink.writableCorked) sink.uncork();
 }
 
 function relayEnd(this: RelaySource): void {

@@ -230,6 +230,38 @@ describe('the proxy', () => {
     assert.ok(arrivals[4]! - arrivals[0]! >= 600, `events arrived at ${arrivals.join(', ')} ms`);
   });
 
+  it("sends a quick SSE answer's head, event and end in one write, and a slow stream's head before its first event", async () => {
+    // What a raw client reads, read by read, with when each came.
+    const reads = (path: string) => new Promise<{ at: number; text: string }[]>((resolve, reject) => {
+      const got: { at: number; text: string }[] = [];
+      const started = performance.now();
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`));
+      socket.setEncoding('utf8');
+      socket.on('data', (text: string) => {
+        got.push({ at: performance.now() - started, text });
+        if (got.map((r) => r.text).join('').endsWith('0\r\n\r\n')) socket.destroy();
+      });
+      socket.on('close', () => resolve(got));
+      socket.on('error', reject);
+    });
+    // The child writes its head at once and its one event 1 ms later, then ends: mcpmux holds the head for the event.
+    // Without the hold no answer came in one read; the hold is 5 ms, which a loaded machine may miss now and then.
+    const counts: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const quick = await reads('/raw/sse?n=1&ms=1');
+      assert.match(quick.map((r) => r.text).join(''), /^HTTP\/1\.1 200[\s\S]*data: event 1\n\n\r\n0\r\n\r\n$/);
+      counts.push(quick.length);
+    }
+    assert.ok(counts.filter((n) => n === 1).length >= 5, `answers in one read, of 8: reads per answer ${counts.join(', ')}`);
+    // An event 400 ms away: the head does not wait for it.
+    const slow = await reads('/raw/sse?n=1&ms=400');
+    assert.match(slow[0]!.text, /^HTTP\/1\.1 200/);
+    assert.doesNotMatch(slow[0]!.text, /data: /);
+    assert.ok(slow[0]!.at < 200, `the head came after ${slow[0]!.at.toFixed(0)} ms`);
+    const event = slow.find((r) => r.text.includes('data: event 1'))!;
+    assert.ok(event.at >= 350, `the event came after ${event.at.toFixed(0)} ms`);
+  });
+
   it('closes the child connection when the client aborts a stream', async () => {
     const controller = new AbortController();
     const res = await fetch(`${mux.publicUrl}/raw/hold`, { signal: controller.signal });

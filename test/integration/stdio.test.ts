@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -44,6 +45,37 @@ describe('a stdio server, one process per session', () => {
     url = `${mux.publicUrl}/tools/mcp`;
   });
   after(stopAll);
+
+  it("has its bridge answer a quick call in one write: the SSE head held for the event and the end", async () => {
+    const bridgePort = (await mux.status()).servers.find((s) => s.name === 'tools')!.port!;
+    /** A raw POST to the bridge itself; each read as it came, up to the answer's end (the SDK keeps the connection open). */
+    const post = (body: string, session?: string) => new Promise<string[]>((resolve, reject) => {
+      const reads: string[] = [];
+      const head = `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n${session ? `Mcp-Session-Id: ${session}\r\nMcp-Protocol-Version: 2025-06-18\r\n` : ''}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+      const socket = net.connect(bridgePort, '127.0.0.1', () => socket.write(head + body));
+      socket.setEncoding('utf8');
+      socket.on('data', (text: string) => {
+        reads.push(text);
+        const all = reads.join('');
+        if (all.endsWith('\r\n0\r\n\r\n') || /^HTTP\/1\.1 202[\s\S]*\r\n\r\n$/.test(all)) socket.destroy();
+      });
+      socket.on('close', () => resolve(reads));
+      socket.on('error', reject);
+    });
+    const session = /mcp-session-id: (\S+)/i.exec((await post(initializeBody())).join(''))![1]!;
+    await post(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), session);
+    // The SDK writes the head before the process has the call; without the hold, no answer came in one read.
+    // The hold is 5 ms: on a loaded machine a call may take longer, so most, not all, must.
+    const reads: number[] = [];
+    for (let id = 2; id < 10; id++) {
+      const answer = await post(JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'add', arguments: { n: 1 } } }), session);
+      assert.match(answer.join(''), new RegExp(`^HTTP/1\\.1 200[\\s\\S]*"text":"${id - 1}"[\\s\\S]*\\r\\n0\\r\\n\\r\\n$`));
+      reads.push(answer.length);
+    }
+    assert.ok(reads.filter((n) => n === 1).length >= 5, `answers in one read, of 8: reads per answer ${reads.join(', ')}`);
+    const closed = await fetch(`http://127.0.0.1:${bridgePort}/mcp`, { method: 'DELETE', headers: { 'mcp-session-id': session } });
+    assert.equal(closed.status, 200);
+  });
 
   it('gives each session its own process, whose state no other session sees', async () => {
     const [a, b] = await Promise.all([connectAs(url, 'alice'), connectAs(url, 'bob')]);
