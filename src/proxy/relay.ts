@@ -8,12 +8,15 @@
  * it is committed before the first chunk or the end, and a commit that fails stops the relay.
  * A sink may carry a `TAP`, which sees each chunk as it passes.
  *
- * What one turn of the event loop brings is written in one system call: the sink is corked at
- * its first chunk and uncorked once the turn's I/O is handled (setImmediate), or by its end. A
- * short answer that arrives whole (its head, its one SSE event and its last chunk) so leaves in
- * one write instead of two: Node's own cork is undone on the next tick, before the source's end,
- * which Node emits a tick later. A stream's events still leave in the turn they came in.
+ * What one turn of the event loop brings is written in one system call: the sink's socket is
+ * corked at its first chunk and uncorked once the turn's I/O is handled (setImmediate), or by the
+ * sink's end. A short answer that arrives whole (its head, its one SSE event and its last chunk)
+ * so leaves in one write instead of two: Node's own cork is undone on the next tick, before the
+ * source's end, which Node emits a tick later. A stream's events still leave in the turn they
+ * came in. The socket is corked, not the message: under Node 24, a corked ServerResponse loses
+ * what is written before its end.
  */
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
 export const HELD = Symbol('mcpmux.held');
@@ -43,16 +46,17 @@ function relayChunk(this: RelaySource, chunk: Buffer): void {
   const sink = this[SINK];
   if (sink[HELD] && !sink[HELD].commit(sink)) return;
   sink[TAP]?.(chunk);
-  if (!sink.writableCorked) {
-    sink.cork();
-    setImmediate(uncorkSink, sink);
+  const socket = (sink as { socket?: Socket | null }).socket;
+  if (socket && !socket.writableCorked) {
+    socket.cork();
+    setImmediate(uncorkSocket, socket);
   }
   if (!sink.write(chunk)) this.pause();
 }
 
-function uncorkSink(sink: Writable): void {
-  // end() uncorks fully; a sink that ended or broke has nothing held.
-  if (sink.writableCorked) sink.uncork();
+function uncorkSocket(socket: Socket): void {
+  // A message's end() uncorks its socket fully; one corked again since is only flushed early.
+  if (socket.writableCorked) socket.uncork();
 }
 
 function relayEnd(this: RelaySource): void {
