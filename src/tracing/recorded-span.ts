@@ -39,7 +39,7 @@ export interface SpanSink {
 export class RecordedSpan implements Span {
   /** Flat: key, value, key, value, in the order first set (after the group's). */
   attributes: unknown[] = [];
-  /** The frozen attributes given at the start, when they were taken whole (see above). */
+  /** The frozen attributes given at the start or set first, when they were taken whole (see above). */
   group: Readonly<Attributes> | undefined;
   groupKeys: ReadonlySet<string> | undefined;
   groupSize = 0;
