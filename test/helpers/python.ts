@@ -10,6 +10,8 @@ import path from 'node:path';
 
 /** The package ranges the Python examples are written for, as their `uv run --with` pins them. */
 export const PYTHON_PACKAGES = ['mcp>=2,<3', 'fastapi>=0.115,<1'] as const;
+/** What the test fixtures use besides: OpenTelemetry's API (py_traced_server.py's propagator; mcp depends on it today, named here so that it stays). */
+const FIXTURE_PACKAGES = ['opentelemetry-api>=1.30,<2'] as const;
 
 /** The venv's bin folder, with `mcp` 2.x and FastAPI importable (uvicorn comes with `mcp`). */
 export function ensurePythonVenv(): string {
@@ -18,13 +20,13 @@ export function ensurePythonVenv(): string {
   if (hasPackages(bin)) return bin;
   rmSync(venv, { recursive: true, force: true });
   execFileSync('python3', ['-m', 'venv', venv], { stdio: 'ignore', timeout: 120_000 });
-  execFileSync(path.join(bin, 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--retries', '1', ...PYTHON_PACKAGES], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
-  if (!hasPackages(bin)) throw new Error(`pip installed ${PYTHON_PACKAGES.join(' ')} into ${venv}, but mcp.server.mcpserver, fastapi or uvicorn does not import`);
+  execFileSync(path.join(bin, 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--retries', '1', ...PYTHON_PACKAGES, ...FIXTURE_PACKAGES], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
+  if (!hasPackages(bin)) throw new Error(`pip installed ${[...PYTHON_PACKAGES, ...FIXTURE_PACKAGES].join(' ')} into ${venv}, but mcp.server.mcpserver, fastapi, uvicorn or opentelemetry.trace does not import`);
   return bin;
 }
 
 function hasPackages(bin: string): boolean {
-  return spawnSync(path.join(bin, 'python'), ['-c', 'import mcp.server.mcpserver, mcp.client, fastapi, uvicorn'], { stdio: 'ignore' }).status === 0;
+  return spawnSync(path.join(bin, 'python'), ['-c', 'import mcp.server.mcpserver, mcp.client, fastapi, uvicorn, opentelemetry.trace.propagation.tracecontext'], { stdio: 'ignore' }).status === 0;
 }
 
 /**
