@@ -65,14 +65,14 @@ describe('a stdio server, one process per session', () => {
     const session = /mcp-session-id: (\S+)/i.exec((await post(initializeBody())).join(''))![1]!;
     await post(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), session);
     // The SDK writes the head before the process has the call; without the hold, no answer came in one read.
-    // The hold is 5 ms: on a loaded machine a call may take longer, so 3 of up to 40 must (seen: 4 of 8 under the suite).
+    // The hold is 5 ms: on a loaded machine a call may take longer, so most, not all, must.
     const reads: number[] = [];
-    for (let id = 2; id < 42 && reads.filter((n) => n === 1).length < 3; id++) {
+    for (let id = 2; id < 10; id++) {
       const answer = await post(JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'add', arguments: { n: 1 } } }), session);
       assert.match(answer.join(''), new RegExp(`^HTTP/1\\.1 200[\\s\\S]*"text":"${id - 1}"[\\s\\S]*\\r\\n0\\r\\n\\r\\n$`));
       reads.push(answer.length);
     }
-    assert.ok(reads.filter((n) => n === 1).length >= 3, `answers in one read: reads per answer ${reads.join(', ')}`);
+    assert.ok(reads.filter((n) => n === 1).length >= 5, `answers in one read, of 8: reads per answer ${reads.join(', ')}`);
     const closed = await fetch(`http://127.0.0.1:${bridgePort}/mcp`, { method: 'DELETE', headers: { 'mcp-session-id': session } });
     assert.equal(closed.status, 200);
   });
